@@ -1,0 +1,120 @@
+//! `POST /{v1.0|beta}/servicePrincipals/{spId}/synchronization/jobs/{jobId}/bulkUpload` — spec A.1, row by
+//! row and in that order: 405 → 401 → 403 → 404 → 429 → 413 → 400 (media type, JSON, schema) → stage
+//! durably → 202 with `Location`.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, post};
+use http_body_util::{BodyExt, Limited};
+
+use super::GraphVersion;
+use crate::auth::{Principal, roles};
+use crate::error::{ApiError, ErrorDetail};
+use crate::scim::bulk::{Violation, parse_bulk_request};
+use crate::state::AppState;
+use crate::store::staging::{NewOperation, stage_bulk_request};
+
+const PATH: &str = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/bulkUpload";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(PATH, upload_route())
+        // The SDKs' generated `content.put()` targets the stream; only POST exists (spec A.1 row 1).
+        .route(&format!("{PATH}/$value"), upload_route())
+}
+
+fn upload_route() -> MethodRouter<AppState> {
+    post(bulk_upload).fallback(|| async { ApiError::MethodNotAllowed { allow: "POST" } })
+}
+
+async fn bulk_upload(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    principal: Principal,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let version = GraphVersion::parse(&version)?;
+    if !principal.has_any(roles::BULK_UPLOAD) {
+        return Err(ApiError::Forbidden);
+    }
+    let job = state.jobs.find(&sp_id, &job_id).map_err(|e| ApiError::NotFound(e.0))?;
+    job.limiter.check().map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+
+    let body = read_limited(&headers, body, state.config.server.body_limit_bytes).await?;
+    if !is_scim_json(&headers) {
+        return Err(ApiError::InvalidDataFormat(vec![ErrorDetail::new(
+            "UnsupportedMediaType",
+            "The Content-Type header must be 'application/scim+json'.",
+            "Content-Type",
+        )]));
+    }
+    let ops = parse_bulk_request(&body).map_err(|v| ApiError::InvalidDataFormat(details(v)))?;
+
+    if !state.staging.try_reserve(ops.len()) {
+        return Err(ApiError::Throttled { retry_after_secs: 1 });
+    }
+    let received = crate::graph_time::datetime_key(state.clock.now());
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let job_key = job.id.clone();
+    let staged = state
+        .store
+        .call(move |conn| {
+            let new: Vec<NewOperation<'_>> = ops
+                .iter()
+                .map(|o| NewOperation { bulk_id: &o.bulk_id, external_id: &o.external_id, data: &o.data })
+                .collect();
+            stage_bulk_request(conn, &job_key, &request_id, &received, &new).map(|()| ops.len())
+        })
+        .await;
+    let count = match staged {
+        Ok(count) => count,
+        Err(e) => {
+            tracing::error!(error = %e, "staging failed");
+            return Err(ApiError::Unavailable("The operations could not be staged; retry later.".into()));
+        }
+    };
+    tracing::info!(job = %job.id, operations = count, "bulkUpload staged");
+    job.wake.notify_one();
+
+    let location =
+        format!("{}/{}/auditLogs/provisioning/?$filter=jobid%20eq%20'{}'", state.base_url, version.as_str(), job.id);
+    let mut response = StatusCode::ACCEPTED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(response)
+}
+
+/// Read at most `limit` bytes; a declared or actual larger body is 413 without buffering all of it.
+async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::PayloadTooLarge),
+        Err(e) => Err(ApiError::bad_request(format!("The request body could not be read: {e}"))),
+    }
+}
+
+/// `application/scim+json`, parameters such as `charset` allowed.
+fn is_scim_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/scim+json"))
+}
+
+fn details(violations: Vec<Violation>) -> Vec<ErrorDetail> {
+    violations
+        .into_iter()
+        .map(|v| ErrorDetail { code: v.code.to_owned(), message: v.message, target: v.target })
+        .collect()
+}

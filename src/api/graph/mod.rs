@@ -1,0 +1,36 @@
+//! The Graph surfaces under `/{v1.0|beta}/…`.
+
+mod bulk_upload;
+
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    bulk_upload::routes()
+}
+
+/// The Graph API version segment; it is mirrored into links the emulator returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraphVersion {
+    V1,
+    Beta,
+}
+
+impl GraphVersion {
+    pub fn parse(segment: &str) -> Result<Self, ApiError> {
+        match segment {
+            "v1.0" => Ok(GraphVersion::V1),
+            "beta" => Ok(GraphVersion::Beta),
+            other => Err(ApiError::NoRoute(format!("/{other}"))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GraphVersion::V1 => "v1.0",
+            GraphVersion::Beta => "beta",
+        }
+    }
+}

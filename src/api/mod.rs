@@ -1,0 +1,40 @@
+//! HTTP only: routing, middleware, extractors and handlers; no business rules (DESIGN.md "Layout").
+
+mod admin;
+mod context;
+mod extract;
+mod graph;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::error_handling::HandleErrorLayer;
+use axum::http::Uri;
+use tower::ServiceBuilder;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub use context::RequestIds;
+
+/// The whole application router, exactly as production serves it.
+pub fn router(state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
+    Router::new()
+        .merge(admin::routes())
+        .merge(graph::routes())
+        .fallback(unknown_route)
+        .layer(
+            ServiceBuilder::new()
+                .layer(axum::middleware::from_fn_with_state(state.clone(), context::request_context))
+                .layer(TraceLayer::new_for_http())
+                .layer(HandleErrorLayer::new(|_: tower::BoxError| async { ApiError::Timeout }))
+                .timeout(timeout),
+        )
+        .with_state(state)
+}
+
+async fn unknown_route(uri: Uri) -> ApiError {
+    ApiError::NoRoute(uri.path().to_owned())
+}

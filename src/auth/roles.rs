@@ -1,0 +1,15 @@
+//! Graph permission names the emulator checks, and which of them satisfy each surface (spec A.1, issue 5 §6).
+
+pub const UPLOAD: &str = "SynchronizationData-User.Upload";
+pub const UPLOAD_OWNED_BY: &str = "SynchronizationData-User.Upload.OwnedBy";
+pub const AUDIT_LOG_READ: &str = "AuditLog.Read.All";
+pub const DIRECTORY_READ: &str = "Directory.Read.All";
+pub const USER_READ: &str = "User.Read.All";
+pub const SYNC_READ: &str = "Synchronization.Read.All";
+pub const SYNC_READ_WRITE: &str = "Synchronization.ReadWrite.All";
+
+/// Any one of these lets a caller upload with bulkUpload.
+pub const BULK_UPLOAD: &[&str] = &[UPLOAD, UPLOAD_OWNED_BY];
+
+/// Every permission the default client holds (the `token` command's default).
+pub const ALL: &[&str] = &[UPLOAD, AUDIT_LOG_READ, DIRECTORY_READ, USER_READ, SYNC_READ_WRITE];

@@ -1,0 +1,172 @@
+//! The command line (DESIGN.md "Command line" contract): `serve` (the default), `token`, `healthcheck`.
+//! Every flag also has an environment variable.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::{SigningKeys, TokenRequest, issue_token, roles};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, LogFormat, Overrides};
+
+#[derive(Debug, Parser)]
+#[command(name = "entra-inbound", version, about = "Emulator of Microsoft Entra ID API-driven inbound provisioning")]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the emulator (the default).
+    Serve(ServeArgs),
+    /// Print a signed access token the emulator accepts.
+    Token(TokenArgs),
+    /// Exit 0 when the emulator answers /health (for container HEALTHCHECKs).
+    Healthcheck(HealthcheckArgs),
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// Plain-HTTP listen address [default: 127.0.0.1:8080].
+    #[arg(long, env = "ENTRA_INBOUND_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// TOML configuration file layered over the embedded defaults.
+    #[arg(long, env = "ENTRA_INBOUND_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Keep state in a SQLite database in this directory (default: in memory).
+    #[arg(long, env = "ENTRA_INBOUND_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, env = "ENTRA_INBOUND_LOG_FORMAT", value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Public base URL clients use (Location headers, discovery), e.g. http://emulator:8080.
+    #[arg(long, env = "ENTRA_INBOUND_PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+}
+
+impl ServeArgs {
+    pub fn load_config(&self) -> Result<Config, crate::config::ConfigError> {
+        let overrides = Overrides {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            log_format: self.log_format,
+            public_base_url: self.public_base_url.clone(),
+        };
+        Config::load(self.config.as_deref(), &overrides)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// Role (application permission) to grant; repeat for several [default: the client's configured roles].
+    #[arg(long = "role")]
+    pub roles: Vec<String>,
+    /// Lifetime in seconds (negative mints an expired token, for tests).
+    #[arg(long, default_value_t = 3599, allow_negative_numbers = true)]
+    pub expires_in: i64,
+    /// Audience (`aud`).
+    #[arg(long, default_value = "https://graph.microsoft.com")]
+    pub audience: String,
+    /// Client (application) id [default: the first configured client].
+    #[arg(long)]
+    pub client_id: Option<String>,
+    /// Configuration file (for the tenant, clients and signing key).
+    #[arg(long, env = "ENTRA_INBOUND_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// URL of the emulator's /health endpoint.
+    #[arg(long, env = "ENTRA_INBOUND_HEALTHCHECK_URL", default_value = "http://127.0.0.1:8080/health")]
+    pub url: String,
+}
+
+/// Mint a token for `client_id` (or the first client) with `roles` (or the client's roles).
+pub fn mint_token(
+    config: &Config,
+    client_id: Option<&str>,
+    roles: &[String],
+    audience: &str,
+    lifetime_secs: i64,
+) -> Result<String, String> {
+    let keys =
+        SigningKeys::load(&config.auth.signing_key_file, &config.auth.signing_cert_file).map_err(|e| e.to_string())?;
+    let client = match client_id {
+        Some(id) => config.clients.iter().find(|c| c.client_id == id),
+        None => config.clients.first(),
+    };
+    let client_id = client_id.or(client.map(|c| c.client_id.as_str())).unwrap_or_default();
+    let name = client.map(|c| c.display_name.as_str()).unwrap_or_default();
+    let roles: Vec<String> = if !roles.is_empty() {
+        roles.to_vec()
+    } else if let Some(c) = client {
+        c.roles.clone()
+    } else {
+        roles::ALL.iter().map(|r| (*r).to_owned()).collect()
+    };
+    issue_token(
+        &keys,
+        &TokenRequest {
+            tenant_id: &config.tenant.id,
+            client_id,
+            client_display_name: name,
+            roles: &roles,
+            audience,
+            now: SystemClock.now(),
+            lifetime_secs,
+            auth_method: "1",
+        },
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// `entra-inbound token`.
+pub fn run_token(args: &TokenArgs) -> Result<(), String> {
+    let config = Config::load(args.config.as_deref(), &Overrides::default()).map_err(|e| e.to_string())?;
+    let token = mint_token(&config, args.client_id.as_deref(), &args.roles, &args.audience, args.expires_in)?;
+    println!("{token}");
+    Ok(())
+}
+
+/// `entra-inbound healthcheck`.
+pub async fn run_healthcheck(args: &HealthcheckArgs) -> Result<(), String> {
+    let client =
+        reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().map_err(|e| e.to_string())?;
+    let response = client.get(&args.url).send().await.map_err(|e| format!("{}: {e}", args.url))?;
+    if response.status().is_success() { Ok(()) } else { Err(format!("{} answered {}", args.url, response.status())) }
+}
+
+/// The start-up banner: where it listens, the fixed ids, a ready token and a curl example.
+pub fn banner(config: &Config, base_url: &str) -> String {
+    let token = mint_token(config, None, &[], "https://graph.microsoft.com", 86_400).unwrap_or_default();
+    let mut out = format!("entra-inbound {} listening on {base_url}\n", env!("CARGO_PKG_VERSION"));
+    out += &format!("  tenant id          {}\n", config.tenant.id);
+    if let Some(c) = config.clients.first() {
+        out += &format!("  client id / secret {} / {}\n", c.client_id, c.client_secret);
+    }
+    for sp in &config.service_principals {
+        out += &format!("  service principal  {} ({})\n", sp.id, sp.display_name);
+        for job in &sp.jobs {
+            out += &format!("    job              {} [{:?}]\n", job.id, job.state);
+        }
+    }
+    out += &format!(
+        "  storage            {}\n",
+        config.data_dir().map_or("in memory".into(), |d| d.display().to_string())
+    );
+    out += &format!("\nBearer token (24 h, every role of the default client):\n{token}\n");
+    if let Some(sp) = config.service_principals.first()
+        && let Some(job) = sp.jobs.first()
+    {
+        out += &format!(
+            "\nTry it:\n  curl -i -X POST '{base_url}/v1.0/servicePrincipals/{}/synchronization/jobs/{}/bulkUpload' \\\n    -H \"Authorization: Bearer $(entra-inbound token)\" -H 'Content-Type: application/scim+json' \\\n    -d @tests/fixtures/example1.json\n",
+            sp.id, job.id
+        );
+    }
+    out
+}

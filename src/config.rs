@@ -1,0 +1,404 @@
+//! Typed configuration, layered: embedded `config/default.toml` → `--config FILE` → `ENTRA_INBOUND__…`
+//! environment variables → command-line flags (DESIGN.md "Defaults").
+//!
+//! Design constraints: every struct denies unknown fields so a typo is an error that names the key; keys are
+//! snake_case because config-rs folds key case; the defaults carry the fixed, documented ids.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use config::{Environment, File, FileFormat};
+use serde::{Deserialize, Serialize};
+
+/// The embedded defaults (also the documented reference of every key).
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+
+/// Environment prefix for layered keys: `ENTRA_INBOUND__SERVER__LISTEN`.
+pub const ENV_PREFIX: &str = "ENTRA_INBOUND";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration error: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("configuration error: {0}")]
+    Invalid(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub staging: StagingConfig,
+    pub tenant: TenantConfig,
+    pub auth: AuthConfig,
+    pub admin: AdminConfig,
+    pub clients: Vec<ClientConfig>,
+    pub service_principals: Vec<ServicePrincipalConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub public_base_url: String,
+    pub request_timeout_secs: u64,
+    pub body_limit_bytes: usize,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    pub data_dir: String,
+    pub synchronous: Synchronous,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagingConfig {
+    pub queue_capacity: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantConfig {
+    pub id: String,
+    pub default_domain: String,
+    pub verified_domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub mode: AuthMode,
+    pub signing_key_file: String,
+    pub signing_cert_file: String,
+    pub token_lifetime_secs: u64,
+    pub leeway_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    Strict,
+    Lenient,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePrincipalConfig {
+    pub id: String,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub jobs: Vec<JobConfig>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    pub id: String,
+    #[serde(default = "default_template")]
+    pub template_id: String,
+    #[serde(default)]
+    pub state: JobState,
+    #[serde(default = "default_rate_limit")]
+    pub rate_limit: u32,
+    #[serde(default = "default_rate_window")]
+    pub rate_window_secs: u64,
+    #[serde(default)]
+    pub daily_cap: u32,
+    #[serde(default)]
+    pub rate_preset: RatePreset,
+}
+
+fn default_template() -> String {
+    "API2AAD".to_owned()
+}
+fn default_rate_limit() -> u32 {
+    40
+}
+fn default_rate_window() -> u64 {
+    1
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    #[default]
+    Started,
+    Paused,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RatePreset {
+    #[default]
+    #[serde(rename = "")]
+    None,
+    Graph,
+    Troubleshooting,
+}
+
+/// One rate quota: `limit` requests per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateQuota {
+    pub limit: u32,
+    pub window_secs: u64,
+}
+
+impl JobConfig {
+    /// The quotas this job enforces, shortest window first.
+    pub fn quotas(&self) -> Vec<RateQuota> {
+        let (limit, window, daily) = match self.rate_preset {
+            RatePreset::None => (self.rate_limit, self.rate_window_secs, self.daily_cap),
+            RatePreset::Graph => (40, 1, 0),
+            RatePreset::Troubleshooting => (40, 5, 6000),
+        };
+        let mut quotas = vec![RateQuota { limit, window_secs: window }];
+        if daily > 0 {
+            quotas.push(RateQuota { limit: daily, window_secs: 86_400 });
+        }
+        quotas
+    }
+}
+
+/// Overrides that come from command-line flags (the last layer).
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub log_format: Option<LogFormat>,
+    pub public_base_url: Option<String>,
+}
+
+impl Config {
+    /// Load the layered configuration from the process environment.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        Self::load_with_env(file, None, overrides)
+    }
+
+    /// Load with an explicit environment map (tests) instead of the process environment.
+    pub fn load_with_env(
+        file: Option<&Path>,
+        env: Option<config::Map<String, String>>,
+        overrides: &Overrides,
+    ) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder().add_source(File::from_str(DEFAULT_TOML, FileFormat::Toml));
+        if let Some(path) = file {
+            if !path.is_file() {
+                return Err(ConfigError::Invalid(format!("config file {} does not exist", path.display())));
+            }
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("tenant.verified_domains")
+                .try_parsing(true)
+                .source(env),
+        );
+        let mut cfg: Config = builder.build()?.try_deserialize()?;
+        if let Some(listen) = overrides.listen {
+            cfg.server.listen = listen;
+        }
+        if let Some(dir) = &overrides.data_dir {
+            cfg.storage.data_dir = dir.display().to_string();
+        }
+        if let Some(format) = overrides.log_format {
+            cfg.server.log_format = format;
+        }
+        if let Some(url) = &overrides.public_base_url {
+            cfg.server.public_base_url = url.clone();
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The embedded defaults alone.
+    pub fn defaults() -> Result<Config, ConfigError> {
+        Self::load_with_env(None, Some(config::Map::new()), &Overrides::default())
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |m: String| Err(ConfigError::Invalid(m));
+        if uuid::Uuid::parse_str(&self.tenant.id).is_err() {
+            return invalid(format!("tenant.id '{}' is not a GUID", self.tenant.id));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for sp in &self.service_principals {
+            for job in &sp.jobs {
+                if !seen.insert(job.id.as_str()) {
+                    return invalid(format!("job id '{}' is configured twice", job.id));
+                }
+                if job.quotas().iter().any(|q| q.limit == 0 || q.window_secs == 0) {
+                    return invalid(format!("job '{}': rate limits must be positive", job.id));
+                }
+            }
+        }
+        if self.server.body_limit_bytes == 0 {
+            return invalid("server.body_limit_bytes must be positive".into());
+        }
+        Ok(())
+    }
+
+    /// Base URL for links the emulator hands out (Location headers, discovery documents).
+    pub fn public_base_url(&self) -> String {
+        let configured = self.server.public_base_url.trim_end_matches('/');
+        if configured.is_empty() { format!("http://{}", self.server.listen) } else { configured.to_owned() }
+    }
+
+    /// The data directory, when state is durable.
+    pub fn data_dir(&self) -> Option<PathBuf> {
+        (!self.storage.data_dir.is_empty()).then(|| PathBuf::from(&self.storage.data_dir))
+    }
+
+    /// The effective configuration as JSON with secrets redacted (`print-config`, `/_emulator/config`).
+    pub fn redacted(&self) -> serde_json::Value {
+        let mut copy = self.clone();
+        for c in &mut copy.clients {
+            c.client_secret = "***".into();
+        }
+        if !copy.admin.token.is_empty() {
+            copy.admin.token = "***".into();
+        }
+        serde_json::to_value(copy).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Option<config::Map<String, String>> {
+        Some(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn defaults_carry_the_documented_ids() {
+        let c = Config::defaults().unwrap();
+        assert_eq!(c.tenant.id, "c0ffee00-0000-4000-8000-000000000001");
+        assert_eq!(c.service_principals[0].id, "c0ffee00-0000-4000-8000-0000000000a1");
+        assert_eq!(
+            c.service_principals[0].jobs[0].id,
+            "API2AAD.c0ffee00000040008000000000000001.c0ffee00-0000-4000-8000-0000000000b1"
+        );
+        assert_eq!(c.clients[0].client_id, "c0ffee00-0000-4000-8000-0000000000c1");
+        assert_eq!(c.clients[0].client_secret, "emulator-secret");
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.public_base_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn file_then_env_then_flags_override_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[server]\nlisten = \"127.0.0.1:9000\"\nrequest_timeout_secs = 5\n").unwrap();
+        let c = Config::load_with_env(
+            Some(&path),
+            env(&[("ENTRA_INBOUND__SERVER__REQUEST_TIMEOUT_SECS", "7")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.port(), 9000);
+        assert_eq!(c.server.request_timeout_secs, 7);
+        let c = Config::load_with_env(
+            Some(&path),
+            env(&[]),
+            &Overrides { listen: Some("127.0.0.1:9100".parse().unwrap()), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.port(), 9100);
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[server]\nlisten_addr = \"127.0.0.1:9000\"\n").unwrap();
+        let err = Config::load_with_env(Some(&path), env(&[]), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("listen_addr"), "{err}");
+        let err = Config::load_with_env(None, env(&[("ENTRA_INBOUND__TENANT__COLOUR", "x")]), &Overrides::default())
+            .unwrap_err();
+        assert!(err.to_string().contains("colour"), "{err}");
+    }
+
+    #[test]
+    fn several_service_principals_and_jobs_can_be_configured() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            r#"
+[[service_principals]]
+id = "11111111-0000-4000-8000-000000000001"
+display_name = "Employees"
+[[service_principals.jobs]]
+id = "API2AAD.c0ffee00000040008000000000000001.11111111-0000-4000-8000-0000000000b1"
+[[service_principals]]
+id = "22222222-0000-4000-8000-000000000001"
+display_name = "Contractors"
+[[service_principals.jobs]]
+id = "API2AAD.c0ffee00000040008000000000000001.22222222-0000-4000-8000-0000000000b1"
+state = "paused"
+rate_preset = "troubleshooting"
+"#,
+        )
+        .unwrap();
+        let c = Config::load_with_env(Some(&path), env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(c.service_principals.len(), 2);
+        let contractors = &c.service_principals[1].jobs[0];
+        assert_eq!(contractors.state, JobState::Paused);
+        assert_eq!(
+            contractors.quotas(),
+            vec![RateQuota { limit: 40, window_secs: 5 }, RateQuota { limit: 6000, window_secs: 86_400 }]
+        );
+    }
+
+    #[test]
+    fn duplicate_job_ids_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "[[service_principals]]\nid = \"a\"\n[[service_principals.jobs]]\nid = \"J\"\n[[service_principals.jobs]]\nid = \"J\"\n",
+        )
+        .unwrap();
+        let err = Config::load_with_env(Some(&path), env(&[]), &Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("'J' is configured twice"), "{err}");
+    }
+}

@@ -1,0 +1,42 @@
+//! The Microsoft Entra attribute-mapping expression language (spec Part B §5): parse once, evaluate per
+//! inbound SCIM record.
+//!
+//! Module map:
+//! * [`lexer`] / [`parser`] — text → [`Expr`] with spans; arity/name validation against the catalogue;
+//! * [`ast`] — the tree, canonical `Display` and Graph's `attributeMappingSource` rendering;
+//! * [`attribute`] — `[attribute]` references resolved in the SCIM record;
+//! * [`value`] — the string-typed runtime [`Value`];
+//! * [`eval`] — [`evaluate`] with its [`EvalContext`];
+//! * [`functions`] — the catalogue ([`catalog`]) and one file per function family.
+//!
+//! Design constraints: parsing does every record-independent step (function lookup, path compilation,
+//! constant regexes) so evaluation is cheap (the engine runs ~20 mappings per record at ≥ 50,000
+//! records/s); no panics on any input; time and the default domain are injected through [`EvalContext`].
+
+mod ast;
+mod attribute;
+mod eval;
+mod functions;
+mod lexer;
+mod parser;
+mod value;
+
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
+pub use ast::{Arg, AttributeRef, Call, CmpOp, Compare, Constant, ConstantForm, Expr, ExprKind};
+pub use eval::{EvalContext, EvalError, Evaluated, evaluate};
+pub use functions::{FunctionSpec, ParamSpec, catalog};
+pub use value::Value;
+
+/// Parses and validates an expression such as `Join(" ", [name.givenName], [name.familyName])`.
+///
+/// ```ignore
+/// let e = entra_inbound::expr::parse(r#"Replace([userName], , "(?<Suffix>@(.)*)", "Suffix", "", , )"#)?;
+/// assert_eq!(e.to_string(), r#"Replace([userName], , "(?<Suffix>@(.)*)", "Suffix", "", , )"#);
+/// ```
+pub fn parse(src: &str) -> Result<Expr, crate::parse::ParseError> {
+    parser::parse(src)
+}

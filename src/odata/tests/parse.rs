@@ -1,0 +1,297 @@
+//! Parsing, SQL text, errors, limits and never-panic checks.
+
+use super::*;
+use rusqlite::types::Value;
+
+#[test]
+fn spec_forms_translate_to_parameterised_sql() {
+    for (src, want) in SPEC_FORMS {
+        let got = logs_sql(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        assert_eq!(got.sql, *want, "{src}");
+        assert!(!got.sql.contains('\''), "no literal may reach SQL text: {}", got.sql);
+    }
+    let got = logs_sql(SPEC_FORMS[1].0).unwrap();
+    assert_eq!(got.params, vec![text("J1"), text("failure"), text("2022-10-10T09:47:34.0000000Z")]);
+}
+
+#[test]
+fn translation_table() {
+    let cases: &[(&str, &str)] = &[
+        ("jobId eq 'O''Brien'", "(job_id = ?)"),
+        ("not (jobId eq 'x')", "(((job_id = ?)) IS NOT 1)"),
+        ("not jobId eq 'x'", "((job_id = ?) IS NOT 1)"),
+        ("jobId eq null", "(job_id IS NULL)"),
+        ("null ne jobId", "(job_id IS NOT NULL)"),
+        ("2022-10-10T09:47:34Z lt activityDateTime", "(activity_time > ?)"),
+        ("contains(jobId, 'x%_')", "(instr(job_id, ?) > 0)"),
+        ("CONTAINS(JOBID, '')", "(job_id IS NOT NULL)"),
+        ("durationInMilliseconds le -5", "(duration_ms <= ?)"),
+        ("(jobId eq 'a' or jobId eq 'b') and cycleId eq 'c'", "(((job_id = ?) OR (job_id = ?)) AND (cycle_id = ?))"),
+        ("jobId eq 'a' or (jobId eq 'b' or jobId eq 'c')", "((job_id = ?) OR ((job_id = ?) OR (job_id = ?)))"),
+        ("true", "1"),
+        ("not false", "((0) IS NOT 1)"),
+        ("servicePrincipal/id eq A0B1C2D3-0000-4000-8000-00000000000F", "(sp_id = ?)"),
+        ("Action eq 'create' and STATUSINFO/Status Eq 'failure'", "((action = ?) AND (status = ?))"),
+    ];
+    for (src, want) in cases {
+        assert_eq!(logs_sql(src).unwrap_or_else(|e| panic!("{src}: {e}")).sql, *want, "{src}");
+    }
+    // Precedence: `and` binds tighter than `or`.
+    let f = parse_filter("jobId eq 'x' or cycleId eq 'y' and changeId eq 'z'").unwrap();
+    assert_eq!(f.to_string(), "jobId eq 'x' or (cycleId eq 'y' and changeId eq 'z')");
+    assert_eq!(f.to_sql(&PROVISIONING_LOG_FIELDS).unwrap().sql, "((job_id = ?) OR ((cycle_id = ?) AND (change_id = ?)))");
+    let f = parse_filter("jobId eq 'x' and cycleId eq 'y' or changeId eq 'z'").unwrap();
+    assert_eq!(f.to_string(), "(jobId eq 'x' and cycleId eq 'y') or changeId eq 'z'");
+    // Escapes and normalised literals.
+    assert_eq!(logs_sql("jobId eq 'O''Brien'''").unwrap().params, [text("O'Brien'")]);
+    assert_eq!(logs_sql("sp_id eq 1").unwrap_err().target.as_deref(), Some("sp_id"), "columns are not properties");
+    assert_eq!(
+        logs_sql("servicePrincipal/id eq A0B1C2D3-0000-4000-8000-00000000000F").unwrap().params,
+        [text("a0b1c2d3-0000-4000-8000-00000000000f")]
+    );
+    assert_eq!(
+        logs_sql("activityDateTime eq 2022-10-10T11:47:34.12345678+02:00").unwrap().params,
+        [text("2022-10-10T09:47:34.1234567Z")]
+    );
+    // Users: case-insensitive text, Boolean as 0/1, in, endswith binds twice.
+    let cases: &[(&str, &str, &[Value])] = &[
+        ("userPrincipalName eq 'A@b.c'", "(user_principal_name = ? COLLATE NOCASE)", &[]),
+        ("startswith(displayName, 'a')", "(instr(lower(display_name), lower(?)) = 1)", &[]),
+        ("endswith(mail, '@x.com')", "(lower(substr(mail, -length(?))) = lower(?))", &[]),
+        ("employeeId in ('1', '2')", "(employee_id COLLATE NOCASE IN (?, ?))", &[]),
+        ("accountEnabled eq true", "(account_enabled = ?)", &[Value::Integer(1)]),
+        ("accountEnabled", "(account_enabled = 1)", &[]),
+        ("not accountEnabled", "((account_enabled = 1) IS NOT 1)", &[]),
+    ];
+    for (src, want, params) in cases {
+        let got = users_sql(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        assert_eq!(got.sql, *want, "{src}");
+        if !params.is_empty() {
+            assert_eq!(got.params, *params, "{src}");
+        }
+    }
+    assert_eq!(users_sql("endswith(mail, 'm')").unwrap().params.len(), 2);
+}
+
+/// (filter, target, a fragment of the message) for the logs table.
+const ERRORS: &[(&str, Option<&str>, &str)] = &[
+    (
+        "foo eq 'x'",
+        Some("foo"),
+        "Could not find a property named 'foo' on type 'microsoft.graph.provisioningObjectSummary'.",
+    ),
+    ("sourceIdentity/details eq 'x'", Some("sourceIdentity/details"), "Could not find a property"),
+    ("jobId gt 'x'", Some("gt"), "Operator 'gt' is not supported for property 'jobId'."),
+    ("jobid GE 'x'", Some("ge"), "Operator 'ge' is not supported for property 'jobId'."),
+    ("startswith(jobId, 'x')", Some("startswith"), "Operator 'startswith' is not supported"),
+    ("jobId in ('a', 'b')", Some("in"), "Operator 'in' is not supported"),
+    ("tolower(jobId) eq 'x'", Some("tolower"), "The function 'tolower' is not supported"),
+    ("substringof('x', jobId)", Some("substringof"), "not supported"),
+    ("activityDateTime ge '2022-10-10T09:47:34Z'", Some("activityDateTime"), "type Edm.DateTimeOffset and cannot be compared with a value of type Edm.String"),
+    ("durationInMilliseconds eq '5'", Some("durationInMilliseconds"), "Edm.Int64"),
+    ("jobId eq 5", Some("jobId"), "cannot be compared with a value of type Edm.Int64"),
+    ("jobId eq true", Some("jobId"), "Edm.Boolean"),
+    ("jobId eq 2022-10-10T09:47:34Z", Some("jobId"), "Edm.DateTimeOffset"),
+    ("contains(durationInMilliseconds, '5')", Some("contains"), "not supported"),
+    ("activityDateTime gt null", None, "null can only be compared"),
+    ("jobId eq cycleId", Some("eq"), "comparing two properties"),
+    ("jobId", Some("jobId"), "not a Boolean"),
+    ("'x'", None, "expected a condition"),
+    ("'x' eq 'y'", None, "compares a property with a literal"),
+    ("jobId eq", None, "position 8: expected a property, a value or '(' but found the end"),
+    ("jobId eq 'x' and", None, "found the end"),
+    ("(jobId eq 'x'", None, "expected ')' but found the end"),
+    ("jobId eq 'x')", None, "position 12: unexpected ')'"),
+    ("jobId eq 'x' cycleId eq 'y'", None, "unexpected 'cycleId'"),
+    ("contains(jobId)", None, "expected ','"),
+    ("contains('x', jobId)", None, "contains() takes a property and a string"),
+    ("jobId in 'x'", None, "expected '('"),
+    ("jobId in ()", None, "found ')'"),
+    ("jobId = 'x'", None, "position 6: unexpected '='"),
+    ("jobId eq 'x' && cycleId eq 'y'", None, "unexpected '&'"),
+    ("and eq 'x'", None, "unexpected 'and'"),
+    ("jobId eq 'unterminated", None, "position 9: unterminated string literal"),
+    ("activityDateTime ge 2022-10-10", None, "not a valid DateTimeOffset"),
+    ("durationInMilliseconds gt 1.5", None, "numbers must be integers"),
+    ("", Some("$filter"), "empty"),
+    ("   ", Some("$filter"), "empty"),
+];
+
+#[test]
+fn errors_name_the_offender() {
+    for (src, target, fragment) in ERRORS {
+        let e = logs_sql(src).expect_err(src);
+        assert!(e.message.contains(fragment), "{src}: {e}");
+        if target.is_some() {
+            assert_eq!(e.target.as_deref(), *target, "{src}: {e}");
+        }
+        if let Some(span) = e.span {
+            assert!(src.get(span.start..span.end).is_some(), "{src}: span {span:?}");
+        }
+    }
+    let e = users_sql("accountEnabled eq 1").unwrap_err();
+    assert!(e.message.contains("Edm.Boolean"), "{e}");
+    assert!(users_sql("contains(displayName, 'a')").unwrap_err().message.contains("'contains'"));
+    assert!(users_sql("employeeId in ('a', null)").unwrap_err().message.contains("null is not allowed"));
+}
+
+#[test]
+fn depth_and_length_limits() {
+    let nested = |n: usize| format!("{}jobId eq 'x'{}", "(".repeat(n), ")".repeat(n));
+    assert!(logs_sql(&nested(60)).is_ok());
+    let e = logs_sql(&nested(200)).unwrap_err();
+    assert!(e.message.contains("nesting deeper than 64"), "{e}");
+    assert!(users_sql(&format!("{}accountEnabled", "not ".repeat(60))).is_ok());
+    assert!(users_sql(&format!("{}accountEnabled", "not ".repeat(500))).unwrap_err().message.contains("nesting"));
+    assert!(parse_filter(&"(".repeat(4000)).unwrap_err().message.contains("nesting"));
+
+    let long = format!("jobId eq '{}'", "x".repeat(MAX_QUERY_OPTION_LEN));
+    let e = parse_filter(&long).unwrap_err();
+    assert_eq!(e.target.as_deref(), Some("$filter"));
+    assert!(e.message.contains("too long"), "{e}");
+    // A flat chain at the length limit is an n-ary node, not a deep tree.
+    let chain = vec!["id eq 'x'"; 300].join(" or ");
+    assert!(chain.len() <= MAX_QUERY_OPTION_LEN);
+    assert_eq!(logs_sql(&chain).unwrap().params.len(), 300);
+}
+
+#[test]
+fn display_round_trips() {
+    let mut sources: Vec<&str> = SPEC_FORMS.iter().map(|(s, _)| *s).collect();
+    sources.extend([
+        "not (jobId eq 'x' or contains(jobId, 'O''B')) and durationInMilliseconds ge -3",
+        "activityDateTime lt 2022-10-10T09:47:34.5+01:00 or jobId eq null",
+        "employeeId in ('a', 'b') and endswith(mail, 'x') and not accountEnabled or false",
+    ]);
+    for src in sources {
+        let once = parse_filter(src).unwrap().to_string();
+        let twice = parse_filter(&once).unwrap_or_else(|e| panic!("{once}: {e}")).to_string();
+        assert_eq!(once, twice, "{src}");
+    }
+}
+
+#[test]
+fn orderby_top_select() {
+    let o = parse_orderby("activityDateTime desc, ID asc", &PROVISIONING_LOG_FIELDS).unwrap();
+    assert_eq!(
+        o,
+        [OrderBy { property: "activityDateTime", descending: true }, OrderBy { property: "id", descending: false }]
+    );
+    assert_eq!(order_by_sql(&o, &PROVISIONING_LOG_FIELDS).unwrap(), "activity_time DESC NULLS LAST, id ASC NULLS FIRST");
+    let o = parse_orderby("displayname desc", &USER_FIELDS).unwrap();
+    assert_eq!(order_by_sql(&o, &USER_FIELDS).unwrap(), "display_name COLLATE NOCASE DESC NULLS LAST");
+    assert_eq!(parse_orderby("  ", &PROVISIONING_LOG_FIELDS).unwrap(), []);
+    for (src, fragment) in [
+        ("foo", "Could not find a property named 'foo'"),
+        ("provisioningAction", "Ordering by 'provisioningAction' is not supported."),
+        ("id, ID", "Duplicate property 'id'"),
+        ("id up", "expected 'asc', 'desc' or ','"),
+        ("id desc desc", "expected ',' but found 'desc'"),
+        ("id,", "expected a property name after ','"),
+        (", id", "expected a property name but found ','"),
+        ("id 'x'", "expected ','"),
+        ("'id'", "expected a property name"),
+    ] {
+        let e = parse_orderby(src, &PROVISIONING_LOG_FIELDS).expect_err(src);
+        assert!(e.message.contains(fragment), "{src}: {e}");
+        assert!(e.target.is_some(), "{src}");
+    }
+
+    assert_eq!(parse_top(" 1000 ", 1000), Ok(1000));
+    assert_eq!(parse_top("1", 1000), Ok(1));
+    for bad in ["0", "1001", "-1", "+5", "1e3", "", "ten", "99999999999999999999"] {
+        let e = parse_top(bad, 1000).expect_err(bad);
+        assert_eq!(e.target.as_deref(), Some("$top"));
+        assert!(e.message.contains("Must be between 1 and 1000 inclusive."), "{e}");
+    }
+
+    let allowed = ["id", "displayName", "employeeId", "accountEnabled"];
+    assert_eq!(parse_select("DISPLAYNAME,id , displayName", &allowed).unwrap(), ["displayName", "id"]);
+    assert_eq!(parse_select("*", &allowed).unwrap(), allowed);
+    assert_eq!(parse_select("", &allowed).unwrap(), Vec::<String>::new());
+    let e = parse_select("id,foo", &allowed).unwrap_err();
+    assert_eq!((e.target.as_deref(), e.message.as_str()), (Some("foo"), "Property 'foo' is not supported in $select."));
+    assert!(parse_select("id,,mail", &allowed).is_err());
+}
+
+#[test]
+fn skiptoken_round_trip_and_tampering() {
+    let keys = vec![serde_json::json!("2025-01-15T10:02:13.0000000Z"), serde_json::json!(null), serde_json::json!(7)];
+    let token = skiptoken::encode(&keys);
+    assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{token}");
+    assert_eq!(skiptoken::decode(&token).unwrap(), keys);
+    for bad in ["", "%%%", "eyJhIjoxfQ", "bm90IGpzb24", &"A".repeat(5000)] {
+        assert_eq!(skiptoken::decode(bad).unwrap_err().target.as_deref(), Some("$skiptoken"), "{bad}");
+    }
+    let order = [OrderBy { property: "activityDateTime", descending: true }, OrderBy { property: "id", descending: false }];
+    let f = &PROVISIONING_LOG_FIELDS;
+    assert!(keyset_sql(&order, f, &keys).is_err(), "wrong count");
+    assert!(keyset_sql(&order, f, &[serde_json::json!(1), serde_json::json!("a")]).is_err(), "wrong type");
+    let k = keyset_sql(&order, f, &[serde_json::json!("t"), serde_json::json!("a")]).unwrap();
+    assert_eq!(k.sql, "((activity_time < ? OR activity_time IS NULL) OR (activity_time = ? AND id > ?))");
+    assert_eq!(k.params, [text("t"), text("t"), text("a")]);
+}
+
+/// A tiny deterministic generator (no dependency on `rand`'s algorithm stability).
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        ((self.0 >> 33) as usize) % n
+    }
+}
+
+/// Runs every option parser on `src`; successful filters must translate to SQL that SQLite accepts.
+fn never_panics(src: &str, db: &rusqlite::Connection) {
+    for table in [&PROVISIONING_LOG_FIELDS, &USER_FIELDS] {
+        match parse_filter(src) {
+            Ok(f) => {
+                if let Ok(frag) = f.to_sql(table) {
+                    let name = if table.entity().ends_with("user") { "directory_user" } else { "provisioning_log" };
+                    let sql = format!("SELECT count(*) FROM {name} WHERE {}", frag.sql);
+                    let n: Result<i64, _> =
+                        db.query_row(&sql, rusqlite::params_from_iter(frag.params.iter()), |r| r.get(0));
+                    assert!(n.is_ok(), "{src} → {sql}: {n:?}");
+                }
+            }
+            Err(e) => {
+                if let Some(span) = e.span {
+                    assert!(src.get(span.start..span.end).is_some(), "{src}: bad span {span:?}");
+                }
+            }
+        }
+        let _ = parse_orderby(src, table);
+    }
+    let _ = parse_select(src, &["id", "displayName"]);
+    let _ = parse_top(src, 1000);
+    let _ = skiptoken::decode(src);
+}
+
+#[test]
+fn garbage_never_panics() {
+    let db = super::exec::open_db();
+    let pieces = [
+        "jobId", "eq", "ne", "gt", "'x'", "''", "'", "(", ")", ",", " and ", " or ", "not ", "contains(", "startswith(",
+        "endswith(", "2022-10-10T09:47:34Z", "2022-10-", "-", "1", "-0", "99999999999999999999", "1.5",
+        "a0b1c2d3-0000-4000-8000-00000000000f", "/", "ä", "€", "😀", " ", " in ", "null", "true", "FALSE", "\u{0}",
+        "statusInfo/status", "accountEnabled", "displayName", "activityDateTime", "$", "=", "\t", "desc", "asc",
+        "employeeId", "durationInMilliseconds", "T", "Z", "+01:00", ":", ".",
+    ];
+    let mut rng = Lcg(0x5eed);
+    for _ in 0..20_000 {
+        let n = 1 + rng.below(14);
+        let src: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect::<Vec<_>>().join(if rng.below(3) == 0 { "" } else { " " });
+        never_panics(&src, &db);
+    }
+    // Every prefix and every one-character deletion of realistic filters.
+    let mut seeds: Vec<&str> = SPEC_FORMS.iter().map(|(s, _)| *s).collect();
+    seeds.push("not (startswith(displayName, 'Ä''b') or employeeId in ('1','2')) and createdDateTime lt 2024-01-01T00:00:00.5-01:30");
+    for seed in seeds {
+        let chars: Vec<(usize, char)> = seed.char_indices().collect();
+        for (i, c) in &chars {
+            never_panics(&seed[..*i], &db);
+            never_panics(&format!("{}{}", &seed[..*i], &seed[i + c.len_utf8()..]), &db);
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The one integration-test binary (STYLE.md rule 8): every HTTP surface is tested against the real app
+//! on 127.0.0.1:0, one module per surface.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod bulk_upload;
+mod cli;
+mod support;

@@ -1,0 +1,122 @@
+//! Test fixture: the real application served on 127.0.0.1:0 with a manual clock, plus helpers to mint
+//! tokens and post payloads.
+
+use std::sync::Arc;
+
+use entra_inbound::auth::{SigningKeys, TokenRequest, issue_token, roles};
+use entra_inbound::clock::{Clock, ManualClock};
+use entra_inbound::config::Config;
+use entra_inbound::server::Server;
+use entra_inbound::state::AppState;
+use time::macros::datetime;
+use tokio::sync::oneshot;
+
+pub const TENANT: &str = "c0ffee00-0000-4000-8000-000000000001";
+pub const SP: &str = "c0ffee00-0000-4000-8000-0000000000a1";
+pub const JOB: &str = "API2AAD.c0ffee00000040008000000000000001.c0ffee00-0000-4000-8000-0000000000b1";
+pub const SCIM: &str = "application/scim+json";
+
+pub struct TestServer {
+    pub base: String,
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::with_config(|_| {}).await
+    }
+
+    pub async fn with_config(change: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::defaults().expect("defaults load");
+        config.server.listen = "127.0.0.1:0".parse().unwrap();
+        change(&mut config);
+        let clock = Arc::new(ManualClock::new(datetime!(2025-01-15 10:00 UTC)));
+        let server = Server::bind(config, clock.clone()).await.expect("bind");
+        let state = server.state().clone();
+        let base = state.base_url.to_string();
+        let (tx, rx) = oneshot::channel();
+        tokio::spawn(server.serve(async {
+            let _ = rx.await;
+        }));
+        Self { base, state, clock, http: reqwest::Client::new(), shutdown: Some(tx) }
+    }
+
+    /// A token for the default client with `roles`, valid at the server's clock.
+    pub fn token_with(&self, roles: &[&str], audience: &str, lifetime_secs: i64) -> String {
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        issue_token(
+            &SigningKeys::development().unwrap(),
+            &TokenRequest {
+                tenant_id: TENANT,
+                client_id: "c0ffee00-0000-4000-8000-0000000000c1",
+                client_display_name: "test",
+                roles: &roles,
+                audience,
+                now: self.clock.now(),
+                lifetime_secs,
+                auth_method: "1",
+            },
+        )
+        .unwrap()
+    }
+
+    /// A token holding every role.
+    pub fn token(&self) -> String {
+        self.token_with(roles::ALL, "https://graph.microsoft.com", 3600)
+    }
+
+    pub fn upload_url(&self, version: &str, sp: &str, job: &str) -> String {
+        format!("{}/{version}/servicePrincipals/{sp}/synchronization/jobs/{job}/bulkUpload", self.base)
+    }
+
+    /// POST `body` to the default job's bulkUpload on v1.0 with a full token.
+    pub async fn upload(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http
+            .post(self.upload_url("v1.0", SP, JOB))
+            .bearer_auth(self.token())
+            .header("content-type", SCIM)
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub fn staged_count(&self) -> usize {
+        self.state.store.call_blocking(|c| entra_inbound::store::staging::count_all(c)).unwrap()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// Assert a Graph error envelope: status, code, message; returns the body.
+pub async fn assert_graph_error(
+    response: reqwest::Response,
+    status: u16,
+    code: &str,
+    message: &str,
+) -> serde_json::Value {
+    assert_eq!(response.status().as_u16(), status, "status");
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let request_id = response.headers()["request-id"].to_str().unwrap().to_owned();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    assert_eq!(body["error"]["message"], message, "{body}");
+    let inner = &body["error"]["innerError"];
+    assert_eq!(inner["request-id"], request_id.as_str());
+    assert_eq!(inner["date"], "2025-01-15T10:00:00");
+    assert!(inner["client-request-id"].is_string());
+    body
+}
