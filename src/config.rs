@@ -142,6 +142,14 @@ pub struct JobConfig {
     pub daily_cap: u32,
     #[serde(default)]
     pub rate_preset: RatePreset,
+    #[serde(default = "default_true")]
+    pub omitted_active_disables: bool,
+    #[serde(default)]
+    pub processing_delay_ms: u64,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_template() -> String {

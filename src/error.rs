@@ -74,6 +74,8 @@ pub enum ApiError {
     InvalidDataFormat(Vec<ErrorDetail>),
     #[error("bad request: {message}")]
     BadRequest { message: String, details: Vec<ErrorDetail> },
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("no route for {0}")]
     NoRoute(String),
     #[error("request timed out")]
@@ -119,6 +121,7 @@ impl ApiError {
             }
             ApiError::InvalidDataFormat(_) => (StatusCode::BAD_REQUEST, "BadRequest", "Invalid Data Format".into()),
             ApiError::BadRequest { message, .. } => (StatusCode::BAD_REQUEST, "BadRequest", message.clone()),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m.clone()),
             ApiError::NoRoute(path) => {
                 (StatusCode::NOT_FOUND, "NotFound", format!("Resource not found for the segment '{path}'."))
             }

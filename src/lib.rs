@@ -7,6 +7,8 @@
 //! - [`provisioning`] — job registry, quotas, staging back-pressure.
 //! - [`store`] — embedded SQLite: migrations and queries.
 //! - [`config`], [`clock`], [`error`], [`state`], [`server`], [`telemetry`], [`cli`] — plumbing.
+//! - [`expr`] — the attribute-mapping expression language; [`odata`] — OData query options → SQL.
+//! - [`directory`] — the emulated Entra user model and its rules.
 //! - [`parse`] — the shared parser toolkit; [`graph_time`] — Graph timestamp forms.
 
 pub mod api;
@@ -14,8 +16,11 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod directory;
 pub mod error;
+pub mod expr;
 pub mod graph_time;
+pub mod odata;
 pub mod parse;
 pub mod provisioning;
 pub mod scim;

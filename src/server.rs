@@ -49,6 +49,7 @@ impl Server {
     /// Serve until `shutdown` resolves; requests already in flight are finished.
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
         let app = crate::app(self.state.clone());
+        crate::provisioning::worker::spawn_all(&self.state);
         self.state.set_ready();
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         Ok(())

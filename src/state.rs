@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::auth::{SigningKeys, TokenValidator};
 use crate::clock::SharedClock;
 use crate::config::Config;
-use crate::provisioning::jobs::JobRegistry;
+use crate::provisioning::jobs::{JobRegistry, JobSchema};
 use crate::provisioning::staging_gauge::StagingGauge;
-use crate::store::{Store, StoreError, staging};
+use crate::store::{Store, StoreError, schemas, staging};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -29,6 +29,8 @@ pub enum StateError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Keys(#[from] crate::auth::KeyError),
+    #[error("job schema: {0}")]
+    Schema(#[from] crate::provisioning::schema::SchemaError),
 }
 
 impl AppState {
@@ -38,9 +40,15 @@ impl AppState {
         let keys = SigningKeys::load(&config.auth.signing_key_file, &config.auth.signing_cert_file)?;
         let validator = TokenValidator::new(keys, &config.tenant.id, config.auth.mode, config.auth.leeway_secs);
         let pending = store.call_blocking(|c| staging::count_all(c))?;
+        let jobs = JobRegistry::from_config(&config, &clock)?;
+        for job in jobs.all() {
+            if let Some(raw) = store.call_blocking(|c| schemas::load(c, &job.id))? {
+                job.set_schema(JobSchema::compile(raw)?);
+            }
+        }
         Ok(Self {
             base_url: config.public_base_url().into(),
-            jobs: Arc::new(JobRegistry::from_config(&config, &clock)),
+            jobs: Arc::new(jobs),
             staging: Arc::new(StagingGauge::new(config.staging.queue_capacity, pending)),
             validator: Arc::new(validator),
             config: Arc::new(config),

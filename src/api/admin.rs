@@ -1,17 +1,43 @@
-//! Emulator control surface (DESIGN.md "Emulator control API"): liveness and readiness for now.
+//! Emulator control surface (DESIGN.md "Emulator control API"): liveness, readiness, reset, and drain
+//! (wait until a job has processed everything staged before the call). Open on loopback by default;
+//! `admin.token` makes `/_emulator/*` require `Authorization: Bearer <token>`.
+
+use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
 use serde_json::json;
 
+use crate::error::{ApiError, TokenProblem};
 use crate::state::AppState;
+use crate::store::{directory, staging};
 
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/health", get(health)).route("/ready", get(ready))
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let control = Router::new()
+        .route("/_emulator/reset", post(reset))
+        .route("/_emulator/jobs/{job_id}/drain", post(drain))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), require_admin_token));
+    Router::new().route("/health", get(health)).route("/ready", get(ready)).merge(control)
+}
+
+async fn require_admin_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let expected = &state.config.admin.token;
+    if expected.is_empty() {
+        return next.run(req).await;
+    }
+    let given =
+        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+    if given == Some(expected.as_str()) {
+        next.run(req).await
+    } else {
+        ApiError::Unauthenticated(TokenProblem::Empty).into_response()
+    }
 }
 
 async fn health() -> impl IntoResponse {
@@ -24,4 +50,52 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "starting"})))
     }
+}
+
+/// Empty the directory, logs and staged operations (configuration, jobs and keys stay).
+async fn reset(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
+    let cleared = state
+        .store
+        .call(|c| {
+            let tx = c.transaction()?;
+            directory::clear(&tx)?;
+            tx.execute_batch("DELETE FROM provisioning_log; DELETE FROM staged_operation;")?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await;
+    cleared.map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.staging.release(state.staging.pending());
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct DrainQuery {
+    timeout: Option<u64>,
+}
+
+/// 200 once every operation staged before the call is processed and logged; 408 on timeout; 409 if paused.
+async fn drain(
+    State(state): State<AppState>,
+    Path(job_id): Path<String>,
+    Query(q): Query<DrainQuery>,
+) -> Result<Response, ApiError> {
+    let job = state.jobs.by_id(&job_id).map_err(|e| ApiError::NotFound(e.0))?.clone();
+    if job.is_paused() {
+        return Err(ApiError::Conflict(format!("Job '{job_id}' is paused; start it before draining.")));
+    }
+    let key = job.id.clone();
+    let target =
+        state.store.call(move |c| staging::newest_seq(c, &key)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut processed = job.watch_processed();
+    if let Some(target) = target {
+        let wait = processed.wait_for(|seq| *seq >= target);
+        let timeout = Duration::from_secs(q.timeout.unwrap_or(30).min(3600));
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => return Err(ApiError::Unavailable("The job's worker stopped.".into())),
+            Err(_) => return Err(ApiError::Timeout),
+        }
+    }
+    Ok(Json(json!({"jobId": job.id, "processed": job.processed_total(), "pending": 0})).into_response())
 }

@@ -22,7 +22,7 @@ pub use context::RequestIds;
 pub fn router(state: AppState) -> Router {
     let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
     Router::new()
-        .merge(admin::routes())
+        .merge(admin::routes(&state))
         .merge(graph::routes())
         .fallback(unknown_route)
         .layer(

@@ -120,9 +120,7 @@ impl Call {
     /// `FormatDateTime(source, inputFormat, outputFormat)` that skip an optional parameter).
     pub(crate) fn arg_named(&self, name: &str) -> Option<&Expr> {
         let n = self.args.len();
-        (0..n)
-            .find(|&i| self.spec.param_at(i, n).is_some_and(|p| p.name == name))
-            .and_then(|i| self.arg(i))
+        (0..n).find(|&i| self.spec.param_at(i, n).is_some_and(|p| p.name == name)).and_then(|i| self.arg(i))
     }
 }
 

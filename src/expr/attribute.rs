@@ -262,7 +262,9 @@ fn matches(elem: &Json, f: &Filter) -> bool {
     match (&f.value, v) {
         (FilterValue::Str(want), Json::String(have)) => have.to_lowercase() == want.to_lowercase(),
         (FilterValue::Bool(want), Json::Bool(have)) => want == have,
-        (FilterValue::Bool(want), Json::String(have)) => have.eq_ignore_ascii_case(if *want { "true" } else { "false" }),
+        (FilterValue::Bool(want), Json::String(have)) => {
+            have.eq_ignore_ascii_case(if *want { "true" } else { "false" })
+        }
         (FilterValue::Num(want), Json::Number(have)) => have.as_f64() == Some(*want),
         (FilterValue::Num(want), Json::String(have)) => have.trim().parse::<f64>().ok() == Some(*want),
         (FilterValue::Str(want), other @ (Json::Bool(_) | Json::Number(_))) => {

@@ -13,7 +13,7 @@ use std::fmt;
 use serde_json::Value as Json;
 use time::OffsetDateTime;
 
-use super::ast::{Call, CmpOp, Expr, ExprKind};
+use super::ast::{Call, CmpOp, ConstantForm, Expr, ExprKind};
 use super::value::Value;
 use crate::parse::Span;
 
@@ -74,6 +74,14 @@ impl EvalError {
 }
 
 /// Evaluates `expr` against `record` (the SCIM user `data` object of a bulk operation).
+///
+/// ```ignore
+/// use entra_inbound::expr::{EvalContext, Value, evaluate, parse};
+/// let e = parse(r#"[emails[type eq "work"].value]"#)?;
+/// let record = serde_json::json!({"emails": [{"type": "work", "value": "b@example.com"}]});
+/// let out = evaluate(&e, &record, &EvalContext::new(clock.now(), "contoso.onmicrosoft.com"))?;
+/// assert_eq!(out.value, Value::from("b@example.com"));
+/// ```
 pub fn evaluate(expr: &Expr, record: &Json, ctx: &EvalContext<'_>) -> Result<Evaluated, EvalError> {
     let mut ev = Evaluator { record, ctx, ignore_flow: false };
     let value = ev.eval(expr)?;
@@ -91,6 +99,10 @@ impl Evaluator<'_, '_> {
     pub(crate) fn eval(&mut self, e: &Expr) -> Result<Value, EvalError> {
         match &e.kind {
             ExprKind::Attribute(a) => Ok(a.path.resolve(self.record)),
+            // `&HF7` means 247 wherever it is used, not only in BitAnd.
+            ExprKind::Constant(c) if c.form == ConstantForm::Number && c.value.starts_with('&') => {
+                Ok(Value::Str(parse_int(&c.value).map_or_else(|| c.value.clone(), |n| n.to_string())))
+            }
             ExprKind::Constant(c) => Ok(Value::Str(c.value.clone())),
             ExprKind::Call(c) => (c.spec.eval)(self, c, e.span),
             ExprKind::Compare(c) => {

@@ -72,7 +72,9 @@ fn string(c: &mut Cursor<'_>) -> Result<String, ParseError> {
     let mut s = String::new();
     loop {
         match c.bump() {
-            None => return Err(ParseError::new(c.span_from(start), "unterminated string constant")),
+            None => {
+                return Err(ParseError::new(c.span_from(start), "unterminated string constant"));
+            }
             Some('"') => return Ok(s),
             Some('\\') => match c.peek() {
                 Some(esc @ ('"' | '\\')) => {

@@ -2,12 +2,14 @@
 //! inbound SCIM record.
 //!
 //! Module map:
-//! * [`lexer`] / [`parser`] — text → [`Expr`] with spans; arity/name validation against the catalogue;
-//! * [`ast`] — the tree, canonical `Display` and Graph's `attributeMappingSource` rendering;
-//! * [`attribute`] — `[attribute]` references resolved in the SCIM record;
-//! * [`value`] — the string-typed runtime [`Value`];
-//! * [`eval`] — [`evaluate`] with its [`EvalContext`];
-//! * [`functions`] — the catalogue ([`catalog`]) and one file per function family.
+//! * `lexer.rs` / `parser.rs` — text → [`Expr`] with spans; name/arity validation against the catalogue;
+//! * `ast.rs` — the tree, canonical `Display` and Graph's `attributeMappingSource` rendering;
+//! * `attribute.rs` — `[attribute]` references resolved in the SCIM record;
+//! * `value.rs` — the string-typed runtime [`Value`];
+//! * `eval.rs` — [`evaluate`] with its [`EvalContext`];
+//! * `functions/` — the catalogue ([`catalog`], table in `catalog.rs`) and one file per function family
+//!   (`string`, `collection`, `logic`, `replace`, `date` + `netfmt`/`netparse`, `convert`, `diacritics`,
+//!   `directory`); tests sit next to each as `*_tests.rs`, shared helpers in `testkit.rs`.
 //!
 //! Design constraints: parsing does every record-independent step (function lookup, path compilation,
 //! constant regexes) so evaluation is cheap (the engine runs ~20 mappings per record at ≥ 50,000

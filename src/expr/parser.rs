@@ -40,7 +40,10 @@ pub(crate) fn parse(src: &str) -> Result<Expr, ParseError> {
     let expr = p.expression()?;
     let next = p.peek();
     if next.tok != Tok::Eof {
-        return Err(ParseError::new(next.span, format!("unexpected {} after the end of the expression", describe(&next.tok))));
+        return Err(ParseError::new(
+            next.span,
+            format!("unexpected {} after the end of the expression", describe(&next.tok)),
+        ));
     }
     Ok(expr)
 }
@@ -54,7 +57,11 @@ struct Parser {
 impl Parser {
     fn peek(&self) -> Token {
         // `tokenize` always ends with Eof, and `next` never moves past it.
-        self.tokens.get(self.pos).or(self.tokens.last()).cloned().unwrap_or(Token { tok: Tok::Eof, span: Span::default() })
+        self.tokens
+            .get(self.pos)
+            .or(self.tokens.last())
+            .cloned()
+            .unwrap_or(Token { tok: Tok::Eof, span: Span::default() })
     }
 
     fn next(&mut self) -> Token {
@@ -95,10 +102,14 @@ impl Parser {
             Tok::Ident(name) => {
                 return Err(ParseError::new(
                     t.span,
-                    format!("unexpected name '{name}': functions need parentheses and attributes square brackets ([{name}])"),
+                    format!(
+                        "unexpected name '{name}': functions need parentheses and attributes square brackets ([{name}])"
+                    ),
                 ));
             }
-            other => return Err(ParseError::new(t.span, format!("expected an argument, found {}", describe(&other)))),
+            other => {
+                return Err(ParseError::new(t.span, format!("expected an argument, found {}", describe(&other))));
+            }
         };
         Ok(Expr { kind, span: t.span })
     }
@@ -131,7 +142,12 @@ impl Parser {
                     Tok::Comma => continue,
                     Tok::RParen => break sep,
                     Tok::Eof => return Err(unterminated(spec.name, name_span, sep.span)),
-                    other => return Err(ParseError::new(sep.span, format!("expected ',' or ')', found {}", describe(&other)))),
+                    other => {
+                        return Err(ParseError::new(
+                            sep.span,
+                            format!("expected ',' or ')', found {}", describe(&other)),
+                        ));
+                    }
                 }
             }
         };

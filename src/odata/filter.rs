@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 /// A parsed `$filter`; translate it with [`Filter::to_sql`]. `Display` prints a canonical form.
 ///
 /// ```
-/// # use scratch_odata::odata::parse_filter;
+/// # use entra_inbound::odata::parse_filter;
 /// let f = parse_filter("jobid eq 'j1' and not (statusInfo/status EQ 'success')").unwrap();
 /// assert_eq!(f.to_string(), "jobid eq 'j1' and not (statusInfo/status eq 'success')");
 /// ```
@@ -38,11 +38,25 @@ pub(super) enum Expr {
     Or(Vec<Expr>),
     Not(Box<Expr>),
     /// `span` is the operator's.
-    Compare { op: CmpOp, prop: Path, value: Lit, span: Span },
+    Compare {
+        op: CmpOp,
+        prop: Path,
+        value: Lit,
+        span: Span,
+    },
     /// `span` is the function name's.
-    Call { func: Func, prop: Path, value: Lit, span: Span },
+    Call {
+        func: Func,
+        prop: Path,
+        value: Lit,
+        span: Span,
+    },
     /// `span` is the `in` keyword's.
-    In { prop: Path, values: Vec<Lit>, span: Span },
+    In {
+        prop: Path,
+        values: Vec<Lit>,
+        span: Span,
+    },
     BoolProp(Path),
     Const(bool),
 }
@@ -233,7 +247,10 @@ impl Parser {
                 (Operand::Prop(_), Operand::Prop(_)) => {
                     Err(ODataError::syntax(span, "comparing two properties is not supported").with_target(op.name()))
                 }
-                _ => Err(ODataError::syntax(span, format_args!("'{}' compares a property with a literal value", op.name()))),
+                _ => Err(ODataError::syntax(
+                    span,
+                    format_args!("'{}' compares a property with a literal value", op.name()),
+                )),
             };
         }
         if self.at_keyword("in") {

@@ -81,7 +81,10 @@ pub(super) fn tokenize(src: &str) -> Result<Vec<Token>, ODataError> {
                 let dt = parse_datetime(text).ok_or_else(|| {
                     ODataError::syntax(
                         c.span_from(start),
-                        format_args!("'{text}' is not a valid DateTimeOffset (expected e.g. 2022-10-10T09:47:34Z)"),
+                        format_args!(
+                            "'{text}' is not a valid DateTimeOffset (expected e.g. 2022-10-10T09:47:34Z; \
+                             a '+' offset must be sent as %2B in a URL)"
+                        ),
                     )
                 })?;
                 Tok::DateTime(dt)
@@ -178,7 +181,11 @@ fn is_guid(rest: &str) -> bool {
 /// `YYYY-MM-` at the start: commit to a DateTimeOffset literal.
 fn looks_like_date(rest: &str) -> bool {
     let b = rest.as_bytes();
-    b.len() >= 8 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[5..7].iter().all(u8::is_ascii_digit) && b[7] == b'-'
+    b.len() >= 8
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
 }
 
 /// OData `dateTimeOffsetValue`: `YYYY-MM-DDThh:mm[:ss[.fffffff…]](Z|±hh:mm)`, converted to UTC.
@@ -305,7 +312,14 @@ mod tests {
 
     #[test]
     fn lexer_errors_carry_positions() {
-        for (src, pos) in [("jobId = 'x'", 6), ("a eq 'open", 5), ("x eq 1.5", 5), ("a/ eq 1", 0), ("a eq 99999999999999999999", 5), ("a § b", 2)] {
+        for (src, pos) in [
+            ("jobId = 'x'", 6),
+            ("a eq 'open", 5),
+            ("x eq 1.5", 5),
+            ("a/ eq 1", 0),
+            ("a eq 99999999999999999999", 5),
+            ("a § b", 2),
+        ] {
             let e = tokenize(src).unwrap_err();
             assert_eq!(e.span.map(|s| s.start), Some(pos), "{src}: {e}");
             assert!(e.message.contains(&format!("position {pos}")), "{src}: {e}");

@@ -23,7 +23,7 @@ pub struct OrderBy {
 /// Parses `$orderby`, e.g. `activityDateTime desc, id`.
 ///
 /// ```
-/// # use scratch_odata::odata::{parse_orderby, OrderBy, PROVISIONING_LOG_FIELDS};
+/// # use entra_inbound::odata::{parse_orderby, OrderBy, PROVISIONING_LOG_FIELDS};
 /// let o = parse_orderby("ActivityDateTime DESC", &PROVISIONING_LOG_FIELDS).unwrap();
 /// assert_eq!(o, [OrderBy { property: "activityDateTime", descending: true }]);
 /// ```
@@ -35,7 +35,10 @@ pub fn parse_orderby(src: &str, fields: &FieldTable) -> Result<Vec<OrderBy>, ODa
     while let Some(t) = toks.next() {
         let Tok::Ident(name) = t.tok else {
             let found = t.tok.describe();
-            return Err(with_target(ODataError::syntax(t.span, format_args!("expected a property name but found {found}"))));
+            return Err(with_target(ODataError::syntax(
+                t.span,
+                format_args!("expected a property name but found {found}"),
+            )));
         };
         let Some(field) = fields.lookup(&name) else {
             let entity = fields.entity();
@@ -68,7 +71,11 @@ pub fn parse_orderby(src: &str, fields: &FieldTable) -> Result<Vec<OrderBy>, ODa
             Some(t) if t.tok == Tok::Comma && toks.peek().is_some() => {}
             Some(t) => {
                 let found = t.tok.describe();
-                let what = if t.tok == Tok::Comma { "a property name after ','".to_owned() } else { format!("',' but found {found}") };
+                let what = if t.tok == Tok::Comma {
+                    "a property name after ','".to_owned()
+                } else {
+                    format!("',' but found {found}")
+                };
                 return Err(with_target(ODataError::syntax(t.span, format_args!("expected {what}"))));
             }
         }
@@ -79,7 +86,7 @@ pub fn parse_orderby(src: &str, fields: &FieldTable) -> Result<Vec<OrderBy>, ODa
 /// Parses `$top`: an integer in `1..=max`.
 ///
 /// ```
-/// # use scratch_odata::odata::parse_top;
+/// # use entra_inbound::odata::parse_top;
 /// assert_eq!(parse_top("100", 1000), Ok(100));
 /// assert!(parse_top("1001", 1000).is_err());
 /// ```
@@ -90,8 +97,10 @@ pub fn parse_top(src: &str, max: u32) -> Result<u32, ODataError> {
         Some(n) if (1..=max).contains(&n) => Ok(n),
         _ => {
             let shown: String = s.chars().take(40).collect();
-            Err(ODataError::new(format!("Invalid page size specified: '{shown}'. Must be between 1 and {max} inclusive."))
-                .with_target("$top"))
+            Err(ODataError::new(format!(
+                "Invalid page size specified: '{shown}'. Must be between 1 and {max} inclusive."
+            ))
+            .with_target("$top"))
         }
     }
 }
@@ -99,7 +108,7 @@ pub fn parse_top(src: &str, max: u32) -> Result<u32, ODataError> {
 /// Parses `$select` against `allowed` (canonical names), case-insensitively.
 ///
 /// ```
-/// # use scratch_odata::odata::parse_select;
+/// # use entra_inbound::odata::parse_select;
 /// let s = parse_select("employeeid, DisplayName", &["displayName", "employeeId"]).unwrap();
 /// assert_eq!(s, ["employeeId", "displayName"]);
 /// ```
@@ -117,8 +126,9 @@ pub fn parse_select(src: &str, allowed: &[&str]) -> Result<Vec<String>, ODataErr
             _ => match allowed.iter().find(|a| a.eq_ignore_ascii_case(name)) {
                 Some(a) => vec![*a],
                 None => {
-                    return Err(ODataError::new(format!("Property '{name}' is not supported in $select."))
-                        .with_target(name));
+                    return Err(
+                        ODataError::new(format!("Property '{name}' is not supported in $select.")).with_target(name)
+                    );
                 }
             },
         };

@@ -17,7 +17,7 @@ use serde_json::Value;
 /// Encodes the last row's sort-key values.
 ///
 /// ```
-/// # use scratch_odata::odata::skiptoken;
+/// # use entra_inbound::odata::skiptoken;
 /// let keys = vec![serde_json::json!("2025-01-15T10:02:13.0000000Z"), serde_json::json!("id-1")];
 /// assert_eq!(skiptoken::decode(&skiptoken::encode(&keys)), Ok(keys));
 /// ```

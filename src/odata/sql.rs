@@ -33,7 +33,7 @@ pub struct SqlFragment {
 /// Sub-100 ns precision is truncated, as Graph's .NET `DateTimeOffset` does.
 ///
 /// ```
-/// # use scratch_odata::odata::datetime_key;
+/// # use entra_inbound::odata::datetime_key;
 /// let t = time::macros::datetime!(2022-10-10 11:47:34.5 +02:00);
 /// assert_eq!(datetime_key(t), "2022-10-10T09:47:34.5000000Z");
 /// ```
@@ -55,6 +55,16 @@ pub fn datetime_key(t: OffsetDateTime) -> String {
 impl Filter {
     /// The `WHERE` condition for this filter over `fields`. Fails on a property missing from the
     /// table, an operator the field does not allow, or a literal of the wrong type.
+    ///
+    /// ```
+    /// # use entra_inbound::odata::{parse_filter, PROVISIONING_LOG_FIELDS};
+    /// let f = parse_filter("jobid eq 'J1' and statusInfo/status eq 'failure'").unwrap();
+    /// let q = f.to_sql(&PROVISIONING_LOG_FIELDS).unwrap();
+    /// assert_eq!(q.sql, "((job_id = ?) AND (status = ?))");
+    /// assert_eq!(q.params.len(), 2);
+    /// let e = parse_filter("jobId gt 'x'").unwrap().to_sql(&PROVISIONING_LOG_FIELDS).unwrap_err();
+    /// assert_eq!(e.message, "Operator 'gt' is not supported for property 'jobId'.");
+    /// ```
     pub fn to_sql(&self, fields: &FieldTable) -> Result<SqlFragment, ODataError> {
         let mut w = Writer { fields, out: SqlFragment { sql: String::new(), params: Vec::new() } };
         w.expr(&self.expr)?;
@@ -77,9 +87,10 @@ impl Writer<'_> {
             Expr::And(items) => self.list(items, " AND ")?,
             Expr::Or(items) => self.list(items, " OR ")?,
             Expr::Not(inner) => {
-                self.push(&["(("]);
+                // Every translated node is parenthesised or atomic, so this is `((…) IS NOT 1)`.
+                self.push(&["("]);
                 self.expr(inner)?;
-                self.push(&[") IS NOT 1)"]);
+                self.push(&[" IS NOT 1)"]);
             }
             Expr::Compare { op, prop, value, span } => {
                 let f = self.field(prop, op_set(*op), op.name(), *span)?;
@@ -178,7 +189,13 @@ impl Writer<'_> {
     }
 
     /// Resolves `prop` and checks that it allows `op` (named `op_name` in errors, found at `span`).
-    fn field(&self, prop: &Path, op: OpSet, op_name: &str, span: crate::parse::Span) -> Result<&'static Field, ODataError> {
+    fn field(
+        &self,
+        prop: &Path,
+        op: OpSet,
+        op_name: &str,
+        span: crate::parse::Span,
+    ) -> Result<&'static Field, ODataError> {
         let f = lookup(self.fields, &prop.name).map_err(|e| e.at(prop.span))?;
         if !f.ops.allows(op) {
             return Err(ODataError::new(format!("Operator '{op_name}' is not supported for property '{}'.", f.name))
@@ -303,7 +320,8 @@ pub fn keyset_sql(
         }
         parts.push(after);
         out.params.extend(v.iter().cloned());
-        terms.push(format!("({})", parts.join(" AND ")));
+        let term = parts.join(" AND ");
+        terms.push(if i == 0 { term } else { format!("({term})") });
     }
     out.sql = if terms.is_empty() { "0".into() } else { format!("({})", terms.join(" OR ")) };
     Ok(out)

@@ -1,14 +1,32 @@
-//! The job registry: the configured service principals and their synchronization jobs, each with its own
-//! rate limiter and wake-up signal for its worker. Looked up by the Graph path's `{spId}` and `{jobId}`.
+//! The job registry: the configured service principals and their synchronization jobs. Each job carries its
+//! quota, its current schema (raw Graph JSON plus compiled form), its run state (started/paused) and the
+//! signals between the upload path, its worker and drain waiters.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 
-use tokio::sync::Notify;
+use serde_json::Value;
+use tokio::sync::{Notify, watch};
 
 use super::rate_limit::JobLimiter;
+use super::schema::{CompiledSchema, SchemaError, compile, default_schema};
 use crate::clock::SharedClock;
-use crate::config::{Config, JobConfig};
+use crate::config::{Config, JobConfig, JobState};
+
+/// A job's schema as stored (for GET/PUT) and as compiled (for the worker).
+#[derive(Debug)]
+pub struct JobSchema {
+    pub raw: Value,
+    pub compiled: CompiledSchema,
+}
+
+impl JobSchema {
+    pub fn compile(raw: Value) -> Result<Self, SchemaError> {
+        let compiled = compile(&raw)?;
+        Ok(Self { raw, compiled })
+    }
+}
 
 /// One synchronization job.
 #[derive(Debug)]
@@ -20,6 +38,52 @@ pub struct Job {
     pub limiter: JobLimiter,
     /// Wakes the job's worker when operations are staged.
     pub wake: Notify,
+    schema: RwLock<Arc<JobSchema>>,
+    paused: watch::Sender<bool>,
+    processed_seq: watch::Sender<i64>,
+    processed_total: AtomicU64,
+}
+
+impl Job {
+    /// The schema in force.
+    pub fn schema(&self) -> Arc<JobSchema> {
+        self.schema.read().map(|s| Arc::clone(&s)).unwrap_or_else(|p| Arc::clone(&p.into_inner()))
+    }
+
+    pub fn set_schema(&self, schema: JobSchema) {
+        let schema = Arc::new(schema);
+        match self.schema.write() {
+            Ok(mut s) => *s = schema,
+            Err(p) => *p.into_inner() = schema,
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        *self.paused.borrow()
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.send_replace(paused);
+    }
+
+    pub fn watch_paused(&self) -> watch::Receiver<bool> {
+        self.paused.subscribe()
+    }
+
+    /// Record that every operation up to `seq` was processed (`count` of them in this batch).
+    pub fn mark_processed(&self, seq: i64, count: usize) {
+        self.processed_total.fetch_add(count as u64, Ordering::AcqRel);
+        self.processed_seq.send_replace(seq);
+    }
+
+    pub fn watch_processed(&self) -> watch::Receiver<i64> {
+        self.processed_seq.subscribe()
+    }
+
+    /// Operations processed since start.
+    pub fn processed_total(&self) -> u64 {
+        self.processed_total.load(Ordering::Acquire)
+    }
 }
 
 /// Why a lookup failed: the id that does not exist (spec A.1 404 row).
@@ -33,26 +97,27 @@ pub struct JobRegistry {
 }
 
 impl JobRegistry {
-    pub fn from_config(config: &Config, clock: &SharedClock) -> Self {
+    pub fn from_config(config: &Config, clock: &SharedClock) -> Result<Self, SchemaError> {
         let mut service_principals = HashMap::new();
         for sp in &config.service_principals {
-            let jobs = sp
-                .jobs
-                .iter()
-                .map(|job| {
-                    Arc::new(Job {
-                        id: job.id.clone(),
-                        service_principal_id: sp.id.clone(),
-                        service_principal_name: sp.display_name.clone(),
-                        config: job.clone(),
-                        limiter: JobLimiter::new(&job.quotas(), Arc::clone(clock)),
-                        wake: Notify::new(),
-                    })
-                })
-                .collect();
+            let mut jobs = Vec::with_capacity(sp.jobs.len());
+            for job in &sp.jobs {
+                jobs.push(Arc::new(Job {
+                    id: job.id.clone(),
+                    service_principal_id: sp.id.clone(),
+                    service_principal_name: sp.display_name.clone(),
+                    config: job.clone(),
+                    limiter: JobLimiter::new(&job.quotas(), Arc::clone(clock)),
+                    wake: Notify::new(),
+                    schema: RwLock::new(Arc::new(JobSchema::compile(default_schema(&job.template_id))?)),
+                    paused: watch::Sender::new(job.state == JobState::Paused),
+                    processed_seq: watch::Sender::new(0),
+                    processed_total: AtomicU64::new(0),
+                }));
+            }
             service_principals.insert(sp.id.to_ascii_lowercase(), jobs);
         }
-        Self { service_principals }
+        Ok(Self { service_principals })
     }
 
     /// The job `job_id` of service principal `sp_id` (the SP id is a GUID, compared case-insensitively).
@@ -62,6 +127,19 @@ impl JobRegistry {
             .get(&sp_id.to_ascii_lowercase())
             .ok_or_else(|| UnknownResource(sp_id.to_owned()))?;
         jobs.iter().find(|j| j.id == job_id).ok_or_else(|| UnknownResource(job_id.to_owned()))
+    }
+
+    /// A job by id alone (emulator control API).
+    pub fn by_id(&self, job_id: &str) -> Result<&Arc<Job>, UnknownResource> {
+        self.all().find(|j| j.id == job_id).ok_or_else(|| UnknownResource(job_id.to_owned()))
+    }
+
+    /// The jobs of one service principal.
+    pub fn of_service_principal(&self, sp_id: &str) -> Result<&[Arc<Job>], UnknownResource> {
+        self.service_principals
+            .get(&sp_id.to_ascii_lowercase())
+            .map(Vec::as_slice)
+            .ok_or_else(|| UnknownResource(sp_id.to_owned()))
     }
 
     /// Every job, in no particular order.
@@ -79,12 +157,14 @@ mod tests {
     fn lookups_name_the_missing_id() {
         let cfg = Config::defaults().unwrap();
         let clock: SharedClock = Arc::new(SystemClock);
-        let reg = JobRegistry::from_config(&cfg, &clock);
+        let reg = JobRegistry::from_config(&cfg, &clock).unwrap();
         let sp = &cfg.service_principals[0];
         let job = &sp.jobs[0].id;
         assert_eq!(reg.find(&sp.id.to_uppercase(), job).unwrap().id, *job);
         assert_eq!(reg.find("nope", job).unwrap_err(), UnknownResource("nope".into()));
         assert_eq!(reg.find(&sp.id, "J").unwrap_err(), UnknownResource("J".into()));
+        assert_eq!(reg.by_id(job).unwrap().id, *job);
         assert_eq!(reg.all().count(), 1);
+        assert!(!reg.by_id(job).unwrap().is_paused());
     }
 }

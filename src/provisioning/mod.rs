@@ -1,6 +1,12 @@
-//! The provisioning side: the job registry with per-job quotas, and the staging gauge that bounds how many
-//! accepted operations may wait for their job's worker.
+//! The provisioning side: the job registry (quotas, schema, run state), the staging gauge that bounds how
+//! many accepted operations may wait, and the engine: one worker per job running the pipeline over batches,
+//! with scoping, mapping and the log entries it writes.
 
 pub mod jobs;
+pub mod log_entry;
+pub mod pipeline;
 pub mod rate_limit;
+pub mod schema;
+pub mod scoping;
 pub mod staging_gauge;
+pub mod worker;

@@ -6,8 +6,13 @@
 //! and the async runtime never blocks on SQLite; WAL + `synchronous=FULL` by default so an operation
 //! answered with 202 survives `kill -9` and power loss.
 
+pub mod directory;
+pub mod log_query;
+pub mod logs;
 mod migrations;
+pub mod schemas;
 pub mod staging;
+pub mod user_query;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};

@@ -81,6 +81,18 @@ pub fn oldest(conn: &Connection, job_id: &str, limit: usize) -> Result<Vec<Stage
     Ok(out)
 }
 
+/// Remove a job's staged operations up to and including `seq` (they were processed).
+pub fn remove_through(conn: &Connection, job_id: &str, seq: i64) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM staged_operation WHERE job_id = ?1 AND seq <= ?2")?
+        .execute(params![job_id, seq])?)
+}
+
+/// The newest staged sequence number of a job (None when nothing is staged).
+pub fn newest_seq(conn: &Connection, job_id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn.query_row("SELECT max(seq) FROM staged_operation WHERE job_id = ?1", params![job_id], |r| r.get(0))?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

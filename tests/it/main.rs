@@ -6,4 +6,5 @@
 
 mod bulk_upload;
 mod cli;
+mod engine;
 mod support;

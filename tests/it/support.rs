@@ -120,3 +120,89 @@ pub async fn assert_graph_error(
     assert!(inner["client-request-id"].is_string());
     body
 }
+
+impl TestServer {
+    /// POST /_emulator/jobs/{job}/drain and assert it succeeded.
+    pub async fn drain(&self, job: &str) -> serde_json::Value {
+        let r = self.http.post(format!("{}/_emulator/jobs/{job}/drain?timeout=10", self.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "drain");
+        r.json().await.unwrap()
+    }
+
+    /// Every provisioning-log entry in processing order (read from the store).
+    pub fn log_entries(&self) -> Vec<serde_json::Value> {
+        self.state
+            .store
+            .call_blocking(|c| {
+                let mut stmt = c.prepare("SELECT doc FROM provisioning_log ORDER BY activity_time, rowid")?;
+                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                Ok(rows.map(|r| serde_json::from_str(&r.unwrap()).unwrap()).collect())
+            })
+            .unwrap()
+    }
+
+    /// The directory user with this employeeId.
+    pub fn user(&self, employee_id: &str) -> entra_inbound::directory::DirectoryUser {
+        let id = employee_id.to_owned();
+        self.state
+            .store
+            .call_blocking(move |c| entra_inbound::store::directory::find_by_employee_id(c, &id))
+            .unwrap()
+            .unwrap_or_else(|| panic!("no user with employeeId {employee_id}"))
+    }
+}
+
+/// A one-user BulkRequest.
+pub fn bulk_of(users: &[serde_json::Value]) -> String {
+    let ops: Vec<serde_json::Value> = users
+        .iter()
+        .enumerate()
+        .map(|(i, data)| {
+            serde_json::json!({"method": "POST", "bulkId": format!("b{i}"), "path": "/Users", "data": data})
+        })
+        .collect();
+    serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops}).to_string()
+}
+
+/// A minimal SCIM user.
+pub fn scim_user(external_id: &str, user_name: &str, manager: Option<&str>) -> serde_json::Value {
+    let mut u = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "externalId": external_id,
+        "userName": user_name,
+        "displayName": format!("User {external_id}"),
+        "active": true,
+    });
+    if let Some(m) = manager {
+        u["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] = serde_json::json!({"manager": {"value": m}});
+    }
+    u
+}
+
+/// The names of an entry's steps with their status.
+pub fn steps(entry: &serde_json::Value) -> Vec<(String, String, String)> {
+    entry["provisioningSteps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_owned(),
+                s["provisioningStepType"].as_str().unwrap().to_owned(),
+                s["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `displayName → (oldValue, newValue)` of an entry's modifiedProperties.
+pub fn modified(
+    entry: &serde_json::Value,
+) -> std::collections::BTreeMap<String, (serde_json::Value, serde_json::Value)> {
+    entry["modifiedProperties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["displayName"].as_str().unwrap().to_owned(), (m["oldValue"].clone(), m["newValue"].clone())))
+        .collect()
+}

@@ -57,7 +57,7 @@ async fn bulk_upload(
     if !state.staging.try_reserve(ops.len()) {
         return Err(ApiError::Throttled { retry_after_secs: 1 });
     }
-    let received = crate::graph_time::datetime_key(state.clock.now());
+    let received = crate::odata::datetime_key(state.clock.now());
     let request_id = uuid::Uuid::new_v4().to_string();
     let job_key = job.id.clone();
     let staged = state

@@ -62,17 +62,23 @@ pub(super) fn random_string(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span)
     if length > MAX_RANDOM_LENGTH {
         return Err(EvalError::in_call(call, span, format!("Length may be at most {MAX_RANDOM_LENGTH}, got {length}")));
     }
-    if min_num + min_special + min_upper + min_lower > length {
+    let minimums = [min_num, min_special, min_upper, min_lower].iter().try_fold(0i64, |sum, m| sum.checked_add(*m));
+    if minimums.is_none_or(|sum| sum > length) {
         return Err(EvalError::in_call(call, span, format!("the minimums add up to more than Length ({length})")));
     }
     let avoid = ev.arg_str(call, 5)?.unwrap_or_default();
     let pool = |set: &str| -> Vec<char> { set.chars().filter(|c| !avoid.contains(*c)).collect() };
-    let classes = [(pool(DIGITS), min_num), (pool(SPECIAL), min_special), (pool(UPPER), min_upper), (pool(LOWER), min_lower)];
+    let classes =
+        [(pool(DIGITS), min_num), (pool(SPECIAL), min_special), (pool(UPPER), min_upper), (pool(LOWER), min_lower)];
     let mut rng = rand::rng();
     let mut out = Vec::new();
     for (chars, min) in &classes {
         if *min > 0 && chars.is_empty() {
-            return Err(EvalError::in_call(call, span, "CharactersToAvoid excludes every character of a required class"));
+            return Err(EvalError::in_call(
+                call,
+                span,
+                "CharactersToAvoid excludes every character of a required class",
+            ));
         }
         for _ in 0..*min {
             out.extend(chars.choose(&mut rng));

@@ -12,9 +12,12 @@ use time::{Date, Duration, Month, OffsetDateTime, UtcOffset};
 
 use super::super::ast::Call;
 use super::super::eval::{EvalError, Evaluator, parse_num};
+use std::sync::LazyLock;
+
 use super::netfmt::{self, Spec};
-use crate::parse::Span;
+use super::netparse::parse_exact;
 use crate::expr::value::Value;
+use crate::parse::Span;
 
 /// The engine's date rendering.
 const OUTPUT_FORMAT: &str = "M/d/yyyy h:mm:ss tt";
@@ -36,19 +39,27 @@ const INPUT_FORMATS: &[&str] = &[
 /// 100-ns ticks between 1601-01-01 (FILETIME epoch) and 1970-01-01.
 const FILETIME_UNIX_OFFSET: i128 = 116_444_736_000_000_000;
 
+/// The formats above, compiled once.
+static COMPILED: LazyLock<(Vec<Spec>, Vec<Vec<Spec>>)> = LazyLock::new(|| {
+    let output = netfmt::compile(OUTPUT_FORMAT).unwrap_or_default();
+    (output, INPUT_FORMATS.iter().filter_map(|f| netfmt::compile(f).ok()).collect())
+});
+
 fn render(dt: OffsetDateTime) -> String {
-    netfmt::compile(OUTPUT_FORMAT).map(|specs| netfmt::format(dt, &specs)).unwrap_or_default()
+    netfmt::format(dt, &COMPILED.0)
 }
 
 /// Parses any accepted input shape into UTC.
 pub(super) fn parse_any(s: &str, today: Date) -> Option<OffsetDateTime> {
-    INPUT_FORMATS
-        .iter()
-        .filter_map(|f| netfmt::compile(f).ok())
-        .find_map(|specs: Vec<Spec>| netfmt::parse_exact(s, &specs, today).ok())
+    COMPILED.1.iter().find_map(|specs| parse_exact(s, specs, today).ok())
 }
 
-fn date_arg(ev: &mut Evaluator<'_, '_>, call: &Call, i: usize, span: Span) -> Result<Option<OffsetDateTime>, EvalError> {
+fn date_arg(
+    ev: &mut Evaluator<'_, '_>,
+    call: &Call,
+    i: usize,
+    span: Span,
+) -> Result<Option<OffsetDateTime>, EvalError> {
     let Some(s) = ev.arg_str(call, i)?.filter(|s| !s.trim().is_empty()) else {
         return Ok(None);
     };
@@ -105,7 +116,11 @@ fn add_months(dt: OffsetDateTime, months: f64) -> Option<OffsetDateTime> {
 }
 
 fn bad_interval(call: &Call, span: Span, interval: &str) -> EvalError {
-    EvalError::in_call(call, span, format!("unknown interval '{interval}' (expected yyyy, q, m, y, d, w, ww, h, n or s)"))
+    EvalError::in_call(
+        call,
+        span,
+        format!("unknown interval '{interval}' (expected yyyy, q, m, y, d, w, ww, h, n or s)"),
+    )
 }
 
 /// `DateDiff(interval, date1, date2)` = date2 − date1 in whole intervals; null date ⇒ null.
@@ -138,10 +153,8 @@ pub(super) fn date_from_num(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span)
     let Some(raw) = ev.arg_str(call, 0)?.filter(|s| !s.trim().is_empty()) else {
         return Ok(Value::Null);
     };
-    let ticks: i128 = raw
-        .trim()
-        .parse()
-        .map_err(|_| EvalError::in_call(call, span, format!("'{raw}' is not an AD date number")))?;
+    let ticks: i128 =
+        raw.trim().parse().map_err(|_| EvalError::in_call(call, span, format!("'{raw}' is not an AD date number")))?;
     let nanos = ticks.checked_sub(FILETIME_UNIX_OFFSET).and_then(|t| t.checked_mul(100));
     nanos
         .and_then(|n| OffsetDateTime::from_unix_timestamp_nanos(n).ok())
@@ -151,9 +164,8 @@ pub(super) fn date_from_num(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span)
 
 /// Date → AD FILETIME.
 pub(super) fn num_from_date(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Result<Value, EvalError> {
-    Ok(date_arg(ev, call, 0, span)?.map_or(Value::Null, |d| {
-        Value::Str((d.unix_timestamp_nanos() / 100 + FILETIME_UNIX_OFFSET).to_string())
-    }))
+    Ok(date_arg(ev, call, 0, span)?
+        .map_or(Value::Null, |d| Value::Str((d.unix_timestamp_nanos() / 100 + FILETIME_UNIX_OFFSET).to_string())))
 }
 
 /// `FormatDateTime(source, dateTimeStyles?, inputFormat, outputFormat)` or Graph's 3-argument form.
@@ -174,7 +186,7 @@ pub(super) fn format_date_time(ev: &mut Evaluator<'_, '_>, call: &Call, span: Sp
     let fail = |m: String| EvalError::in_call(call, span, m);
     let in_specs = netfmt::compile(&input).map_err(|m| fail(format!("inputFormat: {m}")))?;
     let out_specs = netfmt::compile(&output).map_err(|m| fail(format!("outputFormat: {m}")))?;
-    let dt = netfmt::parse_exact(&source, &in_specs, ev.ctx.now.date()).map_err(fail)?;
+    let dt = parse_exact(&source, &in_specs, ev.ctx.now.date()).map_err(fail)?;
     Ok(Value::Str(netfmt::format(dt, &out_specs)))
 }
 

@@ -18,7 +18,9 @@ pub(super) fn cbool(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Resu
     if v.trim().is_empty() {
         return Ok(Value::bool(false));
     }
-    to_bool(&v).map(Value::bool).ok_or_else(|| EvalError::in_call(call, span, format!("cannot convert '{v}' to a Boolean")))
+    to_bool(&v)
+        .map(Value::bool)
+        .ok_or_else(|| EvalError::in_call(call, span, format!("cannot convert '{v}' to a Boolean")))
 }
 
 /// The first non-null argument (the optional `defaultValue` is simply the last candidate).
@@ -32,7 +34,11 @@ pub(super) fn coalesce(ev: &mut Evaluator<'_, '_>, call: &Call, _span: Span) -> 
     Ok(Value::Null)
 }
 
-pub(super) fn ignore_flow_if_null_or_empty(ev: &mut Evaluator<'_, '_>, call: &Call, _span: Span) -> Result<Value, EvalError> {
+pub(super) fn ignore_flow_if_null_or_empty(
+    ev: &mut Evaluator<'_, '_>,
+    call: &Call,
+    _span: Span,
+) -> Result<Value, EvalError> {
     let v = ev.arg(call, 0)?;
     if v.is_null_or_empty() {
         ev.ignore_flow = true;
@@ -46,17 +52,19 @@ pub(super) fn iif(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Result
         let record = ev.record;
         let mut empty_attr = None;
         cond.visit(&mut |e| {
-            if let (ExprKind::Attribute(a), None) = (&e.kind, &empty_attr) {
-                if a.path.resolve(record).is_null_or_empty() {
-                    empty_attr = Some((a.name.clone(), e.span));
-                }
+            if let (ExprKind::Attribute(a), None) = (&e.kind, &empty_attr)
+                && a.path.resolve(record).is_null_or_empty()
+            {
+                empty_attr = Some((a.name.clone(), e.span));
             }
         });
         if let Some((name, at)) = empty_attr {
             return Err(EvalError::in_call(
                 call,
                 at,
-                format!("the condition uses [{name}], which is null or empty, so the condition check fails (use Switch with a \"\" key instead)"),
+                format!(
+                    "the condition uses [{name}], which is null or empty, so the condition check fails (use Switch with a \"\" key instead)"
+                ),
             ));
         }
     }

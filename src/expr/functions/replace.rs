@@ -41,13 +41,14 @@ pub(crate) fn precompile(call: &Call) -> Result<Option<Arc<Regex>>, ParseError> 
     let ExprKind::Constant(c) = &pattern.kind else {
         return Ok(None);
     };
-    let re = Regex::new(&c.value).map_err(|e| ParseError::new(pattern.span, format!("Replace: invalid regexPattern: {}", first_line(&e))))?;
-    if let Some(group) = call.arg(GROUP) {
-        if let ExprKind::Constant(g) = &group.kind {
-            if g.form == ConstantForm::Quoted && !re.capture_names().flatten().any(|n| n == g.value) {
-                return Err(ParseError::new(group.span, format!("Replace: regexPattern has no group named '{}'", g.value)));
-            }
-        }
+    let re = Regex::new(&c.value)
+        .map_err(|e| ParseError::new(pattern.span, format!("Replace: invalid regexPattern: {}", first_line(&e))))?;
+    if let Some(group) = call.arg(GROUP)
+        && let ExprKind::Constant(g) = &group.kind
+        && g.form == ConstantForm::Quoted
+        && !re.capture_names().flatten().any(|n| n == g.value)
+    {
+        return Err(ParseError::new(group.span, format!("Replace: regexPattern has no group named '{}'", g.value)));
     }
     Ok(Some(Arc::new(re)))
 }
@@ -111,12 +112,12 @@ fn replace_group(re: &Regex, s: &str, group: &str, replacement: &str) -> String 
     let mut out = String::with_capacity(s.len());
     let mut last = 0;
     for caps in re.captures_iter(s) {
-        if let Some(m) = caps.name(group) {
-            if m.start() >= last {
-                out.push_str(&s[last..m.start()]);
-                out.push_str(replacement);
-                last = m.end();
-            }
+        if let Some(m) = caps.name(group)
+            && m.start() >= last
+        {
+            out.push_str(&s[last..m.start()]);
+            out.push_str(replacement);
+            last = m.end();
         }
     }
     out.push_str(&s[last..]);

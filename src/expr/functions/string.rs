@@ -28,10 +28,15 @@ pub(super) fn instr(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Resu
         None | Some("" | "vbBinaryCompare" | "0") => false,
         Some("vbTextCompare" | "1") => true,
         Some(other) => {
-            return Err(EvalError::in_call(call, span, format!("compareType must be vbTextCompare or vbBinaryCompare, got '{other}'")));
+            return Err(EvalError::in_call(
+                call,
+                span,
+                format!("compareType must be vbTextCompare or vbBinaryCompare, got '{other}'"),
+            ));
         }
     };
-    let fold = |s: &str| -> Vec<char> { if ignore_case { s.to_lowercase().chars().collect() } else { s.chars().collect() } };
+    let fold =
+        |s: &str| -> Vec<char> { if ignore_case { s.to_lowercase().chars().collect() } else { s.chars().collect() } };
     let (hay, needle) = (fold(&hay), fold(&needle));
     let from = usize::try_from(start - 1).unwrap_or(usize::MAX);
     if from > hay.len() {
@@ -131,7 +136,13 @@ pub(super) fn word(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Resul
 }
 
 /// An integer argument that must be present.
-pub(super) fn required_int(ev: &mut Evaluator<'_, '_>, call: &Call, i: usize, span: Span, what: &str) -> Result<i64, EvalError> {
+pub(super) fn required_int(
+    ev: &mut Evaluator<'_, '_>,
+    call: &Call,
+    i: usize,
+    span: Span,
+    what: &str,
+) -> Result<i64, EvalError> {
     ev.arg_int(call, i, span, what)?
         .ok_or_else(|| EvalError::in_call(call, span, format!("{what} is null or empty; an integer is required")))
 }

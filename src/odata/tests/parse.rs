@@ -18,7 +18,7 @@ fn spec_forms_translate_to_parameterised_sql() {
 fn translation_table() {
     let cases: &[(&str, &str)] = &[
         ("jobId eq 'O''Brien'", "(job_id = ?)"),
-        ("not (jobId eq 'x')", "(((job_id = ?)) IS NOT 1)"),
+        ("not (jobId eq 'x')", "((job_id = ?) IS NOT 1)"),
         ("not jobId eq 'x'", "((job_id = ?) IS NOT 1)"),
         ("jobId eq null", "(job_id IS NULL)"),
         ("null ne jobId", "(job_id IS NOT NULL)"),
@@ -29,7 +29,7 @@ fn translation_table() {
         ("(jobId eq 'a' or jobId eq 'b') and cycleId eq 'c'", "(((job_id = ?) OR (job_id = ?)) AND (cycle_id = ?))"),
         ("jobId eq 'a' or (jobId eq 'b' or jobId eq 'c')", "((job_id = ?) OR ((job_id = ?) OR (job_id = ?)))"),
         ("true", "1"),
-        ("not false", "((0) IS NOT 1)"),
+        ("not false", "(0 IS NOT 1)"),
         ("servicePrincipal/id eq A0B1C2D3-0000-4000-8000-00000000000F", "(sp_id = ?)"),
         ("Action eq 'create' and STATUSINFO/Status Eq 'failure'", "((action = ?) AND (status = ?))"),
     ];
@@ -39,7 +39,10 @@ fn translation_table() {
     // Precedence: `and` binds tighter than `or`.
     let f = parse_filter("jobId eq 'x' or cycleId eq 'y' and changeId eq 'z'").unwrap();
     assert_eq!(f.to_string(), "jobId eq 'x' or (cycleId eq 'y' and changeId eq 'z')");
-    assert_eq!(f.to_sql(&PROVISIONING_LOG_FIELDS).unwrap().sql, "((job_id = ?) OR ((cycle_id = ?) AND (change_id = ?)))");
+    assert_eq!(
+        f.to_sql(&PROVISIONING_LOG_FIELDS).unwrap().sql,
+        "((job_id = ?) OR ((cycle_id = ?) AND (change_id = ?)))"
+    );
     let f = parse_filter("jobId eq 'x' and cycleId eq 'y' or changeId eq 'z'").unwrap();
     assert_eq!(f.to_string(), "(jobId eq 'x' and cycleId eq 'y') or changeId eq 'z'");
     // Escapes and normalised literals.
@@ -87,7 +90,11 @@ const ERRORS: &[(&str, Option<&str>, &str)] = &[
     ("jobId in ('a', 'b')", Some("in"), "Operator 'in' is not supported"),
     ("tolower(jobId) eq 'x'", Some("tolower"), "The function 'tolower' is not supported"),
     ("substringof('x', jobId)", Some("substringof"), "not supported"),
-    ("activityDateTime ge '2022-10-10T09:47:34Z'", Some("activityDateTime"), "type Edm.DateTimeOffset and cannot be compared with a value of type Edm.String"),
+    (
+        "activityDateTime ge '2022-10-10T09:47:34Z'",
+        Some("activityDateTime"),
+        "type Edm.DateTimeOffset and cannot be compared with a value of type Edm.String",
+    ),
     ("durationInMilliseconds eq '5'", Some("durationInMilliseconds"), "Edm.Int64"),
     ("jobId eq 5", Some("jobId"), "cannot be compared with a value of type Edm.Int64"),
     ("jobId eq true", Some("jobId"), "Edm.Boolean"),
@@ -177,7 +184,10 @@ fn orderby_top_select() {
         o,
         [OrderBy { property: "activityDateTime", descending: true }, OrderBy { property: "id", descending: false }]
     );
-    assert_eq!(order_by_sql(&o, &PROVISIONING_LOG_FIELDS).unwrap(), "activity_time DESC NULLS LAST, id ASC NULLS FIRST");
+    assert_eq!(
+        order_by_sql(&o, &PROVISIONING_LOG_FIELDS).unwrap(),
+        "activity_time DESC NULLS LAST, id ASC NULLS FIRST"
+    );
     let o = parse_orderby("displayname desc", &USER_FIELDS).unwrap();
     assert_eq!(order_by_sql(&o, &USER_FIELDS).unwrap(), "display_name COLLATE NOCASE DESC NULLS LAST");
     assert_eq!(parse_orderby("  ", &PROVISIONING_LOG_FIELDS).unwrap(), []);
@@ -223,7 +233,8 @@ fn skiptoken_round_trip_and_tampering() {
     for bad in ["", "%%%", "eyJhIjoxfQ", "bm90IGpzb24", &"A".repeat(5000)] {
         assert_eq!(skiptoken::decode(bad).unwrap_err().target.as_deref(), Some("$skiptoken"), "{bad}");
     }
-    let order = [OrderBy { property: "activityDateTime", descending: true }, OrderBy { property: "id", descending: false }];
+    let order =
+        [OrderBy { property: "activityDateTime", descending: true }, OrderBy { property: "id", descending: false }];
     let f = &PROVISIONING_LOG_FIELDS;
     assert!(keyset_sql(&order, f, &keys).is_err(), "wrong count");
     assert!(keyset_sql(&order, f, &[serde_json::json!(1), serde_json::json!("a")]).is_err(), "wrong type");
@@ -243,7 +254,9 @@ impl Lcg {
 }
 
 /// Runs every option parser on `src`; successful filters must translate to SQL that SQLite accepts.
-fn never_panics(src: &str, db: &rusqlite::Connection) {
+/// Returns how many translations were executed.
+fn never_panics(src: &str, db: &rusqlite::Connection) -> usize {
+    let mut executed = 0;
     for table in [&PROVISIONING_LOG_FIELDS, &USER_FIELDS] {
         match parse_filter(src) {
             Ok(f) => {
@@ -253,6 +266,7 @@ fn never_panics(src: &str, db: &rusqlite::Connection) {
                     let n: Result<i64, _> =
                         db.query_row(&sql, rusqlite::params_from_iter(frag.params.iter()), |r| r.get(0));
                     assert!(n.is_ok(), "{src} → {sql}: {n:?}");
+                    executed += 1;
                 }
             }
             Err(e) => {
@@ -266,23 +280,86 @@ fn never_panics(src: &str, db: &rusqlite::Connection) {
     let _ = parse_select(src, &["id", "displayName"]);
     let _ = parse_top(src, 1000);
     let _ = skiptoken::decode(src);
+    executed
 }
 
 #[test]
 fn garbage_never_panics() {
     let db = super::exec::open_db();
     let pieces = [
-        "jobId", "eq", "ne", "gt", "'x'", "''", "'", "(", ")", ",", " and ", " or ", "not ", "contains(", "startswith(",
-        "endswith(", "2022-10-10T09:47:34Z", "2022-10-", "-", "1", "-0", "99999999999999999999", "1.5",
-        "a0b1c2d3-0000-4000-8000-00000000000f", "/", "ä", "€", "😀", " ", " in ", "null", "true", "FALSE", "\u{0}",
-        "statusInfo/status", "accountEnabled", "displayName", "activityDateTime", "$", "=", "\t", "desc", "asc",
-        "employeeId", "durationInMilliseconds", "T", "Z", "+01:00", ":", ".",
+        "jobId",
+        "eq",
+        "ne",
+        "gt",
+        "'x'",
+        "''",
+        "'",
+        "(",
+        ")",
+        ",",
+        " and ",
+        " or ",
+        "not ",
+        "contains(",
+        "startswith(",
+        "endswith(",
+        "2022-10-10T09:47:34Z",
+        "2022-10-",
+        "-",
+        "1",
+        "-0",
+        "99999999999999999999",
+        "1.5",
+        "a0b1c2d3-0000-4000-8000-00000000000f",
+        "/",
+        "ä",
+        "€",
+        "😀",
+        " ",
+        " in ",
+        "null",
+        "true",
+        "FALSE",
+        "\u{0}",
+        "statusInfo/status",
+        "accountEnabled",
+        "displayName",
+        "activityDateTime",
+        "$",
+        "=",
+        "\t",
+        "desc",
+        "asc",
+        "employeeId",
+        "durationInMilliseconds",
+        "T",
+        "Z",
+        "+01:00",
+        ":",
+        ".",
     ];
     let mut rng = Lcg(0x5eed);
+    let mut executed = 0;
     for _ in 0..20_000 {
         let n = 1 + rng.below(14);
-        let src: String = (0..n).map(|_| pieces[rng.below(pieces.len())]).collect::<Vec<_>>().join(if rng.below(3) == 0 { "" } else { " " });
-        never_panics(&src, &db);
+        let src: String = (0..n)
+            .map(|_| pieces[rng.below(pieces.len())])
+            .collect::<Vec<_>>()
+            .join(if rng.below(3) == 0 { "" } else { " " });
+        executed += never_panics(&src, &db);
+    }
+    // Grammar-directed filters: mostly valid, so translation and execution are exercised too; each
+    // must also survive a Display round trip with identical SQL.
+    for _ in 0..3_000 {
+        let src = random_filter(&mut rng, 3);
+        executed += never_panics(&src, &db);
+        if let Ok(f) = parse_filter(&src) {
+            let again = parse_filter(&f.to_string()).unwrap_or_else(|e| panic!("{src} → {f}: {e}"));
+            for table in [&PROVISIONING_LOG_FIELDS, &USER_FIELDS] {
+                let target = |e: ODataError| e.target; // positions move when reprinted
+                assert_eq!(f.to_sql(table).map_err(target), again.to_sql(table).map_err(target), "{src}");
+            }
+        }
     }
     // Every prefix and every one-character deletion of realistic filters.
     let mut seeds: Vec<&str> = SPEC_FORMS.iter().map(|(s, _)| *s).collect();
@@ -290,8 +367,54 @@ fn garbage_never_panics() {
     for seed in seeds {
         let chars: Vec<(usize, char)> = seed.char_indices().collect();
         for (i, c) in &chars {
-            never_panics(&seed[..*i], &db);
-            never_panics(&format!("{}{}", &seed[..*i], &seed[i + c.len_utf8()..]), &db);
+            executed += never_panics(&seed[..*i], &db);
+            executed += never_panics(&format!("{}{}", &seed[..*i], &seed[i + c.len_utf8()..]), &db);
         }
+    }
+    assert!(executed > 1_000, "the loop must also exercise valid filters ({executed})");
+}
+
+/// (property, its literals, its operators) per table; one filter draws from one table.
+type Props = [(&'static str, &'static [&'static str], &'static [&'static str]); 5];
+const TEXT_LITS: &[&str] = &["'x'", "'O''B'", "''", "a0b1c2d3-0000-4000-8000-00000000000f", "null"];
+const TIME_LITS: &[&str] = &["2022-10-10T09:47:34.5+01:00", "2022-10-10T09:47Z", "null"];
+const INT_LITS: &[&str] = &["7", "-1", "null"];
+const EQ: &[&str] = &["eq", "NE"];
+const CMP: &[&str] = &["eq", "ne", "GT", "ge", "lt", "le"];
+const LOG_PROPS: Props = [
+    ("jobId", TEXT_LITS, EQ),
+    ("activityDateTime", TIME_LITS, CMP),
+    ("durationInMilliseconds", INT_LITS, CMP),
+    ("statusInfo/status", TEXT_LITS, EQ),
+    ("sourceIdentity/displayName", TEXT_LITS, EQ),
+];
+const USER_PROPS: Props = [
+    ("displayName", TEXT_LITS, EQ),
+    ("accountEnabled", &["true", "FALSE"], EQ),
+    ("createdDateTime", TIME_LITS, CMP),
+    ("employeeId", TEXT_LITS, EQ),
+    ("ID", TEXT_LITS, EQ),
+];
+
+fn random_filter(rng: &mut Lcg, depth: usize) -> String {
+    let props = if rng.below(2) == 0 { &LOG_PROPS } else { &USER_PROPS };
+    random_expr(rng, depth, props)
+}
+
+/// Mostly well-typed; one leaf in eight takes a literal or operator of the wrong kind.
+fn random_expr(rng: &mut Lcg, depth: usize, props: &Props) -> String {
+    let (prop, lits, ops) = props[rng.below(props.len())];
+    let (lits, ops) = if rng.below(8) == 0 { (TIME_LITS, CMP) } else { (lits, ops) };
+    let lit = lits[rng.below(lits.len())];
+    let op = ops[rng.below(ops.len())];
+    match if depth == 0 { rng.below(4) } else { rng.below(8) } {
+        0 => format!("{prop} {op} {lit}"),
+        1 => format!("{lit} {op} {prop}"),
+        2 => format!("{}({prop}, {lit})", ["contains", "startswith", "endsWith"][rng.below(3)]),
+        3 => format!("{prop} in ({lit}, {})", lits[rng.below(lits.len())]),
+        4 => format!("not ({})", random_expr(rng, depth - 1, props)),
+        5 => format!("({})", random_expr(rng, depth - 1, props)),
+        6 => format!("{} and {}", random_expr(rng, depth - 1, props), random_expr(rng, depth - 1, props)),
+        _ => format!("{} OR {}", random_expr(rng, depth - 1, props), random_expr(rng, depth - 1, props)),
     }
 }
