@@ -7,4 +7,6 @@
 mod bulk_upload;
 mod cli;
 mod engine;
+mod provisioning_logs;
 mod support;
+mod users;

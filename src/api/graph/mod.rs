@@ -1,6 +1,8 @@
 //! The Graph surfaces under `/{v1.0|beta}/…`.
 
 mod bulk_upload;
+mod provisioning_logs;
+mod users;
 
 use axum::Router;
 
@@ -8,7 +10,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    bulk_upload::routes()
+    bulk_upload::routes().merge(provisioning_logs::routes()).merge(users::routes())
 }
 
 /// The Graph API version segment; it is mirrored into links the emulator returns.

@@ -59,7 +59,8 @@ async fn list(
         return Err(ApiError::Forbidden);
     }
     let opts = QueryOptions::parse(raw.as_deref(), LIST_OPTIONS)?;
-    let filter = opts.get("$filter").filter(|f| !f.trim().is_empty()).map(parse_filter).transpose().map_err(odata_error)?;
+    let filter =
+        opts.get("$filter").filter(|f| !f.trim().is_empty()).map(parse_filter).transpose().map_err(odata_error)?;
     let order = match opts.get("$orderby") {
         Some(o) => parse_orderby(o, &PROVISIONING_LOG_FIELDS).map_err(odata_error)?,
         None => Vec::new(),
@@ -232,7 +233,10 @@ mod tests {
     fn next_link_reencodes_repeated_options() {
         let o = QueryOptions::parse(Some("$filter=jobid%20eq%20'J'&$orderby=id"), LIST_OPTIONS).unwrap();
         let link = next_link("http://h/v1.0/auditLogs/provisioning", &o, &["$filter", "$top", "$orderby"], &[]);
-        assert_eq!(link, "http://h/v1.0/auditLogs/provisioning?$filter=jobid%20eq%20%27J%27&$orderby=id&$skiptoken=W10");
+        assert_eq!(
+            link,
+            "http://h/v1.0/auditLogs/provisioning?$filter=jobid%20eq%20%27J%27&$orderby=id&$skiptoken=W10"
+        );
     }
 
     #[test]
