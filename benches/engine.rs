@@ -14,6 +14,10 @@ use entra_inbound::provisioning::worker::BATCH_SIZE;
 use entra_inbound::store::{Store, StoreError, staging};
 use serde_json::{Value, json};
 
+// The same allocator as the binary.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const JOB: &str = "API2AAD.c0ffee00000040008000000000000001.c0ffee00-0000-4000-8000-0000000000b1";
 
 fn user(i: usize, title: &str) -> Value {
@@ -62,6 +66,7 @@ fn drain(store: &Store, schema: &JobSchema, verified: &[String]) -> Result<(usiz
         service_principal_id: "c0ffee00-0000-4000-8000-0000000000a1",
         service_principal_name: "bench",
         omitted_active_disables: true,
+        deletion_threshold: 0,
     };
     let started = Instant::now();
     let mut total = 0;

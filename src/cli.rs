@@ -34,6 +34,9 @@ pub struct ServeArgs {
     /// Plain-HTTP listen address [default: 127.0.0.1:8080].
     #[arg(long, env = "ENTRA_INBOUND_LISTEN")]
     pub listen: Option<std::net::SocketAddr>,
+    /// Also serve HTTPS on this address (e.g. 127.0.0.1:8443), for clients that need an https authority.
+    #[arg(long, env = "ENTRA_INBOUND_TLS_LISTEN")]
+    pub tls_listen: Option<std::net::SocketAddr>,
     /// TOML configuration file layered over the embedded defaults.
     #[arg(long, env = "ENTRA_INBOUND_CONFIG")]
     pub config: Option<PathBuf>,
@@ -55,6 +58,7 @@ impl ServeArgs {
             data_dir: self.data_dir.clone(),
             log_format: self.log_format,
             public_base_url: self.public_base_url.clone(),
+            tls_listen: self.tls_listen,
         };
         Config::load(self.config.as_deref(), &overrides)
     }
@@ -141,6 +145,21 @@ pub async fn run_healthcheck(args: &HealthcheckArgs) -> Result<(), String> {
     if response.status().is_success() { Ok(()) } else { Err(format!("{} answered {}", args.url, response.status())) }
 }
 
+/// The HTTPS lines of the banner: the authority to give MSAL/azure-identity and the CA file to trust.
+fn tls_banner(config: &Config) -> String {
+    let Some(https) = config.public_tls_base_url() else { return String::new() };
+    let mut out = format!("  https              {https}\n");
+    out += &format!("  token endpoint     {https}/{}/oauth2/v2.0/token\n", config.tenant.id);
+    if let Some(ca) = crate::auth::tls::ca_file(config) {
+        let ca = ca.display();
+        out += &format!("  CA certificate     {ca}\n");
+        out += &format!(
+            "    trust it with    REQUESTS_CA_BUNDLE={ca} (Python requests/azure-identity/MSAL), SSL_CERT_FILE={ca} (OpenSSL), NODE_EXTRA_CA_CERTS={ca} (Node)\n"
+        );
+    }
+    out
+}
+
 /// The start-up banner: where it listens, the fixed ids, a ready token and a curl example.
 pub fn banner(config: &Config, base_url: &str) -> String {
     let token = mint_token(config, None, &[], "https://graph.microsoft.com", 86_400).unwrap_or_default();
@@ -159,6 +178,7 @@ pub fn banner(config: &Config, base_url: &str) -> String {
         "  storage            {}\n",
         config.data_dir().map_or("in memory".into(), |d| d.display().to_string())
     );
+    out += &tls_banner(config);
     out += &format!("\nBearer token (24 h, every role of the default client):\n{token}\n");
     if let Some(sp) = config.service_principals.first()
         && let Some(job) = sp.jobs.first()

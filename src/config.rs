@@ -35,6 +35,7 @@ pub struct Config {
     pub admin: AdminConfig,
     pub clients: Vec<ClientConfig>,
     pub service_principals: Vec<ServicePrincipalConfig>,
+    pub tls: TlsConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,6 +43,9 @@ pub struct Config {
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub public_base_url: String,
+    /// Address of the optional HTTPS listener; empty = no TLS listener.
+    pub tls_listen: String,
+    pub public_tls_base_url: String,
     pub request_timeout_secs: u64,
     pub body_limit_bytes: usize,
     pub log_format: LogFormat,
@@ -99,6 +103,16 @@ pub enum AuthMode {
     Lenient,
 }
 
+/// Certificate of the HTTPS listener: configured files, or a generated local CA and server certificate.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    pub cert_file: String,
+    pub key_file: String,
+    pub extra_names: Vec<String>,
+    pub dir: String,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
@@ -114,6 +128,9 @@ pub struct ClientConfig {
     pub display_name: String,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Certificates (PEM file paths or inline PEM) whose keys may sign `client_assertion`s (private_key_jwt).
+    #[serde(default)]
+    pub certificates: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,6 +163,27 @@ pub struct JobConfig {
     pub omitted_active_disables: bool,
     #[serde(default)]
     pub processing_delay_ms: u64,
+    #[serde(default = "default_deletion_threshold")]
+    pub deletion_threshold: usize,
+    #[serde(default = "default_min_failures")]
+    pub quarantine_min_failures: u64,
+    #[serde(default = "default_failure_ratio")]
+    pub quarantine_failure_ratio: f64,
+    #[serde(default = "default_total_failures")]
+    pub quarantine_total_failures: u64,
+}
+
+fn default_deletion_threshold() -> usize {
+    500
+}
+fn default_min_failures() -> u64 {
+    5000
+}
+fn default_failure_ratio() -> f64 {
+    0.4
+}
+fn default_total_failures() -> u64 {
+    40_000
 }
 
 fn default_true() -> bool {
@@ -210,6 +248,7 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub log_format: Option<LogFormat>,
     pub public_base_url: Option<String>,
+    pub tls_listen: Option<SocketAddr>,
 }
 
 impl Config {
@@ -237,6 +276,7 @@ impl Config {
                 .separator("__")
                 .list_separator(",")
                 .with_list_parse_key("tenant.verified_domains")
+                .with_list_parse_key("tls.extra_names")
                 .try_parsing(true)
                 .source(env),
         );
@@ -252,6 +292,9 @@ impl Config {
         }
         if let Some(url) = &overrides.public_base_url {
             cfg.server.public_base_url = url.clone();
+        }
+        if let Some(addr) = overrides.tls_listen {
+            cfg.server.tls_listen = addr.to_string();
         }
         cfg.validate()?;
         Ok(cfg)
@@ -281,6 +324,10 @@ impl Config {
         if self.server.body_limit_bytes == 0 {
             return invalid("server.body_limit_bytes must be positive".into());
         }
+        self.tls_listen()?;
+        if self.tls.cert_file.is_empty() != self.tls.key_file.is_empty() {
+            return invalid("tls.cert_file and tls.key_file must be set together".into());
+        }
         Ok(())
     }
 
@@ -288,6 +335,32 @@ impl Config {
     pub fn public_base_url(&self) -> String {
         let configured = self.server.public_base_url.trim_end_matches('/');
         if configured.is_empty() { format!("http://{}", self.server.listen) } else { configured.to_owned() }
+    }
+
+    /// The HTTPS listener's address, when one is configured.
+    pub fn tls_listen(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        let raw = self.server.tls_listen.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        raw.parse().map(Some).map_err(|_| {
+            ConfigError::Invalid(format!("server.tls_listen '{raw}' is not an address like 127.0.0.1:8443"))
+        })
+    }
+
+    /// Base URL of the HTTPS listener (discovery documents served over TLS point here), when there is one. An
+    /// unspecified bind address (0.0.0.0, ::) is published as `localhost`, a name the generated certificate holds.
+    pub fn public_tls_base_url(&self) -> Option<String> {
+        let configured = self.server.public_tls_base_url.trim_end_matches('/');
+        if !configured.is_empty() {
+            return Some(configured.to_owned());
+        }
+        let addr = self.tls_listen().ok().flatten()?;
+        Some(if addr.ip().is_unspecified() {
+            format!("https://localhost:{}", addr.port())
+        } else {
+            format!("https://{addr}")
+        })
     }
 
     /// The data directory, when state is durable.
@@ -395,6 +468,26 @@ rate_preset = "troubleshooting"
             contractors.quotas(),
             vec![RateQuota { limit: 40, window_secs: 5 }, RateQuota { limit: 6000, window_secs: 86_400 }]
         );
+    }
+
+    #[test]
+    fn tls_keys_are_checked_and_derive_the_https_base() {
+        let c = Config::load_with_env(
+            None,
+            env(&[]),
+            &Overrides { tls_listen: "0.0.0.0:8443".parse().ok(), ..Default::default() },
+        )
+        .unwrap();
+        assert_eq!(c.public_tls_base_url().as_deref(), Some("https://localhost:8443"));
+        assert_eq!(Config::defaults().unwrap().public_tls_base_url(), None);
+        let err =
+            Config::load_with_env(None, env(&[("ENTRA_INBOUND__SERVER__TLS_LISTEN", "nope")]), &Overrides::default())
+                .unwrap_err();
+        assert!(err.to_string().contains("server.tls_listen 'nope'"), "{err}");
+        let err =
+            Config::load_with_env(None, env(&[("ENTRA_INBOUND__TLS__CERT_FILE", "c.pem")]), &Overrides::default())
+                .unwrap_err();
+        assert!(err.to_string().contains("tls.cert_file and tls.key_file"), "{err}");
     }
 
     #[test]

@@ -1,11 +1,18 @@
 //! Listeners and lifecycle: bind, build state, serve until the shutdown signal, finish in-flight requests.
 //! Tests and `main` go through the same [`Server`] (STYLE.md rule 1).
+//!
+//! With `server.tls_listen` a second, HTTPS listener (axum-server + rustls) serves the same router; its requests
+//! carry [`ArrivedOverTls`] so discovery documents name the https base URL. One shutdown signal stops both.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use axum::Extension;
+use axum_server::tls_rustls::RustlsConfig;
 use tokio::net::TcpListener;
 
+use crate::auth::tls::{self, ArrivedOverTls, TlsError};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::state::{AppState, StateError};
@@ -16,6 +23,10 @@ pub enum ServerError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     State(#[from] StateError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("TLS: {0}")]
+    TlsConfig(String),
     #[error("server error: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -24,7 +35,15 @@ pub enum ServerError {
 #[derive(Debug)]
 pub struct Server {
     listener: TcpListener,
+    tls: Option<TlsListener>,
     state: AppState,
+}
+
+/// The bound HTTPS listener and its certificate.
+#[derive(Debug)]
+struct TlsListener {
+    listener: std::net::TcpListener,
+    rustls: RustlsConfig,
 }
 
 impl Server {
@@ -34,8 +53,20 @@ impl Server {
         let addr = config.server.listen;
         let listener = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
         config.server.listen = listener.local_addr()?;
+        let tls = match config.tls_listen().map_err(|e| ServerError::TlsConfig(e.to_string()))? {
+            Some(addr) => {
+                let bound = TcpListener::bind(addr).await.map_err(|source| ServerError::Bind { addr, source })?;
+                config.server.tls_listen = bound.local_addr()?.to_string();
+                let material = tls::prepare(&config)?;
+                let rustls = RustlsConfig::from_pem(material.cert_pem, material.key_pem)
+                    .await
+                    .map_err(|e| ServerError::TlsConfig(e.to_string()))?;
+                Some(TlsListener { listener: bound.into_std()?, rustls })
+            }
+            None => None,
+        };
         let state = AppState::new(config, clock)?;
-        Ok(Self { listener, state })
+        Ok(Self { listener, tls, state })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -51,7 +82,28 @@ impl Server {
         let app = crate::app(self.state.clone());
         crate::provisioning::worker::spawn_all(&self.state);
         self.state.set_ready();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        let handle = axum_server::Handle::new();
+        let https = match self.tls {
+            Some(t) => {
+                let tls_app = app.clone().layer(Extension(ArrivedOverTls));
+                let server = axum_server::from_tcp_rustls(t.listener, t.rustls)?.handle(handle.clone());
+                Some(tokio::spawn(server.serve(tls_app.into_make_service())))
+            }
+            None => None,
+        };
+        // In-flight HTTPS requests get as long as a request may take.
+        let grace = Duration::from_secs(self.state.config.server.request_timeout_secs.max(1));
+        let stop_https = handle.clone();
+        let shutdown = async move {
+            shutdown.await;
+            stop_https.graceful_shutdown(Some(grace));
+        };
+        let plain = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        handle.graceful_shutdown(Some(grace));
+        if let Some(task) = https {
+            task.await.map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
+        }
+        plain?;
         Ok(())
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::auth::{SigningKeys, TokenValidator};
+use crate::auth::{ClientRegistry, SigningKeys, TokenValidator};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::provisioning::jobs::{JobRegistry, JobSchema};
@@ -15,9 +15,13 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The public base URL (no trailing slash).
     pub base_url: Arc<str>,
+    /// The HTTPS listener's public base URL, when there is one (discovery served over TLS points here).
+    pub tls_base_url: Option<Arc<str>>,
     pub clock: SharedClock,
     pub store: Store,
     pub validator: Arc<TokenValidator>,
+    /// The client applications the token endpoint authenticates.
+    pub clients: Arc<ClientRegistry>,
     pub jobs: Arc<JobRegistry>,
     pub staging: Arc<StagingGauge>,
     ready: Arc<AtomicBool>,
@@ -29,6 +33,8 @@ pub enum StateError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Keys(#[from] crate::auth::KeyError),
+    #[error(transparent)]
+    ClientCertificate(#[from] crate::auth::ClientCertError),
     #[error("job schema: {0}")]
     Schema(#[from] crate::provisioning::schema::SchemaError),
 }
@@ -38,6 +44,7 @@ impl AppState {
     pub fn new(config: Config, clock: SharedClock) -> Result<Self, StateError> {
         let store = Store::open(config.data_dir().as_deref(), config.storage.synchronous)?;
         let keys = SigningKeys::load(&config.auth.signing_key_file, &config.auth.signing_cert_file)?;
+        let clients = ClientRegistry::from_config(&config.clients)?;
         let validator = TokenValidator::new(keys, &config.tenant.id, config.auth.mode, config.auth.leeway_secs);
         let pending = store.call_blocking(|c| staging::count_all(c))?;
         let jobs = JobRegistry::from_config(&config, &clock)?;
@@ -48,6 +55,8 @@ impl AppState {
         }
         Ok(Self {
             base_url: config.public_base_url().into(),
+            tls_base_url: config.public_tls_base_url().map(Into::into),
+            clients: Arc::new(clients),
             jobs: Arc::new(jobs),
             staging: Arc::new(StagingGauge::new(config.staging.queue_capacity, pending)),
             validator: Arc::new(validator),

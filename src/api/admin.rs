@@ -84,6 +84,9 @@ async fn drain(
     if job.is_paused() {
         return Err(ApiError::Conflict(format!("Job '{job_id}' is paused; start it before draining.")));
     }
+    if job.is_quarantined() {
+        return Err(ApiError::Conflict(format!("Job '{job_id}' is in quarantine; restart it before draining.")));
+    }
     let key = job.id.clone();
     let target =
         state.store.call(move |c| staging::newest_seq(c, &key)).await.map_err(|e| ApiError::Internal(e.to_string()))?;

@@ -4,6 +4,7 @@ mod admin;
 mod context;
 mod extract;
 mod graph;
+mod identity;
 
 use std::time::Duration;
 
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(admin::routes(&state))
         .merge(graph::routes())
+        .merge(identity::routes())
         .fallback(unknown_route)
         .layer(
             ServiceBuilder::new()

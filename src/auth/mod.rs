@@ -1,12 +1,20 @@
 //! Authentication and authorisation: the signing key and its JWKS form, minting tokens, validating bearer
-//! tokens into a [`Principal`], and the Graph permissions each surface requires (spec A.1 rows 2–3, A.5).
+//! tokens into a [`Principal`], the Graph permissions each surface requires (spec A.1 rows 2–3, A.5), client
+//! authentication at the token endpoint with its AADSTS errors, and the HTTPS listener's certificate.
 
+mod aadsts;
+mod client_auth;
 mod issue;
 mod keys;
 mod principal;
 pub mod roles;
+pub mod tls;
 mod validate;
 
+pub use aadsts::OAuthError;
+pub use client_auth::{
+    AssertionCheck, AuthMethod, ClientCertError, ClientRegistry, Credential, JWT_BEARER, RegisteredClient,
+};
 pub use issue::{TokenRequest, issue_token};
 pub use keys::{KeyError, SigningKeys};
 pub use principal::Principal;

@@ -168,7 +168,7 @@ impl Parser {
 }
 
 fn unterminated(name: &str, name_span: Span, eof: Span) -> ParseError {
-    ParseError::new(Span::new(name_span.start, eof.end), format!("unterminated call to {name}: missing ')'"))
+    ParseError::new(eof, format!("unterminated call to {name} (opened at position {}): missing ')'", name_span.start))
 }
 
 fn describe(t: &Tok) -> String {

@@ -4,13 +4,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value;
 use tokio::sync::{Notify, watch};
 
 use super::rate_limit::JobLimiter;
 use super::schema::{CompiledSchema, SchemaError, compile, default_schema};
+use super::status::{JobStatus, Thresholds};
 use crate::clock::SharedClock;
 use crate::config::{Config, JobConfig, JobState};
 
@@ -39,7 +40,8 @@ pub struct Job {
     /// Wakes the job's worker when operations are staged.
     pub wake: Notify,
     schema: RwLock<Arc<JobSchema>>,
-    paused: watch::Sender<bool>,
+    gate: watch::Sender<Gate>,
+    status: Mutex<JobStatus>,
     processed_seq: watch::Sender<i64>,
     processed_total: AtomicU64,
 }
@@ -59,15 +61,39 @@ impl Job {
     }
 
     pub fn is_paused(&self) -> bool {
-        *self.paused.borrow()
+        self.gate.borrow().paused
     }
 
     pub fn set_paused(&self, paused: bool) {
-        self.paused.send_replace(paused);
+        self.gate.send_modify(|g| g.paused = paused);
     }
 
-    pub fn watch_paused(&self) -> watch::Receiver<bool> {
-        self.paused.subscribe()
+    pub fn is_quarantined(&self) -> bool {
+        self.gate.borrow().quarantined
+    }
+
+    /// Whether the worker may process (started and not quarantined).
+    pub fn watch_gate(&self) -> watch::Receiver<Gate> {
+        self.gate.subscribe()
+    }
+
+    /// Run `f` on the job's status; keeps the gate's quarantine flag in step with it.
+    pub fn with_status<T>(&self, f: impl FnOnce(&mut JobStatus) -> T) -> T {
+        let mut guard = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let out = f(&mut guard);
+        let quarantined = guard.is_quarantined();
+        drop(guard);
+        self.gate.send_if_modified(|g| std::mem::replace(&mut g.quarantined, quarantined) != quarantined);
+        out
+    }
+
+    /// The configured quarantine thresholds.
+    pub fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            min_failures: self.config.quarantine_min_failures,
+            failure_ratio: self.config.quarantine_failure_ratio,
+            total_failures: self.config.quarantine_total_failures,
+        }
     }
 
     /// Record that every operation up to `seq` was processed (`count` of them in this batch).
@@ -83,6 +109,19 @@ impl Job {
     /// Operations processed since start.
     pub fn processed_total(&self) -> u64 {
         self.processed_total.load(Ordering::Acquire)
+    }
+}
+
+/// What holds a job's worker back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Gate {
+    pub paused: bool,
+    pub quarantined: bool,
+}
+
+impl Gate {
+    pub fn blocked(self) -> bool {
+        self.paused || self.quarantined
     }
 }
 
@@ -110,7 +149,8 @@ impl JobRegistry {
                     limiter: JobLimiter::new(&job.quotas(), Arc::clone(clock)),
                     wake: Notify::new(),
                     schema: RwLock::new(Arc::new(JobSchema::compile(default_schema(&job.template_id))?)),
-                    paused: watch::Sender::new(job.state == JobState::Paused),
+                    gate: watch::Sender::new(Gate { paused: job.state == JobState::Paused, quarantined: false }),
+                    status: Mutex::new(JobStatus::default()),
                     processed_seq: watch::Sender::new(0),
                     processed_total: AtomicU64::new(0),
                 }));

@@ -2,7 +2,8 @@
 //! import → scoping → matching → export → referenceResolution, `modifiedProperties` old/new in the sync
 //! engine's string form, `errorInformation` on failures.
 
-use serde_json::{Map, Value, json};
+use serde::ser::{SerializeMap, SerializeStruct};
+use serde::{Serialize, Serializer};
 
 pub const SOURCE_SYSTEM: &str = "API";
 pub const TARGET_SYSTEM: &str = "Microsoft Entra ID";
@@ -129,75 +130,175 @@ pub struct Common<'a> {
     pub activity: &'a str,
 }
 
-fn details(pairs: &[(String, String)]) -> Value {
-    Value::Object(pairs.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect::<Map<_, _>>())
+/// A rendered entry: the JSON document plus the values the store indexes.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub id: String,
+    pub change_id: String,
+    pub doc: String,
 }
 
-/// Render the v1.0 resource.
-pub fn render(entry: &Entry, common: &Common<'_>) -> Value {
-    let steps: Vec<Value> = entry
-        .steps
-        .iter()
-        .map(|s| {
-            json!({
-                "description": s.description,
-                "details": details(&s.details),
-                "name": s.name,
-                "provisioningStepType": s.kind,
-                "status": s.status.as_str(),
+/// Serialises `(key, value)` pairs as a JSON object (a `detailsInfo`).
+struct Details<'a>(&'a [(String, String)]);
+
+impl Serialize for Details<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl Serialize for Step {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("provisioningStep", 5)?;
+        st.serialize_field("description", &self.description)?;
+        st.serialize_field("details", &Details(&self.details))?;
+        st.serialize_field("name", self.name)?;
+        st.serialize_field("provisioningStepType", self.kind)?;
+        st.serialize_field("status", self.status.as_str())?;
+        st.end()
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Modified<'a> {
+    display_name: &'a str,
+    old_value: Option<&'a str>,
+    new_value: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ErrorJson<'a> {
+    additional_details: Option<&'a str>,
+    error_category: &'a str,
+    error_code: &'a str,
+    reason: &'a str,
+    recommended_action: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusInfo<'a> {
+    status: &'a str,
+    error_information: Option<ErrorJson<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Initiator {
+    id: &'static str,
+    display_name: &'static str,
+    initiator_type: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NamedRef<'a> {
+    id: &'a str,
+    display_name: &'a str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct System<'a> {
+    id: &'a str,
+    display_name: &'a str,
+    details: Details<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    id: &'a str,
+    display_name: &'a str,
+    identity_type: &'a str,
+    details: Details<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary<'a> {
+    id: &'a str,
+    activity_date_time: &'a str,
+    tenant_id: &'a str,
+    job_id: &'a str,
+    cycle_id: &'a str,
+    change_id: &'a str,
+    duration_in_milliseconds: u64,
+    provisioning_action: &'a str,
+    provisioning_status_info: StatusInfo<'a>,
+    provisioning_steps: &'a [Step],
+    modified_properties: Vec<Modified<'a>>,
+    initiated_by: Initiator,
+    service_principal: NamedRef<'a>,
+    source_system: System<'a>,
+    target_system: System<'a>,
+    source_identity: Identity<'a>,
+    target_identity: Identity<'a>,
+}
+
+/// Render the v1.0 resource as JSON text (written straight to the store: no intermediate tree).
+pub fn render(entry: &Entry, common: &Common<'_>) -> Rendered {
+    let id = uuid::Uuid::now_v7().to_string();
+    let change_id = uuid::Uuid::new_v4().to_string();
+    let target_details = [
+        ("ServicePrincipalId".to_owned(), common.service_principal_id.to_owned()),
+        ("ServicePrincipalDisplayName".to_owned(), common.service_principal_name.to_owned()),
+    ];
+    let summary = Summary {
+        id: &id,
+        activity_date_time: common.activity,
+        tenant_id: common.tenant_id,
+        job_id: common.job_id,
+        cycle_id: common.cycle_id,
+        change_id: &change_id,
+        duration_in_milliseconds: entry.duration_ms,
+        provisioning_action: entry.action.as_str(),
+        provisioning_status_info: StatusInfo {
+            status: entry.status.as_str(),
+            error_information: entry.error.as_ref().map(|e| ErrorJson {
+                additional_details: None,
+                error_category: e.category,
+                error_code: &e.code,
+                reason: &e.reason,
+                recommended_action: e.recommended_action.as_deref(),
+            }),
+        },
+        provisioning_steps: &entry.steps,
+        modified_properties: entry
+            .modified
+            .iter()
+            .map(|(name, old, new)| Modified {
+                display_name: name,
+                old_value: old.as_deref(),
+                new_value: new.as_deref(),
             })
-        })
-        .collect();
-    let modified: Vec<Value> = entry
-        .modified
-        .iter()
-        .map(|(name, old, new)| json!({"displayName": name, "oldValue": old, "newValue": new}))
-        .collect();
-    let error = entry.error.as_ref().map(|e| {
-        json!({
-            "additionalDetails": null,
-            "errorCategory": e.category,
-            "errorCode": e.code,
-            "reason": e.reason,
-            "recommendedAction": e.recommended_action,
-        })
-    });
-    json!({
-        "id": uuid::Uuid::new_v4().to_string(),
-        "activityDateTime": common.activity,
-        "tenantId": common.tenant_id,
-        "jobId": common.job_id,
-        "cycleId": common.cycle_id,
-        "changeId": uuid::Uuid::new_v4().to_string(),
-        "durationInMilliseconds": entry.duration_ms,
-        "provisioningAction": entry.action.as_str(),
-        "provisioningStatusInfo": {"status": entry.status.as_str(), "errorInformation": error},
-        "provisioningSteps": steps,
-        "modifiedProperties": modified,
-        "initiatedBy": {"id": "", "displayName": "Azure AD Provisioning Service", "initiatorType": "system"},
-        "servicePrincipal": {"id": common.service_principal_id, "displayName": common.service_principal_name},
-        "sourceSystem": {"id": "", "displayName": SOURCE_SYSTEM, "details": {}},
-        "targetSystem": {
-            "id": "",
-            "displayName": TARGET_SYSTEM,
-            "details": {
-                "ServicePrincipalId": common.service_principal_id,
-                "ServicePrincipalDisplayName": common.service_principal_name,
-            },
+            .collect(),
+        initiated_by: Initiator { id: "", display_name: "Azure AD Provisioning Service", initiator_type: "system" },
+        service_principal: NamedRef { id: common.service_principal_id, display_name: common.service_principal_name },
+        source_system: System { id: "", display_name: SOURCE_SYSTEM, details: Details(&[]) },
+        target_system: System { id: "", display_name: TARGET_SYSTEM, details: Details(&target_details) },
+        source_identity: Identity {
+            id: &entry.source_id,
+            display_name: &entry.source_display_name,
+            identity_type: "User",
+            details: Details(&[]),
         },
-        "sourceIdentity": {
-            "id": entry.source_id,
-            "displayName": entry.source_display_name,
-            "identityType": "User",
-            "details": {},
+        target_identity: Identity {
+            id: &entry.target_id,
+            display_name: &entry.target_display_name,
+            identity_type: "User",
+            details: Details(&[]),
         },
-        "targetIdentity": {
-            "id": entry.target_id,
-            "displayName": entry.target_display_name,
-            "identityType": "User",
-            "details": {},
-        },
-    })
+    };
+    // Serialising borrowed strings and maps of strings cannot fail.
+    let doc = serde_json::to_string(&summary).unwrap_or_default();
+    Rendered { id, change_id, doc }
 }
 
 #[cfg(test)]
@@ -218,7 +319,7 @@ mod tests {
             service_principal_name: "n",
             activity: "2025-01-15T10:00:00Z",
         };
-        let v = render(&e, &common);
+        let v: serde_json::Value = serde_json::from_str(&render(&e, &common).doc).unwrap();
         for key in [
             "id",
             "activityDateTime",
@@ -241,7 +342,8 @@ mod tests {
             assert!(v.get(key).is_some(), "{key}");
         }
         assert_eq!(v["provisioningSteps"][0]["details"]["active"], "True");
-        assert_eq!(v["modifiedProperties"][0]["oldValue"], Value::Null);
-        assert_eq!(v["provisioningStatusInfo"]["errorInformation"], Value::Null);
+        assert_eq!(v["modifiedProperties"][0]["oldValue"], serde_json::Value::Null);
+        assert_eq!(v["provisioningStatusInfo"]["errorInformation"], serde_json::Value::Null);
+        assert_eq!(v["targetSystem"]["details"]["ServicePrincipalId"], "sp");
     }
 }

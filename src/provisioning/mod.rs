@@ -9,4 +9,5 @@ pub mod rate_limit;
 pub mod schema;
 pub mod scoping;
 pub mod staging_gauge;
+pub mod status;
 pub mod worker;

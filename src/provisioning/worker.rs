@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::jobs::Job;
 use super::pipeline::{JobSettings, process_batch};
+use super::status::Execution;
 use crate::state::AppState;
 use crate::store::staging;
 
@@ -22,12 +23,12 @@ pub fn spawn_all(state: &AppState) {
 }
 
 async fn run(state: AppState, job: Arc<Job>) {
-    let mut paused = job.watch_paused();
+    let mut gate = job.watch_gate();
     // Entries of later batches sort after earlier ones even when the (manual) clock stands still.
     let mut floor: Option<time::OffsetDateTime> = None;
     loop {
-        if *paused.borrow_and_update() {
-            if paused.changed().await.is_err() {
+        if gate.borrow_and_update().blocked() {
+            if gate.changed().await.is_err() {
                 return;
             }
             continue;
@@ -45,7 +46,7 @@ async fn run(state: AppState, job: Arc<Job>) {
         if ops.is_empty() {
             tokio::select! {
                 () = job.wake.notified() => {}
-                changed = paused.changed() => if changed.is_err() { return },
+                changed = gate.changed() => if changed.is_err() { return },
             }
             continue;
         }
@@ -62,6 +63,7 @@ async fn run(state: AppState, job: Arc<Job>) {
             None => state.clock.now(),
         };
         let cycle_id = uuid::Uuid::new_v4().to_string();
+        let clock = Arc::clone(&state.clock);
         let outcome = state
             .store
             .call(move |c| {
@@ -73,9 +75,17 @@ async fn run(state: AppState, job: Arc<Job>) {
                     service_principal_id: &worker_job.service_principal_id,
                     service_principal_name: &worker_job.service_principal_name,
                     omitted_active_disables: worker_job.config.omitted_active_disables,
+                    deletion_threshold: worker_job.config.deletion_threshold,
                 };
                 let result = process_batch(c, &settings, &schema.compiled, &ops, now, &cycle_id)?;
-                // Still holding the connection: a drain that sees the operations gone also sees them counted.
+                let queue_empty = staging::newest_seq(c, &worker_job.id)?.is_none();
+                // Still holding the connection, so a drain that sees the operations gone also sees them counted
+                // and sees the job's status (and any quarantine) they caused.
+                let execution = Execution { cycle_id, began: now, ended: clock.now().max(now), result };
+                let thresholds = worker_job.thresholds();
+                if let Some(reason) = worker_job.with_status(|s| s.record(execution, &thresholds, queue_empty)) {
+                    tracing::warn!(job = %worker_job.id, reason = reason.as_str(), "job quarantined");
+                }
                 worker_job.mark_processed(last_seq, count);
                 Ok(result)
             })

@@ -26,11 +26,7 @@ pub fn find_by_id(conn: &Connection, id: &str) -> Result<Option<DirectoryUser>, 
 }
 
 pub fn find_by_employee_id(conn: &Connection, employee_id: &str) -> Result<Option<DirectoryUser>, StoreError> {
-    one(
-        conn,
-        "SELECT id, manager_id, doc FROM directory_user WHERE employee_id = ?1 ORDER BY created_time LIMIT 1",
-        employee_id,
-    )
+    one(conn, "SELECT id, manager_id, doc FROM directory_user WHERE employee_id = ?1 LIMIT 1", employee_id)
 }
 
 /// The user whose `property` (a matching target other than employeeId) equals `value`.
@@ -62,8 +58,7 @@ pub fn find_by_property(conn: &Connection, property: &str, value: &str) -> Resul
 
 /// Object id of the user with this employeeId.
 pub fn id_by_employee_id(conn: &Connection, employee_id: &str) -> Result<Option<String>, StoreError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT id FROM directory_user WHERE employee_id = ?1 ORDER BY created_time LIMIT 1")?;
+    let mut stmt = conn.prepare_cached("SELECT id FROM directory_user WHERE employee_id = ?1 LIMIT 1")?;
     Ok(stmt.query_row(params![employee_id], |r| r.get(0)).optional()?)
 }
 

@@ -237,7 +237,7 @@ mod tests {
         s.call_blocking(|c| {
             for i in 0..250 {
                 let (doc, key) = entry(i, "J");
-                crate::store::logs::insert(c, &doc, &key)?;
+                crate::store::logs::insert_doc(c, &doc, &key)?;
             }
             let mut seen: Vec<String> = Vec::new();
             let mut after: Option<Vec<Value>> = None;
@@ -294,7 +294,7 @@ mod tests {
     fn get_returns_the_stored_document() {
         let s = store();
         let (doc, key) = entry(1, "J");
-        s.call_blocking(|c| crate::store::logs::insert(c, &doc, &key)).unwrap();
+        s.call_blocking(|c| crate::store::logs::insert_doc(c, &doc, &key)).unwrap();
         assert_eq!(s.call_blocking(|c| get(c, "id-0001")).unwrap(), Some(doc));
         assert_eq!(s.call_blocking(|c| get(c, "nope")).unwrap(), None);
     }

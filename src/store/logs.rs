@@ -6,16 +6,33 @@ use serde_json::Value;
 
 use super::StoreError;
 
-/// Insert one log entry; `activity_key` is the fixed-width storage form of `activityDateTime`.
-pub fn insert(conn: &Connection, entry: &Value, activity_key: &str) -> Result<(), StoreError> {
-    let s = |path: &[&str]| -> Option<&str> {
-        let mut v = entry;
-        for p in path {
-            v = v.get(p)?;
-        }
-        v.as_str()
-    };
-    let doc = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+/// The indexed columns of one log entry (the whole resource is `doc`).
+#[derive(Debug, Clone)]
+pub struct LogRow<'a> {
+    pub id: &'a str,
+    /// Fixed-width storage form of `activityDateTime`.
+    pub activity_key: &'a str,
+    pub job_id: &'a str,
+    pub cycle_id: &'a str,
+    pub change_id: &'a str,
+    pub duration_ms: i64,
+    pub action: &'a str,
+    pub status: &'a str,
+    pub source_id: &'a str,
+    pub source_display_name: &'a str,
+    pub target_id: &'a str,
+    pub target_display_name: &'a str,
+    pub identity_type: &'a str,
+    pub sp_id: &'a str,
+    pub sp_display_name: &'a str,
+    pub source_system: &'a str,
+    pub target_system: &'a str,
+    pub tenant_id: &'a str,
+    pub doc: &'a str,
+}
+
+/// Insert one log entry.
+pub fn insert(conn: &Connection, row: &LogRow<'_>) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO provisioning_log (id, activity_time, job_id, cycle_id, change_id, duration_ms, action, status,
             source_id, source_display_name, source_identity_type, target_id, target_display_name,
@@ -24,28 +41,67 @@ pub fn insert(conn: &Connection, entry: &Value, activity_key: &str) -> Result<()
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
     )?
     .execute(params![
-        s(&["id"]),
-        activity_key,
-        s(&["jobId"]),
-        s(&["cycleId"]),
-        s(&["changeId"]),
-        entry.get("durationInMilliseconds").and_then(Value::as_i64).unwrap_or(0),
-        s(&["provisioningAction"]),
-        s(&["provisioningStatusInfo", "status"]),
-        s(&["sourceIdentity", "id"]),
-        s(&["sourceIdentity", "displayName"]),
-        s(&["sourceIdentity", "identityType"]),
-        s(&["targetIdentity", "id"]),
-        s(&["targetIdentity", "displayName"]),
-        s(&["targetIdentity", "identityType"]),
-        s(&["servicePrincipal", "id"]),
-        s(&["servicePrincipal", "displayName"]),
-        s(&["sourceSystem", "displayName"]),
-        s(&["targetSystem", "displayName"]),
-        s(&["tenantId"]),
-        doc,
+        row.id,
+        row.activity_key,
+        row.job_id,
+        row.cycle_id,
+        row.change_id,
+        row.duration_ms,
+        row.action,
+        row.status,
+        row.source_id,
+        row.source_display_name,
+        row.identity_type,
+        row.target_id,
+        row.target_display_name,
+        row.identity_type,
+        row.sp_id,
+        row.sp_display_name,
+        row.source_system,
+        row.target_system,
+        row.tenant_id,
+        row.doc,
     ])?;
     Ok(())
+}
+
+/// Insert a log entry given as a JSON document (fixtures and tests): its columns are read from it.
+pub fn insert_doc(conn: &Connection, entry: &Value, activity_key: &str) -> Result<(), StoreError> {
+    let s = |path: &[&str]| -> &str {
+        let mut v = entry;
+        for p in path {
+            match v.get(p) {
+                Some(next) => v = next,
+                None => return "",
+            }
+        }
+        v.as_str().unwrap_or_default()
+    };
+    let doc = serde_json::to_string(entry).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    insert(
+        conn,
+        &LogRow {
+            id: s(&["id"]),
+            activity_key,
+            job_id: s(&["jobId"]),
+            cycle_id: s(&["cycleId"]),
+            change_id: s(&["changeId"]),
+            duration_ms: entry.get("durationInMilliseconds").and_then(Value::as_i64).unwrap_or(0),
+            action: s(&["provisioningAction"]),
+            status: s(&["provisioningStatusInfo", "status"]),
+            source_id: s(&["sourceIdentity", "id"]),
+            source_display_name: s(&["sourceIdentity", "displayName"]),
+            target_id: s(&["targetIdentity", "id"]),
+            target_display_name: s(&["targetIdentity", "displayName"]),
+            identity_type: s(&["sourceIdentity", "identityType"]),
+            sp_id: s(&["servicePrincipal", "id"]),
+            sp_display_name: s(&["servicePrincipal", "displayName"]),
+            source_system: s(&["sourceSystem", "displayName"]),
+            target_system: s(&["targetSystem", "displayName"]),
+            tenant_id: s(&["tenantId"]),
+            doc: &doc,
+        },
+    )
 }
 
 /// Number of log entries of a job.

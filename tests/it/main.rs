@@ -7,6 +7,10 @@
 mod bulk_upload;
 mod cli;
 mod engine;
+mod identity;
+mod identity_discovery;
+mod jobs;
 mod provisioning_logs;
+mod python_clients;
 mod support;
 mod users;

@@ -40,7 +40,7 @@ fn entry(id: &str, job: &str, cycle: &str, source: &str, status: &str, action: &
 fn insert(s: &TestServer, doc: &Value) {
     let at = OffsetDateTime::parse(doc["activityDateTime"].as_str().unwrap(), &Rfc3339).unwrap();
     let key = datetime_key(at);
-    s.state.store.call_blocking(|c| logs::insert(c, doc, &key)).unwrap();
+    s.state.store.call_blocking(|c| logs::insert_doc(c, doc, &key)).unwrap();
 }
 
 /// e1…e5 over two jobs, two service principals, three cycles (see each filter's expectation).
@@ -176,7 +176,7 @@ async fn paging_1000_entries_yields_each_once_in_order_while_entries_are_added()
                 let id = format!("entry-{:04}", (i * 7919) % 1000);
                 let mut doc = entry(&id, J, "C", &i.to_string(), "success", "create", "", SP);
                 doc["activityDateTime"] = json!(at.format(&Rfc3339).unwrap());
-                logs::insert(c, &doc, &datetime_key(at))?;
+                logs::insert_doc(c, &doc, &datetime_key(at))?;
                 expected.push((datetime_key(at), id));
             }
             Ok(())
@@ -197,7 +197,7 @@ async fn paging_1000_entries_yields_each_once_in_order_while_entries_are_added()
             let at = OffsetDateTime::parse("2025-06-01T00:00:00Z", &Rfc3339).unwrap() + time::Duration::seconds(page);
             let mut doc = entry(&format!("new-{page}-{n}"), J, "C", "x", "success", "create", "", SP);
             doc["activityDateTime"] = json!(at.format(&Rfc3339).unwrap());
-            s.state.store.call_blocking(|c| logs::insert(c, &doc, &datetime_key(at))).unwrap();
+            s.state.store.call_blocking(|c| logs::insert_doc(c, &doc, &datetime_key(at))).unwrap();
         }
         match body["@odata.nextLink"].as_str() {
             Some(next) => {

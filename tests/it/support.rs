@@ -206,3 +206,61 @@ pub fn modified(
         .map(|m| (m["displayName"].as_str().unwrap().to_owned(), (m["oldValue"].clone(), m["newValue"].clone())))
         .collect()
 }
+
+/// The real application with its HTTPS listener too: a generated CA in a private temp dir, any clock.
+pub struct TlsTestServer {
+    pub http_base: String,
+    pub https_base: String,
+    pub ca_file: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), entra_inbound::server::ServerError>>>,
+}
+
+impl TlsTestServer {
+    pub async fn start(clock: entra_inbound::clock::SharedClock, change: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::defaults().expect("defaults load");
+        config.server.listen = "127.0.0.1:0".parse().unwrap();
+        config.server.tls_listen = "127.0.0.1:0".into();
+        config.tls.dir = dir.path().display().to_string();
+        change(&mut config);
+        let server = Server::bind(config, clock).await.expect("bind");
+        let state = server.state().clone();
+        let https_base = state.tls_base_url.as_deref().expect("a TLS listener").to_owned();
+        let (tx, rx) = oneshot::channel();
+        let task = tokio::spawn(server.serve(async {
+            let _ = rx.await;
+        }));
+        Self {
+            http_base: state.base_url.to_string(),
+            https_base,
+            ca_file: entra_inbound::auth::tls::ca_file(&state.config).expect("a generated CA"),
+            _dir: dir,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// A client that trusts only the emulator's generated CA.
+    pub fn https_client(&self) -> reqwest::Client {
+        let ca = reqwest::Certificate::from_pem(&std::fs::read(&self.ca_file).unwrap()).unwrap();
+        reqwest::Client::builder().tls_certs_only([ca]).build().unwrap()
+    }
+
+    /// Signal shutdown and wait until both listeners have stopped.
+    pub async fn stop(mut self) -> Result<(), entra_inbound::server::ServerError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.take().unwrap().await.unwrap()
+    }
+}
+
+impl Drop for TlsTestServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}

@@ -1,7 +1,9 @@
 //! The Graph surfaces under `/{v1.0|beta}/…`.
 
 mod bulk_upload;
+mod jobs;
 mod provisioning_logs;
+mod schema;
 mod users;
 
 use axum::Router;
@@ -10,7 +12,11 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
-    bulk_upload::routes().merge(provisioning_logs::routes()).merge(users::routes())
+    bulk_upload::routes()
+        .merge(provisioning_logs::routes())
+        .merge(users::routes())
+        .merge(jobs::routes())
+        .merge(schema::routes())
 }
 
 /// The Graph API version segment; it is mirrored into links the emulator returns.

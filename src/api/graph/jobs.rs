@@ -1,0 +1,201 @@
+//! Synchronization jobs (Part B §3.1–3.2): list and get the Graph `synchronizationJob`, `start`, `pause`,
+//! `restart` with `criteria.resetScope`, and `provisionOnDemand` (not supported for API-driven apps).
+//! Reading needs `Synchronization.Read.All` or `.ReadWrite.All`; changing needs `.ReadWrite.All`.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::GraphVersion;
+use super::provisioning_logs::get_only;
+use crate::auth::{Principal, roles};
+use crate::error::ApiError;
+use crate::provisioning::jobs::Job;
+use crate::provisioning::status::ResetScope;
+use crate::state::AppState;
+use crate::store::staging;
+
+pub(super) const JOBS: &str = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs";
+
+pub fn routes() -> Router<AppState> {
+    let post_only = |r: axum::routing::MethodRouter<AppState>| {
+        r.fallback(|| async { ApiError::MethodNotAllowed { allow: "POST" } })
+    };
+    Router::new()
+        .route(JOBS, get_only(get(list)))
+        .route(&format!("{JOBS}/{{job_id}}"), get_only(get(get_job)))
+        .route(&format!("{JOBS}/{{job_id}}/start"), post_only(post(start)))
+        .route(&format!("{JOBS}/{{job_id}}/pause"), post_only(post(pause)))
+        .route(&format!("{JOBS}/{{job_id}}/restart"), post_only(post(restart)))
+        .route(&format!("{JOBS}/{{job_id}}/provisionOnDemand"), post_only(post(provision_on_demand)))
+}
+
+pub(super) fn require_read(principal: &Principal) -> Result<(), ApiError> {
+    if principal.has_any(&[roles::SYNC_READ, roles::SYNC_READ_WRITE]) { Ok(()) } else { Err(ApiError::Forbidden) }
+}
+
+pub(super) fn require_write(principal: &Principal) -> Result<(), ApiError> {
+    if principal.has_any(&[roles::SYNC_READ_WRITE]) { Ok(()) } else { Err(ApiError::Forbidden) }
+}
+
+/// The job named by the path, or 404 naming the missing id.
+pub(super) fn find_job(state: &AppState, sp_id: &str, job_id: &str) -> Result<Arc<Job>, ApiError> {
+    state.jobs.find(sp_id, job_id).map(Arc::clone).map_err(|e| ApiError::NotFound(e.0))
+}
+
+async fn job_json(state: &AppState, job: &Job) -> Result<Value, ApiError> {
+    let users = state
+        .store
+        .call(|c| Ok(c.query_row("SELECT count(*) FROM directory_user", [], |r| r.get::<_, i64>(0))?))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let paused = job.is_paused();
+    let status = job.with_status(|s| s.to_json(paused, u64::try_from(users).unwrap_or(0)));
+    Ok(json!({
+        "id": job.id,
+        "templateId": job.config.template_id,
+        "schedule": {
+            "expiration": null,
+            "interval": "PT40M",
+            "state": if paused { "Paused" } else { "Active" },
+        },
+        "status": status,
+        "synchronizationJobSettings": [
+            {"name": "QuarantineTooManyDeletesThreshold", "value": job.config.deletion_threshold.to_string()},
+        ],
+    }))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    Path((version, sp_id)): Path<(String, String)>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let version = GraphVersion::parse(&version)?;
+    require_read(&principal)?;
+    let jobs = state.jobs.of_service_principal(&sp_id).map_err(|e| ApiError::NotFound(e.0))?;
+    let mut value = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        value.push(job_json(&state, job).await?);
+    }
+    Ok(Json(json!({
+        "@odata.context": format!("{}/{}/$metadata#servicePrincipals('{sp_id}')/synchronization/jobs", state.base_url, version.as_str()),
+        "value": value,
+    })))
+}
+
+async fn get_job(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let version = GraphVersion::parse(&version)?;
+    require_read(&principal)?;
+    let job = find_job(&state, &sp_id, &job_id)?;
+    let mut body = json!({
+        "@odata.context": format!(
+            "{}/{}/$metadata#servicePrincipals('{sp_id}')/synchronization/jobs/$entity",
+            state.base_url,
+            version.as_str()
+        ),
+    });
+    if let (Some(obj), Value::Object(job)) = (body.as_object_mut(), job_json(&state, &job).await?) {
+        obj.extend(job);
+    }
+    Ok(Json(body))
+}
+
+async fn start(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    principal: Principal,
+) -> Result<StatusCode, ApiError> {
+    GraphVersion::parse(&version)?;
+    require_write(&principal)?;
+    let job = find_job(&state, &sp_id, &job_id)?;
+    job.set_paused(false);
+    job.wake.notify_one();
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn pause(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    principal: Principal,
+) -> Result<StatusCode, ApiError> {
+    GraphVersion::parse(&version)?;
+    require_write(&principal)?;
+    find_job(&state, &sp_id, &job_id)?.set_paused(true);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The reset scope of a restart body; an empty body means the portal's default restart.
+fn reset_scope(body: &[u8]) -> Result<ResetScope, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(ResetScope::default_restart());
+    }
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))?;
+    match v.pointer("/criteria/resetScope") {
+        None | Some(Value::Null) => Ok(ResetScope::default_restart()),
+        Some(Value::String(s)) => ResetScope::parse(s).map_err(|flag| {
+            ApiError::bad_request(format!(
+                "The value '{flag}' is not a valid synchronizationJobRestartScope (None, ConnectorDataStore, Escrows, Watermark, QuarantineState, Full, ForceDeletes)."
+            ))
+        }),
+        Some(_) => Err(ApiError::bad_request("criteria.resetScope must be a string of flag names.")),
+    }
+}
+
+/// Purge what was staged before the restart (the batch in hand finishes), then reset per the scope.
+async fn restart(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    principal: Principal,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    GraphVersion::parse(&version)?;
+    require_write(&principal)?;
+    let job = find_job(&state, &sp_id, &job_id)?;
+    let scope = reset_scope(&body)?;
+    let key = job.id.clone();
+    let purged = state
+        .store
+        .call(move |c| {
+            let newest = staging::newest_seq(c, &key)?;
+            let removed = match newest {
+                Some(seq) => staging::remove_through(c, &key, seq)?,
+                None => 0,
+            };
+            Ok((newest, removed))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let (Some(seq), removed) = purged {
+        state.staging.release(removed);
+        job.mark_processed(seq, 0);
+    }
+    job.with_status(|s| s.restart(&scope));
+    job.wake.notify_one();
+    tracing::info!(job = %job.id, purged = purged.1, ?scope, "job restarted");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn provision_on_demand(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    principal: Principal,
+) -> Result<StatusCode, ApiError> {
+    GraphVersion::parse(&version)?;
+    require_write(&principal)?;
+    find_job(&state, &sp_id, &job_id)?;
+    Err(ApiError::bad_request(
+        "Provision on demand is not supported for API-driven provisioning apps. Send the user's record to the job's bulkUpload endpoint instead.",
+    ))
+}

@@ -1,0 +1,254 @@
+//! A job's synchronization schema (Part B §3.2–3.3): GET and PUT (validated: every expression must parse,
+//! `passwordProfile` is refused; the next processed operation uses the new mappings), `parseExpression`
+//! to test an expression without uploading, and the `functions` and `filterOperators` catalogues.
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::GraphVersion;
+use super::jobs::{JOBS, find_job, require_read, require_write};
+use super::provisioning_logs::get_only;
+use crate::auth::Principal;
+use crate::error::{ApiError, ErrorDetail};
+use crate::expr::{self, EvalContext};
+use crate::provisioning::jobs::JobSchema;
+use crate::provisioning::scoping::OPERATORS;
+use crate::state::AppState;
+use crate::store::schemas;
+
+pub fn routes() -> Router<AppState> {
+    let schema = format!("{JOBS}/{{job_id}}/schema");
+    Router::new()
+        .route(
+            &schema,
+            get(get_schema).put(put_schema).fallback(|| async { ApiError::MethodNotAllowed { allow: "GET, PUT" } }),
+        )
+        .route(
+            &format!("{schema}/parseExpression"),
+            post(parse_expression).fallback(|| async { ApiError::MethodNotAllowed { allow: "POST" } }),
+        )
+        .route(&format!("{schema}/functions"), get_only(get(functions)))
+        .route(&format!("{schema}/filterOperators"), get_only(get(filter_operators)))
+}
+
+type JobPath = Path<(String, String, String)>;
+
+fn json_body(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))
+}
+
+async fn get_schema(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): JobPath,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let version = GraphVersion::parse(&version)?;
+    require_read(&principal)?;
+    let job = find_job(&state, &sp_id, &job_id)?;
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        Value::String(format!(
+            "{}/{}/$metadata#servicePrincipals('{sp_id}')/synchronization/jobs('{job_id}')/schema/$entity",
+            state.base_url,
+            version.as_str()
+        )),
+    );
+    if let Value::Object(raw) = job.schema().raw.clone() {
+        body.extend(raw);
+    }
+    Ok(Json(Value::Object(body)))
+}
+
+async fn put_schema(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): JobPath,
+    principal: Principal,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    GraphVersion::parse(&version)?;
+    require_write(&principal)?;
+    let job = find_job(&state, &sp_id, &job_id)?;
+    let mut raw = json_body(&body)?;
+    if let Some(obj) = raw.as_object_mut() {
+        obj.retain(|k, _| !k.starts_with("@odata."));
+    }
+    let schema = JobSchema::compile(raw).map_err(|e| ApiError::BadRequest {
+        message: e.message.clone(),
+        details: vec![ErrorDetail::new(
+            if e.position.is_some() { "InvalidExpression" } else { "InvalidSchema" },
+            match e.position {
+                Some(p) => format!("{} (position {p})", e.message),
+                None => e.message.clone(),
+            },
+            e.target,
+        )],
+    })?;
+    let key = job.id.clone();
+    let doc = schema.raw.clone();
+    state.store.call(move |c| schemas::save(c, &key, &doc)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    job.set_schema(schema);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ParseRequest {
+    expression: Option<String>,
+    #[serde(default)]
+    test_input_object: Option<TestInput>,
+}
+
+#[derive(Debug, Deserialize)]
+struct TestInput {
+    #[serde(default)]
+    properties: Vec<KeyValue>,
+}
+
+#[derive(Debug, Deserialize)]
+struct KeyValue {
+    key: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+/// Build a SCIM-shaped record from `key → value` test properties (`name.givenName`, `urn:…:User:department`,
+/// `emails[type eq "work"].value`).
+fn test_record(properties: &[KeyValue]) -> Value {
+    let mut record = Map::new();
+    for p in properties {
+        let value = p.value.clone().map_or(Value::Null, Value::String);
+        let key = p.key.as_str();
+        if let Some((attr, rest)) = key.split_once("[type eq \"")
+            && let Some((kind, sub)) = rest.split_once("\"].")
+        {
+            let list = record.entry(attr.to_owned()).or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(items) = list {
+                items.push(json!({"type": kind, sub: value}));
+            }
+        } else if key.starts_with("urn:")
+            && let Some((namespace, attr)) = key.rsplit_once(':')
+        {
+            let ns = record.entry(namespace.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = ns {
+                m.insert(attr.to_owned(), value);
+            }
+        } else if let Some((outer, inner)) = key.split_once('.') {
+            let o = record.entry(outer.to_owned()).or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(m) = o {
+                m.insert(inner.to_owned(), value);
+            }
+        } else {
+            record.insert(key.to_owned(), value);
+        }
+    }
+    Value::Object(record)
+}
+
+async fn parse_expression(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): JobPath,
+    principal: Principal,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    GraphVersion::parse(&version)?;
+    require_read(&principal)?;
+    find_job(&state, &sp_id, &job_id)?;
+    let request: ParseRequest = serde_json::from_value(json_body(&body)?)
+        .map_err(|e| ApiError::bad_request(format!("Invalid parseExpression request: {e}.")))?;
+    let Some(expression) = request.expression.filter(|e| !e.trim().is_empty()) else {
+        return Err(ApiError::bad_request("The 'expression' property is required."));
+    };
+    let parsed = match expr::parse(&expression) {
+        Ok(p) => p,
+        Err(e) => {
+            return Ok(Json(json!({
+                "error": {"code": "ExpressionParsingFailed", "message": e.to_string(), "target": expression, "details": []},
+                "evaluationResult": null,
+                "evaluationSucceeded": false,
+                "parsedExpression": null,
+                "parsingSucceeded": false,
+            })));
+        }
+    };
+    let record = test_record(&request.test_input_object.map(|t| t.properties).unwrap_or_default());
+    let ctx = EvalContext::new(state.clock.now(), &state.config.tenant.default_domain);
+    let (result, error) = match expr::evaluate(&parsed, &record, &ctx) {
+        Ok(ev) if ev.ignore_flow => (Value::Null, Value::Null),
+        Ok(ev) => (json!(ev.value.values()), Value::Null),
+        Err(e) => (Value::Null, json!({"code": "ExpressionEvaluationFailed", "message": e.to_string(), "details": []})),
+    };
+    Ok(Json(json!({
+        "error": error,
+        "evaluationResult": result,
+        "evaluationSucceeded": error.is_null(),
+        "parsedExpression": parsed.to_mapping_source(),
+        "parsingSucceeded": true,
+    })))
+}
+
+async fn functions(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): JobPath,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let version = GraphVersion::parse(&version)?;
+    require_read(&principal)?;
+    find_job(&state, &sp_id, &job_id)?;
+    Ok(Json(json!({
+        "@odata.context": format!("{}/{}/$metadata#Collection(microsoft.graph.attributeMappingFunctionSchema)", state.base_url, version.as_str()),
+        "value": expr::catalog(),
+    })))
+}
+
+async fn filter_operators(
+    State(state): State<AppState>,
+    Path((version, sp_id, job_id)): JobPath,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    let version = GraphVersion::parse(&version)?;
+    require_read(&principal)?;
+    find_job(&state, &sp_id, &job_id)?;
+    let value: Vec<Value> = OPERATORS
+        .iter()
+        .map(|(name, arity)| {
+            json!({
+                "name": name,
+                "arity": arity,
+                "multivaluedComparisonType": "All",
+                "supportedAttributeTypes": ["String", "Integer", "Reference", "Binary", "Boolean", "DateTime"],
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "@odata.context": format!("{}/{}/$metadata#Collection(microsoft.graph.filterOperatorSchema)", state.base_url, version.as_str()),
+        "value": value,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_properties_become_a_scim_record() {
+        let kv = |k: &str, v: &str| KeyValue { key: k.into(), value: Some(v.into()) };
+        let r = test_record(&[
+            kv("givenName", "Lisa"),
+            kv("name.familyName", "Taylor"),
+            kv("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "Sales"),
+            kv("emails[type eq \"work\"].value", "l@x.com"),
+        ]);
+        assert_eq!(r["givenName"], "Lisa");
+        assert_eq!(r["name"]["familyName"], "Taylor");
+        assert_eq!(r["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["department"], "Sales");
+        assert_eq!(r["emails"][0]["type"], "work");
+        assert_eq!(r["emails"][0]["value"], "l@x.com");
+    }
+}

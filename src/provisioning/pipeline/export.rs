@@ -1,0 +1,229 @@
+//! The directory part of one operation: matching, the create / update / disable / skip decision, the
+//! directory rules (UPN, required properties) and the export step.
+
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+use super::prepare::Prepared;
+use super::{JobSettings, Work};
+use crate::directory::{DirectoryUser, TargetValue, check_create};
+use crate::provisioning::log_entry::{self, Action, Entry, ErrorInfo, Status, Step, TARGET_SYSTEM};
+use crate::provisioning::schema::{CompiledMapping, CompiledSchema, FlowType};
+use crate::store::staging::StagedOperation;
+use crate::store::{StoreError, directory as users};
+
+/// Matching, the create/update decision and the export: the directory part of one operation.
+pub(super) fn apply(
+    conn: &Connection,
+    job: &JobSettings<'_>,
+    schema: &CompiledSchema,
+    op: &StagedOperation,
+    prepared: Prepared<'_>,
+    now: OffsetDateTime,
+    block_disables: bool,
+) -> Result<Work, StoreError> {
+    let (mut work, values, mapping_details, match_value) = match prepared {
+        Prepared::Done(work) => return Ok(work),
+        Prepared::Ready { work, values, mapping_details, match_value } => (work, values, mapping_details, match_value),
+    };
+    let mut entry = std::mem::replace(&mut work.entry, Entry::new("", ""));
+    let matching = &schema.mappings[schema.matching];
+    let existing = match matching.target.as_str() {
+        "employeeId" => users::find_by_employee_id(conn, &match_value)?,
+        other => users::find_by_property(conn, other, &match_value)?,
+    };
+    let result = match existing {
+        None => create(conn, job, op, &values, &match_value, &mut entry, now)?,
+        Some(user) => update(conn, job, op, &values, user, &mut entry, block_disables)?,
+    };
+    work.user_id = result;
+    if let Some(export) = entry.steps.last_mut()
+        && export.kind == "export"
+        && entry.status != Status::Failure
+    {
+        export.details.extend(mapping_details);
+    }
+    work.entry = entry;
+    Ok(work)
+}
+
+fn create(
+    conn: &Connection,
+    job: &JobSettings<'_>,
+    op: &StagedOperation,
+    values: &[(&CompiledMapping, Option<TargetValue>)],
+    match_value: &str,
+    entry: &mut Entry,
+    now: OffsetDateTime,
+) -> Result<Option<String>, StoreError> {
+    entry.action = Action::Create;
+    entry.steps.push(
+        Step::new(
+            "EntrySynchronizationAdd",
+            "matching",
+            Status::Success,
+            format!(
+                "User '{}' will be created in {TARGET_SYSTEM} (User is active and assigned in {}, but no matching User was found in {TARGET_SYSTEM})",
+                op.external_id,
+                log_entry::SOURCE_SYSTEM
+            ),
+        )
+        .detail("MatchingValue", match_value),
+    );
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut user = DirectoryUser::new(id.clone(), &crate::graph_time::graph_datetime(now));
+    for (m, v) in values {
+        if m.target == "manager" {
+            continue;
+        }
+        if let Some(v) = v {
+            user.set(&m.target, v);
+            entry.modified.push((m.target.clone(), None, Some(v.display())));
+        }
+    }
+    let upn = user.text("userPrincipalName").unwrap_or_default().to_owned();
+    let taken = !upn.is_empty() && users::upn_taken(conn, &upn, &id)?;
+    entry.target_display_name = user.text("displayName").unwrap_or_default().to_owned();
+    if let Err(problem) = check_create(&user, job.verified_domains, taken) {
+        entry.modified.clear();
+        entry.fail(ErrorInfo {
+            code: problem.error_code().into(),
+            category: "nonServiceFailure",
+            reason: problem.reason(),
+            recommended_action: None,
+        });
+        entry.target_display_name.clear();
+        entry.steps.push(
+            Step::new(
+                "EntryExportAdd",
+                "export",
+                Status::Failure,
+                format!(
+                    "Failed to create User '{}' in {TARGET_SYSTEM}",
+                    if upn.is_empty() { &op.external_id } else { &upn }
+                ),
+            )
+            .detail("ReportableIdentifier", if upn.is_empty() { op.external_id.clone() } else { upn }),
+        );
+        return Ok(None);
+    }
+    users::save(conn, &user)?;
+    entry.modified.push(("objectId".into(), None, Some(id.clone())));
+    entry.target_id = id.clone();
+    entry.steps.push(
+        Step::new("EntryExportAdd", "export", Status::Success, format!("User '{upn}' was created in {TARGET_SYSTEM}"))
+            .detail("ReportableIdentifier", upn),
+    );
+    Ok(Some(id))
+}
+
+fn update(
+    conn: &Connection,
+    job: &JobSettings<'_>,
+    op: &StagedOperation,
+    values: &[(&CompiledMapping, Option<TargetValue>)],
+    mut user: DirectoryUser,
+    entry: &mut Entry,
+    block_disables: bool,
+) -> Result<Option<String>, StoreError> {
+    let upn_before = user.text("userPrincipalName").unwrap_or_default().to_owned();
+    entry.target_id = user.id.clone();
+    entry.target_display_name = user.text("displayName").unwrap_or_default().to_owned();
+    entry.steps.push(Step::new(
+        "EntrySynchronizationUpdate",
+        "matching",
+        Status::Success,
+        format!("User '{}' matched User '{upn_before}' ({}) in {TARGET_SYSTEM}", op.external_id, user.id),
+    ));
+    let was_enabled = user.account_enabled();
+    let mut changed = false;
+    for (m, v) in values {
+        let Some(new) = v else { continue }; // null values never flow
+        let skip = match m.flow_type {
+            FlowType::ObjectAddOnly => true,
+            FlowType::AttributeAddOnly => user.get(&m.target).is_some(),
+            _ => m.target == "manager",
+        };
+        if skip {
+            continue;
+        }
+        let old = user.get(&m.target);
+        if old.as_ref() != Some(new) {
+            entry.modified.push((m.target.clone(), old.map(|o| o.display()), Some(new.display())));
+            user.set(&m.target, new);
+            changed = true;
+        }
+    }
+    if !changed {
+        entry.action = Action::Other;
+        entry.status = Status::Skipped;
+        entry.steps.push(
+            Step::new(
+                "EntrySynchronizationSkip",
+                "export",
+                Status::Skipped,
+                format!(
+                    "The state of the user in both the source and target systems already match. No change to the User '{}' currently needs to be made.",
+                    op.external_id
+                ),
+            )
+            .detail("SkipReason", "RedundantExport"),
+        );
+        return Ok(Some(user.id));
+    }
+    if block_disables && was_enabled && !user.account_enabled() {
+        entry.action = Action::StagedDelete;
+        entry.status = Status::Skipped;
+        entry.modified.clear();
+        entry.steps.push(
+            Step::new(
+                "EntryExportStagedDelete",
+                "export",
+                Status::Skipped,
+                format!(
+                    "User '{upn_before}' was not disabled: this cycle would disable more users than the accidental-deletion threshold ({}) allows. The job is quarantined until it is restarted.",
+                    job.deletion_threshold
+                ),
+            )
+            .detail("SkipReason", "TooManyDeletes"),
+        );
+        return Ok(Some(user.id));
+    }
+    let upn = user.text("userPrincipalName").unwrap_or_default().to_owned();
+    if !upn.eq_ignore_ascii_case(&upn_before) && users::upn_taken(conn, &upn, &user.id)? {
+        entry.action = Action::Update;
+        entry.modified.clear();
+        let problem = crate::directory::CreateProblem::UpnTaken(upn.clone());
+        entry.fail(ErrorInfo {
+            code: problem.error_code().into(),
+            category: "nonServiceFailure",
+            reason: problem.reason(),
+            recommended_action: None,
+        });
+        entry.steps.push(
+            Step::new(
+                "EntryExportUpdate",
+                "export",
+                Status::Failure,
+                format!("Failed to update User '{upn_before}' in {TARGET_SYSTEM}"),
+            )
+            .detail("ReportableIdentifier", upn_before),
+        );
+        return Ok(Some(user.id));
+    }
+    users::save(conn, &user)?;
+    entry.target_display_name = user.text("displayName").unwrap_or_default().to_owned();
+    let disabling = was_enabled && !user.account_enabled();
+    entry.action = if disabling { Action::Disable } else { Action::Update };
+    let verb = if disabling { "disabled" } else { "updated" };
+    entry.steps.push(
+        Step::new(
+            "EntryExportUpdate",
+            "export",
+            Status::Success,
+            format!("User '{upn}' was {verb} in {TARGET_SYSTEM}"),
+        )
+        .detail("ReportableIdentifier", upn),
+    );
+    Ok(Some(user.id))
+}

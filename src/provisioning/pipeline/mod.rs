@@ -1,0 +1,189 @@
+//! Processing one batch of staged operations, exactly the decisions of spec A.2: per operation
+//! import → scoping → matching → mapping → action (create / update / disable / skip) → export; then, after
+//! every export of the batch, reference resolution (so a manager anywhere in the batch is found), then the
+//! references that were waiting for a manager who has now arrived. Directory writes, log entries and the
+//! removal of the processed operations commit in one transaction.
+//!
+//! A failing operation never stops the batch: it becomes a `failure` entry.
+
+mod export;
+mod prepare;
+mod references;
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use rusqlite::Connection;
+use time::OffsetDateTime;
+
+use super::log_entry::{self, Action, Common, Entry, Status, TARGET_SYSTEM};
+use super::schema::CompiledSchema;
+use crate::store::staging::StagedOperation;
+use crate::store::{StoreError, logs, staging};
+use export::apply;
+use prepare::{Prepared, prepare};
+use references::{resolve_manager, resolve_waiting_references};
+
+/// The job-level facts the pipeline needs.
+#[derive(Debug, Clone)]
+pub struct JobSettings<'a> {
+    pub tenant_id: &'a str,
+    pub default_domain: &'a str,
+    pub verified_domains: &'a [String],
+    pub job_id: &'a str,
+    pub service_principal_id: &'a str,
+    pub service_principal_name: &'a str,
+    /// The real service imports an omitted `active` as False (spec A.2 quirk).
+    pub omitted_active_disables: bool,
+    /// Accidental-deletion prevention: most disables one batch may apply (0 = off).
+    pub deletion_threshold: usize,
+}
+
+/// Counters of one processed batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchResult {
+    pub processed: usize,
+    pub last_seq: i64,
+    pub entries: usize,
+    pub exported: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub disabled: usize,
+    /// Entries skipped by the scoping filter.
+    pub out_of_scope: usize,
+    /// Manager references set.
+    pub references: usize,
+    /// The batch exceeded the deletion threshold: its disables were logged as `stagedDelete` instead.
+    pub too_many_deletes: bool,
+    /// `activityDateTime` of the batch's last entry (the next batch starts after it).
+    pub last_activity: Option<OffsetDateTime>,
+}
+
+/// One operation's state between the export pass and the reference pass.
+pub(super) struct Work {
+    pub(super) entry: Entry,
+    pub(super) user_id: Option<String>,
+    pub(super) manager_external_id: Option<String>,
+    pub(super) started: Instant,
+}
+
+/// Process `ops` (in order) in one transaction.
+pub fn process_batch(
+    conn: &mut Connection,
+    job: &JobSettings<'_>,
+    schema: &CompiledSchema,
+    ops: &[StagedOperation],
+    now: OffsetDateTime,
+    cycle_id: &str,
+) -> Result<BatchResult, StoreError> {
+    let mut tx = conn.transaction()?;
+    let mut entries = {
+        let mut attempt = tx.savepoint()?;
+        let entries = run_pass(&attempt, job, schema, ops, now, false)?;
+        let disables = entries.iter().filter(|e| e.action == Action::Disable).count();
+        if job.deletion_threshold > 0 && disables > job.deletion_threshold {
+            attempt.rollback()?;
+            None
+        } else {
+            attempt.commit()?;
+            Some(entries)
+        }
+    };
+    let too_many_deletes = entries.is_none();
+    if entries.is_none() {
+        entries = Some(run_pass(&tx, job, schema, ops, now, true)?);
+    }
+    let entries = entries.unwrap_or_default();
+
+    let mut result = BatchResult {
+        processed: ops.len(),
+        last_seq: ops.last().map_or(0, |o| o.seq),
+        entries: entries.len(),
+        too_many_deletes,
+        ..BatchResult::default()
+    };
+    let activity = crate::graph_time::graph_datetime(now);
+    let common = Common {
+        tenant_id: job.tenant_id,
+        job_id: job.job_id,
+        cycle_id,
+        service_principal_id: job.service_principal_id,
+        service_principal_name: job.service_principal_name,
+        activity: &activity,
+    };
+    let rendered: Vec<log_entry::Rendered> = entries.par_iter().map(|e| log_entry::render(e, &common)).collect();
+    for (i, (entry, rendered)) in entries.iter().zip(&rendered).enumerate() {
+        match entry.status {
+            Status::Failure => result.failed += 1,
+            Status::Skipped => result.skipped += 1,
+            _ if entry.action != Action::Other => result.exported += 1,
+            _ => {}
+        }
+        if entry.action == Action::Disable {
+            result.disabled += 1;
+        }
+        if entry.steps.iter().any(|s| s.kind == "scoping" && s.status == Status::Skipped) {
+            result.out_of_scope += 1;
+        }
+        if entry.modified.iter().any(|(name, _, _)| name == "manager") {
+            result.references += 1;
+        }
+        // One 100 ns tick apart, so entries keep processing order under `activityDateTime desc`.
+        let at = now + time::Duration::nanoseconds(100 * i64::try_from(i).unwrap_or(0));
+        let key = crate::odata::datetime_key(at);
+        logs::insert(
+            &tx,
+            &logs::LogRow {
+                id: &rendered.id,
+                activity_key: &key,
+                job_id: job.job_id,
+                cycle_id,
+                change_id: &rendered.change_id,
+                duration_ms: i64::try_from(entry.duration_ms).unwrap_or(i64::MAX),
+                action: entry.action.as_str(),
+                status: entry.status.as_str(),
+                source_id: &entry.source_id,
+                source_display_name: &entry.source_display_name,
+                target_id: &entry.target_id,
+                target_display_name: &entry.target_display_name,
+                identity_type: "User",
+                sp_id: job.service_principal_id,
+                sp_display_name: job.service_principal_name,
+                source_system: log_entry::SOURCE_SYSTEM,
+                target_system: TARGET_SYSTEM,
+                tenant_id: job.tenant_id,
+                doc: &rendered.doc,
+            },
+        )?;
+        result.last_activity = Some(at);
+    }
+    if let Some(last) = ops.last() {
+        staging::remove_through(&tx, job.job_id, last.seq)?;
+    }
+    tx.commit()?;
+    Ok(result)
+}
+
+/// One pass over the batch: record-only work on every core, then directory work in order, then
+/// references. `block_disables` turns every disable into a `stagedDelete` entry (deletion threshold hit).
+fn run_pass(
+    conn: &Connection,
+    job: &JobSettings<'_>,
+    schema: &CompiledSchema,
+    ops: &[StagedOperation],
+    now: OffsetDateTime,
+    block_disables: bool,
+) -> Result<Vec<Entry>, StoreError> {
+    let prepared: Vec<Prepared<'_>> = ops.par_iter().map(|op| prepare(job, schema, op, now)).collect();
+    let mut work = Vec::with_capacity(ops.len());
+    for (op, p) in ops.iter().zip(prepared) {
+        work.push(apply(conn, job, schema, op, p, now, block_disables)?);
+    }
+    for w in &mut work {
+        resolve_manager(conn, job, w)?;
+        w.entry.duration_ms = u64::try_from(w.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    }
+    let mut entries: Vec<Entry> = work.into_iter().map(|w| w.entry).collect();
+    entries.extend(resolve_waiting_references(conn, job)?);
+    Ok(entries)
+}
