@@ -8,6 +8,10 @@ use clap::Parser;
 use entra_inbound::cli::{Cli, Command, banner, run_healthcheck, run_token};
 use entra_inbound::{clock::SystemClock, server, telemetry};
 
+// mimalloc: the engine allocates many small strings per record; measured faster than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
