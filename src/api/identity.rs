@@ -100,20 +100,40 @@ fn tid_for(state: &AppState, segment: &str, tenant: Tenant) -> String {
     }
 }
 
+/// What both discovery documents are built from.
+struct DiscoveryBase {
+    /// The emulator's base URL as the client reached it.
+    base: String,
+    /// The tenant in the issuer: the GUID, or `{tenantid}` for multi-tenant documents.
+    issuer_tid: String,
+    /// `{base}/{tenant}`: the prefix of the tenant's endpoints.
+    t: String,
+}
+
+fn discovery_base(
+    state: &AppState,
+    segment: &str,
+    tls: Option<Extension<ArrivedOverTls>>,
+    ids: &RequestIds,
+) -> Result<DiscoveryBase, Box<Response>> {
+    let tenant = resolve_tenant(state, segment).map_err(|e| Box::new(oauth_error(state, ids, &e)))?;
+    let base = base_url(state, tls);
+    let path_tid = tid_for(state, segment, tenant);
+    let issuer_tid = if tenant == Tenant::Any { "{tenantid}".to_owned() } else { path_tid.clone() };
+    let t = format!("{base}/{path_tid}");
+    Ok(DiscoveryBase { base: base.to_owned(), issuer_tid, t })
+}
+
 async fn discovery_v2(
     State(state): State<AppState>,
     Path(segment): Path<String>,
     tls: Option<Extension<ArrivedOverTls>>,
     Extension(ids): Extension<RequestIds>,
 ) -> Response {
-    let tenant = match resolve_tenant(&state, &segment) {
-        Ok(t) => t,
-        Err(e) => return oauth_error(&state, &ids, &e),
+    let DiscoveryBase { base, issuer_tid, t } = match discovery_base(&state, &segment, tls, &ids) {
+        Ok(d) => d,
+        Err(response) => return *response,
     };
-    let base = base_url(&state, tls);
-    let path_tid = tid_for(&state, &segment, tenant);
-    let issuer_tid = if tenant == Tenant::Any { "{tenantid}" } else { path_tid.as_str() };
-    let t = format!("{base}/{path_tid}");
     Json(json!({
         "token_endpoint": format!("{t}/oauth2/v2.0/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
@@ -148,14 +168,10 @@ async fn discovery_v1(
     tls: Option<Extension<ArrivedOverTls>>,
     Extension(ids): Extension<RequestIds>,
 ) -> Response {
-    let tenant = match resolve_tenant(&state, &segment) {
-        Ok(t) => t,
-        Err(e) => return oauth_error(&state, &ids, &e),
+    let DiscoveryBase { base, issuer_tid, t } = match discovery_base(&state, &segment, tls, &ids) {
+        Ok(d) => d,
+        Err(response) => return *response,
     };
-    let base = base_url(&state, tls);
-    let path_tid = tid_for(&state, &segment, tenant);
-    let issuer_tid = if tenant == Tenant::Any { "{tenantid}" } else { path_tid.as_str() };
-    let t = format!("{base}/{path_tid}");
     Json(json!({
         "token_endpoint": format!("{t}/oauth2/token"),
         "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],

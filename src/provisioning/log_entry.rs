@@ -111,6 +111,15 @@ impl Entry {
         }
     }
 
+    /// End the entry as skipped (action `other`) with an `EntrySynchronizationSkip` export step.
+    pub fn skip(&mut self, description: String, reason: &str) {
+        self.action = Action::Other;
+        self.status = Status::Skipped;
+        self.steps.push(
+            Step::new("EntrySynchronizationSkip", "export", Status::Skipped, description).detail("SkipReason", reason),
+        );
+    }
+
     /// Mark the entry failed with `error`.
     pub fn fail(&mut self, error: ErrorInfo) {
         self.status = Status::Failure;

@@ -12,8 +12,8 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::GraphVersion;
 use super::provisioning_logs::get_only;
+use super::{GraphVersion, json_body};
 use crate::auth::{Principal, roles};
 use crate::error::ApiError;
 use crate::provisioning::jobs::Job;
@@ -140,8 +140,7 @@ fn reset_scope(body: &[u8]) -> Result<ResetScope, ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(ResetScope::default_restart());
     }
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))?;
+    let v = json_body(body)?;
     match v.pointer("/criteria/resetScope") {
         None | Some(Value::Null) => Ok(ResetScope::default_restart()),
         Some(Value::String(s)) => ResetScope::parse(s).map_err(|flag| {

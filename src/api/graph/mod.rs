@@ -19,6 +19,11 @@ pub fn routes() -> Router<AppState> {
         .merge(schema::routes())
 }
 
+/// A JSON request body, or 400 saying why it is not one.
+pub(super) fn json_body(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))
+}
+
 /// The Graph API version segment; it is mirrored into links the emulator returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GraphVersion {

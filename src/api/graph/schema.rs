@@ -11,9 +11,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::GraphVersion;
 use super::jobs::{JOBS, find_job, require_read, require_write};
 use super::provisioning_logs::get_only;
+use super::{GraphVersion, json_body};
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorDetail};
 use crate::expr::{self, EvalContext};
@@ -38,10 +38,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 type JobPath = Path<(String, String, String)>;
-
-fn json_body(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}.")))
-}
 
 async fn get_schema(
     State(state): State<AppState>,

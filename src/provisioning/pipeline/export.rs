@@ -155,19 +155,12 @@ fn update(
         }
     }
     if !changed {
-        entry.action = Action::Other;
-        entry.status = Status::Skipped;
-        entry.steps.push(
-            Step::new(
-                "EntrySynchronizationSkip",
-                "export",
-                Status::Skipped,
-                format!(
-                    "The state of the user in both the source and target systems already match. No change to the User '{}' currently needs to be made.",
-                    op.external_id
-                ),
-            )
-            .detail("SkipReason", "RedundantExport"),
+        entry.skip(
+            format!(
+                "The state of the user in both the source and target systems already match. No change to the User '{}' currently needs to be made.",
+                op.external_id
+            ),
+            "RedundantExport",
         );
         return Ok(Some(user.id));
     }

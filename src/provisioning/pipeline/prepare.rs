@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::{JobSettings, Work};
 use crate::directory::TargetValue;
 use crate::expr::{self, EvalContext};
-use crate::provisioning::log_entry::{self, Action, Entry, ErrorInfo, Status, Step};
+use crate::provisioning::log_entry::{self, Entry, ErrorInfo, Status, Step};
 use crate::provisioning::schema::{CompiledMapping, CompiledSchema};
 use crate::store::staging::StagedOperation;
 
@@ -87,16 +87,9 @@ pub(super) fn prepare<'s>(
     }
     entry.steps.push(scoping);
     if !in_scope {
-        entry.action = Action::Other;
-        entry.status = Status::Skipped;
-        entry.steps.push(
-            Step::new(
-                "EntrySynchronizationSkip",
-                "export",
-                Status::Skipped,
-                format!("User '{}' is out of scope of the scoping filter; it was skipped.", op.external_id),
-            )
-            .detail("SkipReason", "NotEffectivelyEntitled"),
+        entry.skip(
+            format!("User '{}' is out of scope of the scoping filter; it was skipped.", op.external_id),
+            "NotEffectivelyEntitled",
         );
         work.entry = entry;
         return Prepared::Done(work);
