@@ -67,6 +67,14 @@ impl AppState {
         })
     }
 
+    /// The base URL a client used: the HTTPS one for requests that arrived over TLS (when there is one).
+    pub fn base_url_for(&self, over_tls: bool) -> &str {
+        match (&self.tls_base_url, over_tls) {
+            (Some(https), true) => https,
+            _ => &self.base_url,
+        }
+    }
+
     /// Mark the emulator ready (`/ready` answers 200 from then on).
     pub fn set_ready(&self) {
         self.ready.store(true, Ordering::Release);

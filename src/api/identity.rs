@@ -68,10 +68,7 @@ fn resolve_tenant(state: &AppState, segment: &str) -> Result<Tenant, OAuthError>
 
 /// The base URL links in this response use: the HTTPS one when the request came over TLS.
 fn base_url(state: &AppState, tls: Option<Extension<ArrivedOverTls>>) -> &str {
-    match (&state.tls_base_url, tls) {
-        (Some(https), Some(_)) => https,
-        _ => &state.base_url,
-    }
+    state.base_url_for(tls.is_some())
 }
 
 /// An AADSTS error response; Entra sends `x-ms-request-id` (the trace id) and forbids caching.

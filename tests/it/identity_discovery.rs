@@ -110,6 +110,14 @@ async fn https_serves_the_same_app_with_https_links() {
     let plain = reqwest::Client::new();
     let v2_http = get_json(&plain, &format!("{}/{TENANT}/v2.0/.well-known/openid-configuration", s.http_base)).await;
     assert_eq!(v2_http["token_endpoint"], token_url(&s.http_base, TENANT));
+    // A 401's challenge names the authority the client reached.
+    let graph = format!("v1.0/servicePrincipals/{SP}/synchronization/jobs/{JOB}/bulkUpload");
+    for (client, base) in [(&https, &s.https_base), (&plain, &s.http_base)] {
+        let r = client.post(format!("{base}/{graph}")).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+        assert!(challenge.contains(&format!("authorization_uri=\"{base}/{TENANT}/oauth2/authorize\"")), "{challenge}");
+    }
 
     let form = [
         ("grant_type", "client_credentials"),
