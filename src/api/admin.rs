@@ -6,12 +6,11 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::{ApiError, TokenProblem};
@@ -69,17 +68,26 @@ async fn reset(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
-struct DrainQuery {
-    timeout: Option<u64>,
+/// `?timeout=SECONDS` (default 30, at most an hour).
+fn drain_timeout(raw: Option<&str>) -> Result<Duration, ApiError> {
+    let mut secs = 30;
+    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        if k == "timeout" {
+            secs = v
+                .parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("The timeout '{v}' is not a whole number of seconds.")))?;
+        }
+    }
+    Ok(Duration::from_secs(secs.min(3600)))
 }
 
 /// 200 once every operation staged before the call is processed and logged; 408 on timeout; 409 if paused.
 async fn drain(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
-    Query(q): Query<DrainQuery>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
+    let timeout = drain_timeout(raw.as_deref())?;
     let job = state.jobs.by_id(&job_id).map_err(|e| ApiError::NotFound(e.0))?.clone();
     if job.is_paused() {
         return Err(ApiError::Conflict(format!("Job '{job_id}' is paused; start it before draining.")));
@@ -93,7 +101,6 @@ async fn drain(
     let mut processed = job.watch_processed();
     if let Some(target) = target {
         let wait = processed.wait_for(|seq| *seq >= target);
-        let timeout = Duration::from_secs(q.timeout.unwrap_or(30).min(3600));
         match tokio::time::timeout(timeout, wait).await {
             Ok(Ok(_)) => {}
             Ok(Err(_)) => return Err(ApiError::Unavailable("The job's worker stopped.".into())),

@@ -1,4 +1,5 @@
-//! Extractors that validate at the edge (STYLE.md rule 3): the authenticated [`Principal`].
+//! Extractors that validate at the edge (STYLE.md rule 3): the authenticated [`Principal`], and request
+//! bodies whose rejections keep the Graph error envelope ([`GraphBytes`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -14,5 +15,23 @@ impl FromRequestParts<AppState> for Principal {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         state.validator.validate(header, state.clock.now().unix_timestamp()).map_err(ApiError::Unauthenticated)
+    }
+}
+
+/// A request body read with the Graph error shape: over axum's body limit → 413 `RequestEntityTooLarge`.
+#[derive(Debug)]
+pub struct GraphBytes(pub axum::body::Bytes);
+
+impl axum::extract::FromRequest<AppState> for GraphBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(GraphBytes(bytes)),
+            Err(rejection) if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge)
+            }
+            Err(rejection) => Err(ApiError::bad_request(format!("The request body could not be read: {rejection}"))),
+        }
     }
 }

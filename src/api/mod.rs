@@ -2,7 +2,7 @@
 
 mod admin;
 mod context;
-mod extract;
+pub(crate) mod extract;
 mod graph;
 mod identity;
 

@@ -358,3 +358,18 @@ async fn the_admin_token_guards_the_control_api() {
     let r = s.http.post(&url).bearer_auth("sesame").send().await.unwrap();
     assert_eq!(r.status(), 204);
 }
+
+#[tokio::test]
+async fn drain_refuses_a_malformed_timeout() {
+    let s = TestServer::start().await;
+    let r = s.http.post(format!("{}/_emulator/jobs/{JOB}/drain?timeout=soon", s.base)).send().await.unwrap();
+    assert_graph_error(r, 400, "BadRequest", "The timeout 'soon' is not a whole number of seconds.").await;
+}
+
+#[tokio::test]
+async fn drain_times_out_with_408_while_work_is_pending() {
+    let s = TestServer::with_config(|c| c.service_principals[0].jobs[0].processing_delay_ms = 60_000).await;
+    s.upload(bulk_of(&[scim_user("T1", "t1@contoso.com", None)])).await;
+    let r = s.http.post(format!("{}/_emulator/jobs/{JOB}/drain?timeout=0", s.base)).send().await.unwrap();
+    assert_graph_error(r, 408, "RequestTimeout", "The request timed out.").await;
+}

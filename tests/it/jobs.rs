@@ -393,3 +393,11 @@ async fn every_endpoint_answers_401_403_and_404() {
     assert_eq!(r.headers()["allow"], "POST");
     assert_eq!(r.status(), 405);
 }
+
+#[tokio::test]
+async fn oversized_schema_bodies_get_413_in_the_graph_envelope() {
+    let s = TestServer::start().await;
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(3 * 1024 * 1024));
+    let r = s.http.put(job_url(&s, "/schema")).bearer_auth(s.token()).body(huge).send().await.unwrap();
+    assert_graph_error(r, 413, "RequestEntityTooLarge", "The request body is too large.").await;
+}

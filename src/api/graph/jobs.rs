@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -14,6 +13,7 @@ use serde_json::{Value, json};
 
 use super::provisioning_logs::get_only;
 use super::{GraphVersion, json_body};
+use crate::api::extract::GraphBytes;
 use crate::auth::{Principal, roles};
 use crate::error::ApiError;
 use crate::provisioning::jobs::Job;
@@ -157,7 +157,7 @@ async fn restart(
     State(state): State<AppState>,
     Path((version, sp_id, job_id)): Path<(String, String, String)>,
     principal: Principal,
-    body: Bytes,
+    GraphBytes(body): GraphBytes,
 ) -> Result<StatusCode, ApiError> {
     GraphVersion::parse(&version)?;
     require_write(&principal)?;

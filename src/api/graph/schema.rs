@@ -4,7 +4,6 @@
 
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -14,6 +13,7 @@ use serde_json::{Map, Value, json};
 use super::jobs::{JOBS, find_job, require_read, require_write};
 use super::provisioning_logs::get_only;
 use super::{GraphVersion, json_body};
+use crate::api::extract::GraphBytes;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorDetail};
 use crate::expr::{self, EvalContext};
@@ -66,7 +66,7 @@ async fn put_schema(
     State(state): State<AppState>,
     Path((version, sp_id, job_id)): JobPath,
     principal: Principal,
-    body: Bytes,
+    GraphBytes(body): GraphBytes,
 ) -> Result<StatusCode, ApiError> {
     GraphVersion::parse(&version)?;
     require_write(&principal)?;
@@ -151,7 +151,7 @@ async fn parse_expression(
     State(state): State<AppState>,
     Path((version, sp_id, job_id)): JobPath,
     principal: Principal,
-    body: Bytes,
+    GraphBytes(body): GraphBytes,
 ) -> Result<Json<Value>, ApiError> {
     GraphVersion::parse(&version)?;
     require_read(&principal)?;
