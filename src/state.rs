@@ -8,7 +8,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::provisioning::jobs::{JobRegistry, JobSchema};
 use crate::provisioning::staging_gauge::StagingGauge;
-use crate::store::{Store, StoreError, schemas, staging};
+use crate::store::{Store, StoreError, job_state, schemas, staging};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -52,6 +52,9 @@ impl AppState {
             if let Some(raw) = store.call_blocking(|c| schemas::load(c, &job.id))? {
                 job.set_schema(JobSchema::compile(raw)?);
             }
+            if let Some((paused, status)) = store.call_blocking(|c| job_state::load(c, &job.id))? {
+                job.restore(paused, status);
+            }
         }
         Ok(Self {
             base_url: config.public_base_url().into(),
@@ -73,6 +76,13 @@ impl AppState {
             (Some(https), true) => https,
             _ => &self.base_url,
         }
+    }
+
+    /// Persist a job's run state and status (after start, pause, restart).
+    pub async fn save_job_state(&self, job: &crate::provisioning::jobs::Job) -> Result<(), StoreError> {
+        let (paused, status) = job.snapshot();
+        let id = job.id.clone();
+        self.store.call(move |c| job_state::save(c, &id, paused, &status)).await
     }
 
     /// Mark the emulator ready (`/ready` answers 200 from then on).

@@ -87,6 +87,20 @@ impl Job {
         out
     }
 
+    /// The run state and status as stored for a durable emulator.
+    pub fn snapshot(&self) -> (bool, Value) {
+        let paused = self.is_paused();
+        (paused, self.with_status(|s| serde_json::to_value(&*s).unwrap_or(Value::Null)))
+    }
+
+    /// Restore a stored snapshot; a status that no longer parses is ignored (the job starts afresh).
+    pub fn restore(&self, paused: bool, status: Value) {
+        self.set_paused(paused);
+        if let Ok(status) = serde_json::from_value::<JobStatus>(status) {
+            self.with_status(|s| *s = status);
+        }
+    }
+
     /// The configured quarantine thresholds.
     pub fn thresholds(&self) -> Thresholds {
         Thresholds {

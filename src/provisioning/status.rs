@@ -2,6 +2,7 @@
 //! quarantine, steady-state times — and the rules that move a job into quarantine (§3.5, thresholds from
 //! configuration so tests can reach them with small numbers).
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -9,7 +10,7 @@ use super::pipeline::BatchResult;
 use crate::graph_time::graph_datetime;
 
 /// Why a job is quarantined (Graph `quarantineReason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum QuarantineReason {
     EscrowProportion,
     TotalEscrow,
@@ -49,10 +50,12 @@ pub struct Thresholds {
 }
 
 /// One `synchronizationTaskExecution`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Execution {
     pub cycle_id: String,
+    #[serde(with = "time::serde::rfc3339")]
     pub began: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub ended: OffsetDateTime,
     pub result: BatchResult,
 }
@@ -79,23 +82,29 @@ impl Execution {
     }
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Quarantine {
     reason: QuarantineReason,
+    #[serde(with = "time::serde::rfc3339")]
     began: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     series_began: OffsetDateTime,
     series_count: u64,
 }
 
-/// The mutable status of a job.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The mutable status of a job; serialisable so a durable emulator keeps it across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobStatus {
     last: Option<Execution>,
     last_successful: Option<Execution>,
     last_with_exports: Option<Execution>,
     quarantine: Option<Quarantine>,
-    quarantine_series: Option<(OffsetDateTime, u64)>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    quarantine_series_began: Option<OffsetDateTime>,
+    quarantine_series_count: u64,
+    #[serde(with = "time::serde::rfc3339::option")]
     steady_first: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
     steady_last: Option<OffsetDateTime>,
     /// Operations processed and failed since the last restart that reset escrows.
     processed_since_reset: u64,
@@ -145,11 +154,9 @@ impl JobStatus {
     }
 
     fn enter_quarantine(&mut self, reason: QuarantineReason, at: OffsetDateTime) {
-        let (series_began, series_count) = match self.quarantine_series {
-            Some((began, count)) => (began, count + 1),
-            None => (at, 1),
-        };
-        self.quarantine_series = Some((series_began, series_count));
+        let series_began = *self.quarantine_series_began.get_or_insert(at);
+        self.quarantine_series_count += 1;
+        let series_count = self.quarantine_series_count;
         self.quarantine = Some(Quarantine { reason, began: at, series_began, series_count });
     }
 
@@ -166,7 +173,8 @@ impl JobStatus {
         }
         if scope.quarantine_state || scope.full {
             self.quarantine = None;
-            self.quarantine_series = None;
+            self.quarantine_series_began = None;
+            self.quarantine_series_count = 0;
         }
         if scope.full || scope.watermark {
             self.last = None;

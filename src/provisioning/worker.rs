@@ -10,7 +10,7 @@ use super::jobs::Job;
 use super::pipeline::{JobSettings, process_batch};
 use super::status::Execution;
 use crate::state::AppState;
-use crate::store::staging;
+use crate::store::{job_state, staging};
 
 /// Most operations processed in one transaction.
 pub const BATCH_SIZE: usize = 500;
@@ -86,6 +86,8 @@ async fn run(state: AppState, job: Arc<Job>) {
                 if let Some(reason) = worker_job.with_status(|s| s.record(execution, &thresholds, queue_empty)) {
                     tracing::warn!(job = %worker_job.id, reason = reason.as_str(), "job quarantined");
                 }
+                let (paused, status) = worker_job.snapshot();
+                job_state::save(c, &worker_job.id, paused, &status)?;
                 worker_job.mark_processed(last_seq, count);
                 Ok(result)
             })

@@ -5,8 +5,11 @@ use rusqlite::Connection;
 
 use super::StoreError;
 
-const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_staging.sql"), include_str!("migrations/0002_directory_and_logs.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_staging.sql"),
+    include_str!("migrations/0002_directory_and_logs.sql"),
+    include_str!("migrations/0003_job_state.sql"),
+];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;

@@ -7,6 +7,7 @@
 //! answered with 202 survives `kill -9` and power loss.
 
 pub mod directory;
+pub mod job_state;
 pub mod log_query;
 pub mod logs;
 mod migrations;

@@ -401,3 +401,21 @@ async fn oversized_schema_bodies_get_413_in_the_graph_envelope() {
     let r = s.http.put(job_url(&s, "/schema")).bearer_auth(s.token()).body(huge).send().await.unwrap();
     assert_graph_error(r, 413, "RequestEntityTooLarge", "The request body is too large.").await;
 }
+
+#[tokio::test]
+async fn job_state_and_counters_survive_a_restart_with_a_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let first = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
+    first.upload(fixture("example1.json")).await;
+    first.drain(JOB).await;
+    assert_eq!(post(&first, &job_url(&first, "/pause"), None).await.status(), 204);
+    drop(first);
+
+    let second = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
+    let j = job(&second).await;
+    assert_eq!(j["status"]["code"], "Paused");
+    assert_eq!(j["status"]["lastExecution"]["countImported"], 2);
+    assert_eq!(j["status"]["synchronizedEntryCountByType"][0]["value"], 2);
+    assert_eq!(second.log_entries().len(), 2);
+}

@@ -72,6 +72,10 @@ async fn job_json(state: &AppState, job: &Job) -> Result<Value, ApiError> {
     }))
 }
 
+async fn save(state: &AppState, job: &Job) -> Result<(), ApiError> {
+    state.save_job_state(job).await.map_err(|e| ApiError::Internal(e.to_string()))
+}
+
 async fn list(
     State(state): State<AppState>,
     Path((version, sp_id)): Path<(String, String)>,
@@ -120,6 +124,7 @@ async fn start(
     require_write(&principal)?;
     let job = find_job(&state, &sp_id, &job_id)?;
     job.set_paused(false);
+    save(&state, &job).await?;
     job.wake.notify_one();
     Ok(StatusCode::NO_CONTENT)
 }
@@ -131,7 +136,9 @@ async fn pause(
 ) -> Result<StatusCode, ApiError> {
     GraphVersion::parse(&version)?;
     require_write(&principal)?;
-    find_job(&state, &sp_id, &job_id)?.set_paused(true);
+    let job = find_job(&state, &sp_id, &job_id)?;
+    job.set_paused(true);
+    save(&state, &job).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -181,6 +188,7 @@ async fn restart(
         job.mark_processed(seq, 0);
     }
     job.with_status(|s| s.restart(&scope));
+    save(&state, &job).await?;
     job.wake.notify_one();
     tracing::info!(job = %job.id, purged = purged.1, ?scope, "job restarted");
     Ok(StatusCode::NO_CONTENT)

@@ -40,7 +40,7 @@ pub struct JobSettings<'a> {
 }
 
 /// Counters of one processed batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BatchResult {
     pub processed: usize,
     pub last_seq: i64,
@@ -56,6 +56,7 @@ pub struct BatchResult {
     /// The batch exceeded the deletion threshold: its disables were logged as `stagedDelete` instead.
     pub too_many_deletes: bool,
     /// `activityDateTime` of the batch's last entry (the next batch starts after it).
+    #[serde(skip)]
     pub last_activity: Option<OffsetDateTime>,
 }
 
