@@ -110,7 +110,8 @@ impl PageSql {
         conn: &Connection,
         read: impl Fn(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<(Vec<T>, Option<Vec<Value>>), StoreError> {
-        let mut stmt = conn.prepare_cached(&self.sql)?;
+        // Dynamic SQL: not cached, so it never evicts the engine's hot statements.
+        let mut stmt = conn.prepare(&self.sql)?;
         let mut rows = stmt.query(params_from_iter(self.params.iter()))?;
         let mut out = Vec::with_capacity(self.limit.min(1024));
         let mut last_keys = None;

@@ -62,6 +62,8 @@ impl Store {
         };
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Room for every fixed statement of the engine and the APIs.
+        conn.set_prepared_statement_cache_capacity(64);
         let mut conn = conn;
         migrations::migrate(&mut conn)?;
         Ok(Self { conn: Arc::new(Mutex::new(conn)) })

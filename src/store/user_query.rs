@@ -73,7 +73,7 @@ pub fn list(conn: &Connection, query: &UserQuery) -> Result<UserPage, StoreError
     let count = if query.count {
         let n: i64 = match &query.page.filter {
             Some(f) => conn
-                .prepare_cached(&format!("SELECT count(*) FROM directory_user WHERE {}", f.sql))?
+                .prepare(&format!("SELECT count(*) FROM directory_user WHERE {}", f.sql))?
                 .query_row(params_from_iter(f.params.iter()), |r| r.get(0))?,
             None => conn.prepare_cached("SELECT count(*) FROM directory_user")?.query_row([], |r| r.get(0))?,
         };
