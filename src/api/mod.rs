@@ -11,7 +11,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::error_handling::HandleErrorLayer;
 use axum::http::Uri;
+use axum::response::IntoResponse;
 use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
@@ -31,6 +33,8 @@ pub fn router(state: AppState) -> Router {
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(state.clone(), context::request_context))
                 .layer(TraceLayer::new_for_http())
+                // Defence in depth: a bug that panics answers 500 (with request ids) instead of dropping the connection.
+                .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
                 .layer(HandleErrorLayer::new(|_: tower::BoxError| async { ApiError::Timeout }))
                 .timeout(timeout),
         )
