@@ -36,17 +36,33 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{JOBS}/{{job_id}}/provisionOnDemand"), post_only(post(provision_on_demand)))
 }
 
-pub(super) fn require_read(principal: &Principal) -> Result<(), ApiError> {
-    if principal.has_any(&[roles::SYNC_READ, roles::SYNC_READ_WRITE]) { Ok(()) } else { Err(ApiError::Forbidden) }
+/// What a caller wants to do with a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Access {
+    Read,
+    Write,
 }
 
-pub(super) fn require_write(principal: &Principal) -> Result<(), ApiError> {
-    if principal.has_any(&[roles::SYNC_READ_WRITE]) { Ok(()) } else { Err(ApiError::Forbidden) }
+fn require(principal: &Principal, access: Access) -> Result<(), ApiError> {
+    let allowed: &[&str] = match access {
+        Access::Read => &[roles::SYNC_READ, roles::SYNC_READ_WRITE],
+        Access::Write => &[roles::SYNC_READ_WRITE],
+    };
+    if principal.has_any(allowed) { Ok(()) } else { Err(ApiError::Forbidden) }
 }
 
-/// The job named by the path, or 404 naming the missing id.
-pub(super) fn find_job(state: &AppState, sp_id: &str, job_id: &str) -> Result<Arc<Job>, ApiError> {
-    state.jobs.find(sp_id, job_id).map(Arc::clone).map_err(|e| ApiError::NotFound(e.0))
+/// The checks every job endpoint makes, in the Graph order: version (404) → permission (403) → the job (404
+/// naming the missing id). The 401 came earlier, from the `Principal` extractor.
+pub(super) fn job_for(
+    state: &AppState,
+    (version, sp_id, job_id): &(String, String, String),
+    principal: &Principal,
+    access: Access,
+) -> Result<(GraphVersion, Arc<Job>), ApiError> {
+    let version = GraphVersion::parse(version)?;
+    require(principal, access)?;
+    let job = state.jobs.find(sp_id, job_id).map(Arc::clone).map_err(|e| ApiError::NotFound(e.0))?;
+    Ok((version, job))
 }
 
 async fn job_json(state: &AppState, job: &Job) -> Result<Value, ApiError> {
@@ -82,7 +98,7 @@ async fn list(
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     let version = GraphVersion::parse(&version)?;
-    require_read(&principal)?;
+    require(&principal, Access::Read)?;
     let jobs = state.jobs.of_service_principal(&sp_id).map_err(|e| ApiError::NotFound(e.0))?;
     let mut value = Vec::with_capacity(jobs.len());
     for job in jobs {
@@ -96,17 +112,16 @@ async fn list(
 
 async fn get_job(
     State(state): State<AppState>,
-    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
-    let version = GraphVersion::parse(&version)?;
-    require_read(&principal)?;
-    let job = find_job(&state, &sp_id, &job_id)?;
+    let (version, job) = job_for(&state, &path, &principal, Access::Read)?;
     let mut body = json!({
         "@odata.context": format!(
-            "{}/{}/$metadata#servicePrincipals('{sp_id}')/synchronization/jobs/$entity",
+            "{}/{}/$metadata#servicePrincipals('{}')/synchronization/jobs/$entity",
             state.base_url,
-            version.as_str()
+            version.as_str(),
+            job.service_principal_id
         ),
     });
     if let (Some(obj), Value::Object(job)) = (body.as_object_mut(), job_json(&state, &job).await?) {
@@ -117,12 +132,10 @@ async fn get_job(
 
 async fn start(
     State(state): State<AppState>,
-    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     principal: Principal,
 ) -> Result<StatusCode, ApiError> {
-    GraphVersion::parse(&version)?;
-    require_write(&principal)?;
-    let job = find_job(&state, &sp_id, &job_id)?;
+    let (_, job) = job_for(&state, &path, &principal, Access::Write)?;
     job.set_paused(false);
     save(&state, &job).await?;
     job.wake.notify_one();
@@ -131,12 +144,10 @@ async fn start(
 
 async fn pause(
     State(state): State<AppState>,
-    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     principal: Principal,
 ) -> Result<StatusCode, ApiError> {
-    GraphVersion::parse(&version)?;
-    require_write(&principal)?;
-    let job = find_job(&state, &sp_id, &job_id)?;
+    let (_, job) = job_for(&state, &path, &principal, Access::Write)?;
     job.set_paused(true);
     save(&state, &job).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -162,13 +173,11 @@ fn reset_scope(body: &[u8]) -> Result<ResetScope, ApiError> {
 /// Purge what was staged before the restart (the batch in hand finishes), then reset per the scope.
 async fn restart(
     State(state): State<AppState>,
-    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     principal: Principal,
     GraphBytes(body): GraphBytes,
 ) -> Result<StatusCode, ApiError> {
-    GraphVersion::parse(&version)?;
-    require_write(&principal)?;
-    let job = find_job(&state, &sp_id, &job_id)?;
+    let (_, job) = job_for(&state, &path, &principal, Access::Write)?;
     let scope = reset_scope(&body)?;
     let key = job.id.clone();
     let purged = state
@@ -196,12 +205,10 @@ async fn restart(
 
 async fn provision_on_demand(
     State(state): State<AppState>,
-    Path((version, sp_id, job_id)): Path<(String, String, String)>,
+    Path(path): Path<(String, String, String)>,
     principal: Principal,
 ) -> Result<StatusCode, ApiError> {
-    GraphVersion::parse(&version)?;
-    require_write(&principal)?;
-    find_job(&state, &sp_id, &job_id)?;
+    job_for(&state, &path, &principal, Access::Write)?;
     Err(ApiError::bad_request(
         "Provision on demand is not supported for API-driven provisioning apps. Send the user's record to the job's bulkUpload endpoint instead.",
     ))

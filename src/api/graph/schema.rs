@@ -10,9 +10,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::jobs::{JOBS, find_job, require_read, require_write};
+use super::jobs::{Access, JOBS, job_for};
+use super::json_body;
 use super::provisioning_logs::get_only;
-use super::{GraphVersion, json_body};
 use crate::api::extract::GraphBytes;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorDetail};
@@ -41,19 +41,19 @@ type JobPath = Path<(String, String, String)>;
 
 async fn get_schema(
     State(state): State<AppState>,
-    Path((version, sp_id, job_id)): JobPath,
+    Path(path): JobPath,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
-    let version = GraphVersion::parse(&version)?;
-    require_read(&principal)?;
-    let job = find_job(&state, &sp_id, &job_id)?;
+    let (version, job) = job_for(&state, &path, &principal, Access::Read)?;
     let mut body = Map::new();
     body.insert(
         "@odata.context".into(),
         Value::String(format!(
-            "{}/{}/$metadata#servicePrincipals('{sp_id}')/synchronization/jobs('{job_id}')/schema/$entity",
+            "{}/{}/$metadata#servicePrincipals('{}')/synchronization/jobs('{}')/schema/$entity",
             state.base_url,
-            version.as_str()
+            version.as_str(),
+            job.service_principal_id,
+            job.id
         )),
     );
     if let Value::Object(raw) = job.schema().raw.clone() {
@@ -64,13 +64,11 @@ async fn get_schema(
 
 async fn put_schema(
     State(state): State<AppState>,
-    Path((version, sp_id, job_id)): JobPath,
+    Path(path): JobPath,
     principal: Principal,
     GraphBytes(body): GraphBytes,
 ) -> Result<StatusCode, ApiError> {
-    GraphVersion::parse(&version)?;
-    require_write(&principal)?;
-    let job = find_job(&state, &sp_id, &job_id)?;
+    let (_, job) = job_for(&state, &path, &principal, Access::Write)?;
     let mut raw = json_body(&body)?;
     if let Some(obj) = raw.as_object_mut() {
         obj.retain(|k, _| !k.starts_with("@odata."));
@@ -149,13 +147,11 @@ fn test_record(properties: &[KeyValue]) -> Value {
 
 async fn parse_expression(
     State(state): State<AppState>,
-    Path((version, sp_id, job_id)): JobPath,
+    Path(path): JobPath,
     principal: Principal,
     GraphBytes(body): GraphBytes,
 ) -> Result<Json<Value>, ApiError> {
-    GraphVersion::parse(&version)?;
-    require_read(&principal)?;
-    find_job(&state, &sp_id, &job_id)?;
+    job_for(&state, &path, &principal, Access::Read)?;
     let request: ParseRequest = serde_json::from_value(json_body(&body)?)
         .map_err(|e| ApiError::bad_request(format!("Invalid parseExpression request: {e}.")))?;
     let Some(expression) = request.expression.filter(|e| !e.trim().is_empty()) else {
@@ -191,12 +187,10 @@ async fn parse_expression(
 
 async fn functions(
     State(state): State<AppState>,
-    Path((version, sp_id, job_id)): JobPath,
+    Path(path): JobPath,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
-    let version = GraphVersion::parse(&version)?;
-    require_read(&principal)?;
-    find_job(&state, &sp_id, &job_id)?;
+    let (version, _) = job_for(&state, &path, &principal, Access::Read)?;
     Ok(Json(json!({
         "@odata.context": format!("{}/{}/$metadata#Collection(microsoft.graph.attributeMappingFunctionSchema)", state.base_url, version.as_str()),
         "value": expr::catalog(),
@@ -205,12 +199,10 @@ async fn functions(
 
 async fn filter_operators(
     State(state): State<AppState>,
-    Path((version, sp_id, job_id)): JobPath,
+    Path(path): JobPath,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
-    let version = GraphVersion::parse(&version)?;
-    require_read(&principal)?;
-    find_job(&state, &sp_id, &job_id)?;
+    let (version, _) = job_for(&state, &path, &principal, Access::Read)?;
     let value: Vec<Value> = OPERATORS
         .iter()
         .map(|(name, arity)| {
