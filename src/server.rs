@@ -82,6 +82,7 @@ impl Server {
         let app = crate::app(self.state.clone());
         crate::provisioning::worker::spawn_all(&self.state);
         self.state.set_ready();
+        tracing::info!(base_url = %self.state.base_url, tls_base_url = ?self.state.tls_base_url, "entra-inbound ready");
         let handle = axum_server::Handle::new();
         let https = match self.tls {
             Some(t) => {
