@@ -65,8 +65,8 @@ impl Execution {
         let r = &self.result;
         json!({
             "activityIdentifier": self.cycle_id,
-            "countEntitled": r.processed - r.out_of_scope,
-            "countEntitledForProvisioning": r.processed - r.out_of_scope,
+            "countEntitled": r.processed.saturating_sub(r.out_of_scope),
+            "countEntitledForProvisioning": r.processed.saturating_sub(r.out_of_scope),
             "countEscrowed": r.failed,
             "countEscrowedRaw": r.failed,
             "countExported": r.exported,
