@@ -109,4 +109,18 @@ mod tests {
         assert!(jwk["n"].as_str().unwrap().len() > 300);
         assert_eq!(k.kid.len(), 27, "base64url SHA-1 without padding");
     }
+
+    #[test]
+    fn a_configured_key_replaces_the_development_key() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let key = format!("{dir}/tests/fixtures/client-key.pem");
+        let cert = format!("{dir}/tests/fixtures/client-cert.pem");
+        let custom = SigningKeys::load(&key, &cert).unwrap();
+        assert_ne!(custom.kid, SigningKeys::development().unwrap().kid);
+        assert!(custom.jwk_json()["x5c"].is_array());
+        let without_cert = SigningKeys::load(&key, "").unwrap();
+        assert!(without_cert.jwk_json().get("x5c").is_none());
+        assert!(matches!(SigningKeys::load("/nonexistent.pem", ""), Err(KeyError::Read { .. })));
+        assert!(matches!(SigningKeys::load(&cert, ""), Err(KeyError::Invalid(_))));
+    }
 }
