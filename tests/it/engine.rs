@@ -373,3 +373,35 @@ async fn drain_times_out_with_408_while_work_is_pending() {
     let r = s.http.post(format!("{}/_emulator/jobs/{JOB}/drain?timeout=0", s.base)).send().await.unwrap();
     assert_graph_error(r, 408, "RequestTimeout", "The request timed out.").await;
 }
+
+#[tokio::test]
+async fn an_unverified_upn_domain_fails_the_create_when_domains_are_configured() {
+    let s = TestServer::with_config(|c| c.tenant.verified_domains = vec!["contoso.com".into()]).await;
+    s.upload(bulk_of(&[scim_user("V1", "v1@contoso.com", None), scim_user("V2", "v2@fabrikam.com", None)])).await;
+    s.drain(JOB).await;
+    let entries = s.log_entries();
+    assert_eq!(entries[0]["provisioningStatusInfo"]["status"], "success");
+    let err = &entries[1]["provisioningStatusInfo"]["errorInformation"];
+    assert_eq!(err["errorCode"], "AzureActiveDirectoryInvalidUserPrincipalName");
+    assert!(err["reason"].as_str().unwrap().contains("domain does not exist"), "{err}");
+}
+
+#[tokio::test]
+async fn an_update_to_a_taken_upn_fails_and_changes_nothing() {
+    let s = TestServer::start().await;
+    s.upload(bulk_of(&[scim_user("W1", "w1@contoso.com", None), scim_user("W2", "w2@contoso.com", None)])).await;
+    let mut renamed = scim_user("W2", "W1@contoso.com", None);
+    renamed["title"] = json!("Engineer");
+    s.upload(bulk_of(&[renamed])).await;
+    s.drain(JOB).await;
+    let last = s.log_entries().pop().unwrap();
+    assert_eq!(last["provisioningAction"], "update");
+    assert_eq!(last["provisioningStatusInfo"]["status"], "failure");
+    assert_eq!(
+        last["provisioningStatusInfo"]["errorInformation"]["errorCode"],
+        "AzureActiveDirectoryInvalidUserPrincipalName"
+    );
+    let user = s.user("W2");
+    assert_eq!(user.doc["userPrincipalName"], "w2@contoso.com");
+    assert!(user.doc.get("jobTitle").is_none(), "a failed update writes nothing");
+}
