@@ -26,28 +26,12 @@ async fn the_token_command_mints_what_the_server_accepts() {
     let out = command().arg("token").output().unwrap();
     assert!(out.status.success());
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let r = s
-        .http
-        .post(s.upload_url("v1.0", SP, JOB))
-        .bearer_auth(&token)
-        .header("content-type", SCIM)
-        .body(fixture("example1.json"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.upload_as(&token, fixture("example1.json")).await;
     assert_eq!(r.status(), 202);
 
     let out = command().args(["token", "--role", "AuditLog.Read.All"]).output().unwrap();
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let r = s
-        .http
-        .post(s.upload_url("v1.0", SP, JOB))
-        .bearer_auth(&token)
-        .header("content-type", SCIM)
-        .body(fixture("example1.json"))
-        .send()
-        .await
-        .unwrap();
+    let r = s.upload_as(&token, fixture("example1.json")).await;
     assert_eq!(r.status(), 403);
 
     let out = command().args(["token", "--expires-in", "-600"]).output().unwrap();

@@ -318,15 +318,7 @@ async fn permissions_follow_the_clients_configured_roles() {
     let token = r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
     assert_eq!(jwt_part(&token, 1)["roles"], json!([roles::AUDIT_LOG_READ]));
 
-    let upload = s
-        .http
-        .post(s.upload_url("v1.0", SP, JOB))
-        .bearer_auth(&token)
-        .header("content-type", SCIM)
-        .body(fixture("example1.json"))
-        .send()
-        .await
-        .unwrap();
+    let upload = s.upload_as(&token, fixture("example1.json")).await;
     assert_graph_error(
         upload,
         403,

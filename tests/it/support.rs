@@ -74,9 +74,14 @@ impl TestServer {
 
     /// POST `body` to the default job's bulkUpload on v1.0 with a full token.
     pub async fn upload(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.upload_as(&self.token(), body).await
+    }
+
+    /// POST `body` to the default job's bulkUpload on v1.0 with `token`.
+    pub async fn upload_as(&self, token: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
         self.http
             .post(self.upload_url("v1.0", SP, JOB))
-            .bearer_auth(self.token())
+            .bearer_auth(token)
             .header("content-type", SCIM)
             .body(body)
             .send()
