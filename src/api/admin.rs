@@ -58,7 +58,9 @@ async fn reset(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
         .call(|c| {
             let tx = c.transaction()?;
             directory::clear(&tx)?;
-            tx.execute_batch("DELETE FROM provisioning_log; DELETE FROM staged_operation;")?;
+            tx.execute_batch(
+                "DELETE FROM provisioning_log; DELETE FROM log_mapping_set; DELETE FROM staged_operation;",
+            )?;
             tx.commit()?;
             Ok(())
         })

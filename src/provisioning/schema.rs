@@ -125,6 +125,8 @@ pub struct CompiledSchema {
     /// Index into `mappings` of the matching mapping (lowest `matchingPriority > 0`).
     pub matching: usize,
     pub scope: Option<CompiledFilter>,
+    /// `[[target, expression], …]` as JSON text: what log entries name their evaluated mappings by.
+    pub mapping_set: String,
 }
 
 /// Why a schema cannot be used; `position` is the byte offset inside `expression` when known.
@@ -193,12 +195,10 @@ pub fn compile(schema: &Value) -> Result<CompiledSchema, SchemaError> {
         Some(Value::Null) | None => None,
         Some(filter) => compile_filter(&filter)?,
     };
-    Ok(CompiledSchema {
-        object_mapping_name: object.name,
-        mappings: mappings.into_iter().map(|(_, m)| m).collect(),
-        matching,
-        scope,
-    })
+    let mappings: Vec<CompiledMapping> = mappings.into_iter().map(|(_, m)| m).collect();
+    let pairs: Vec<(&str, &str)> = mappings.iter().map(|m| (m.target.as_str(), m.expression.as_str())).collect();
+    let mapping_set = serde_json::to_string(&pairs).map_err(|e| schema_error(e.to_string(), "attributeMappings"))?;
+    Ok(CompiledSchema { object_mapping_name: object.name, mappings, matching, scope, mapping_set })
 }
 
 /// The template default schema for a job template id.

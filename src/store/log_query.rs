@@ -16,7 +16,7 @@
 //! - One page fetches `limit + 1` rows: the extra row only says whether a next page exists.
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{Connection, Row, params, params_from_iter};
 use serde_json::Value;
 
 use super::StoreError;
@@ -162,19 +162,58 @@ fn key_json(v: ValueRef<'_>) -> Value {
     }
 }
 
+/// The columns [`read_log`] reads, in order.
+const LOG_COLUMNS: &[&str] = &[
+    "doc",
+    "body",
+    "(SELECT s.doc FROM log_mapping_set s WHERE s.id = mapping_set)",
+    "id",
+    "activity_time",
+    "tenant_id",
+    "job_id",
+    "cycle_id",
+    "change_id",
+    "sp_id",
+    "sp_display_name",
+];
+
 const LOGS: Table = Table {
     name: "provisioning_log",
-    columns: &["doc"],
+    columns: LOG_COLUMNS,
     fields: &PROVISIONING_LOG_FIELDS,
     not_null: LOG_NOT_NULL,
     unique: &["id"],
     tiebreaker: "id",
 };
 
-/// A page of log entries (v1.0 documents) and, when more follow, the keys for the next `$skiptoken`.
+/// A stored log entry: a v1.0 document, or the engine's compact form with what it is rendered with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredLog {
+    Document(Value),
+    Compact(CompactLog),
+}
+
+/// An entry in the engine's compact form (rendered by `provisioning::log_entry`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompactLog {
+    pub id: String,
+    /// Storage form of `activityDateTime` (`crate::odata::datetime_key`).
+    pub activity_key: String,
+    pub tenant_id: String,
+    pub job_id: String,
+    pub cycle_id: String,
+    pub change_id: String,
+    pub service_principal_id: String,
+    pub service_principal_name: String,
+    pub body: Vec<u8>,
+    /// The entry's mapping set as JSON text (`[[target, expression], …]`).
+    pub mapping_set: String,
+}
+
+/// A page of log entries and, when more follow, the keys for the next `$skiptoken`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LogPage {
-    pub entries: Vec<Value>,
+    pub entries: Vec<StoredLog>,
     pub next: Option<Vec<Value>>,
 }
 
@@ -194,23 +233,38 @@ impl LogQuery {
     }
 }
 
-fn parse_doc(text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(e.to_string()))
+/// One row of [`LOG_COLUMNS`].
+fn read_log(row: &Row<'_>) -> Result<StoredLog, StoreError> {
+    if let Some(doc) = row.get::<_, Option<String>>(0)? {
+        return serde_json::from_str(&doc).map(StoredLog::Document).map_err(|e| StoreError::Corrupt(e.to_string()));
+    }
+    let text = |i: usize| -> Result<String, StoreError> { Ok(row.get::<_, Option<String>>(i)?.unwrap_or_default()) };
+    Ok(StoredLog::Compact(CompactLog {
+        body: row.get::<_, Option<Vec<u8>>>(1)?.unwrap_or_default(),
+        mapping_set: text(2)?,
+        id: text(3)?,
+        activity_key: text(4)?,
+        tenant_id: text(5)?,
+        job_id: text(6)?,
+        cycle_id: text(7)?,
+        change_id: text(8)?,
+        service_principal_id: text(9)?,
+        service_principal_name: text(10)?,
+    }))
 }
 
 /// One page of log entries.
 pub fn list(conn: &Connection, query: &LogQuery) -> Result<LogPage, StoreError> {
-    let (entries, next) = query.0.run(conn, |row| parse_doc(&row.get::<_, String>(0)?))?;
+    let (entries, next) = query.0.run(conn, read_log)?;
     Ok(LogPage { entries, next })
 }
 
 /// The entry with this id.
-pub fn get(conn: &Connection, id: &str) -> Result<Option<Value>, StoreError> {
-    let doc: Option<String> = conn
-        .prepare_cached("SELECT doc FROM provisioning_log WHERE id = ?1")?
-        .query_row(params![id], |r| r.get(0))
-        .optional()?;
-    doc.as_deref().map(parse_doc).transpose()
+pub fn get(conn: &Connection, id: &str) -> Result<Option<StoredLog>, StoreError> {
+    let sql = format!("SELECT {} FROM provisioning_log WHERE id = ?1", LOG_COLUMNS.join(", "));
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params![id])?;
+    rows.next()?.map(read_log).transpose()
 }
 
 #[cfg(test)]
@@ -245,7 +299,10 @@ mod tests {
             loop {
                 let q = LogQuery::new(None, &[], after.as_deref(), 100).unwrap();
                 let page = list(c, &q)?;
-                seen.extend(page.entries.iter().map(|e| e["id"].as_str().unwrap().to_owned()));
+                seen.extend(page.entries.iter().map(|e| match e {
+                    StoredLog::Document(d) => d["id"].as_str().unwrap().to_owned(),
+                    StoredLog::Compact(c) => c.id.clone(),
+                }));
                 match page.next {
                     Some(k) => after = Some(k),
                     None => break,
@@ -296,7 +353,7 @@ mod tests {
         let s = store();
         let (doc, key) = entry(1, "J");
         s.call_blocking(|c| crate::store::logs::insert_doc(c, &doc, &key)).unwrap();
-        assert_eq!(s.call_blocking(|c| get(c, "id-0001")).unwrap(), Some(doc));
+        assert_eq!(s.call_blocking(|c| get(c, "id-0001")).unwrap(), Some(StoredLog::Document(doc)));
         assert_eq!(s.call_blocking(|c| get(c, "nope")).unwrap(), None);
     }
 }

@@ -1,5 +1,6 @@
 //! SQL for provisioning logs: one row per `provisioningObjectSummary`, its filterable properties copied
-//! into columns (see migration 0002) and the resource itself in `doc`.
+//! into columns (see migration 0002) and the resource itself either as a document (`doc`) or in the
+//! engine's compact form (`body`, plus the id of its mapping set; migration 0004).
 
 use rusqlite::{Connection, params};
 use serde_json::Value;
@@ -28,17 +29,30 @@ pub struct LogRow<'a> {
     pub source_system: &'a str,
     pub target_system: &'a str,
     pub tenant_id: &'a str,
-    pub doc: &'a str,
+    pub content: Content<'a>,
+}
+
+/// How a log entry's resource is stored.
+#[derive(Debug, Clone, Copy)]
+pub enum Content<'a> {
+    /// The v1.0 document as JSON text.
+    Document(&'a str),
+    /// The engine's encoding of the entry and the id of its mapping set (see [`mapping_set_id`]).
+    Compact { body: &'a [u8], mapping_set: i64 },
 }
 
 /// Insert one log entry.
 pub fn insert(conn: &Connection, row: &LogRow<'_>) -> Result<(), StoreError> {
+    let (doc, body, mapping_set) = match row.content {
+        Content::Document(doc) => (Some(doc), None, None),
+        Content::Compact { body, mapping_set } => (None, Some(body), Some(mapping_set)),
+    };
     conn.prepare_cached(
         "INSERT INTO provisioning_log (id, activity_time, job_id, cycle_id, change_id, duration_ms, action, status,
             source_id, source_display_name, source_identity_type, target_id, target_display_name,
             target_identity_type, sp_id, sp_display_name, source_system_display_name, target_system_display_name,
-            tenant_id, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+            tenant_id, doc, body, mapping_set)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     )?
     .execute(params![
         row.id,
@@ -60,7 +74,9 @@ pub fn insert(conn: &Connection, row: &LogRow<'_>) -> Result<(), StoreError> {
         row.source_system,
         row.target_system,
         row.tenant_id,
-        row.doc,
+        doc,
+        body,
+        mapping_set,
     ])?;
     Ok(())
 }
@@ -99,9 +115,16 @@ pub fn insert_doc(conn: &Connection, entry: &Value, activity_key: &str) -> Resul
             source_system: s(&["sourceSystem", "displayName"]),
             target_system: s(&["targetSystem", "displayName"]),
             tenant_id: s(&["tenantId"]),
-            doc: &doc,
+            content: Content::Document(&doc),
         },
     )
+}
+
+/// The id of a mapping set (JSON text), stored on first use.
+pub fn mapping_set_id(conn: &Connection, doc: &str) -> Result<i64, StoreError> {
+    conn.prepare_cached("INSERT INTO log_mapping_set (doc) VALUES (?1) ON CONFLICT (doc) DO NOTHING")?
+        .execute(params![doc])?;
+    Ok(conn.prepare_cached("SELECT id FROM log_mapping_set WHERE doc = ?1")?.query_row(params![doc], |r| r.get(0))?)
 }
 
 /// Number of log entries of a job.

@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_staging.sql"),
     include_str!("migrations/0002_directory_and_logs.sql"),
     include_str!("migrations/0003_job_state.sql"),
+    include_str!("migrations/0004_compact_logs.sql"),
 ];
 
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {

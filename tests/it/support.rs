@@ -134,14 +134,19 @@ impl TestServer {
         r.json().await.unwrap()
     }
 
-    /// Every provisioning-log entry in processing order (read from the store).
+    /// Every provisioning-log entry in processing order (read from the store, rendered as the API renders it).
     pub fn log_entries(&self) -> Vec<serde_json::Value> {
         self.state
             .store
             .call_blocking(|c| {
-                let mut stmt = c.prepare("SELECT doc FROM provisioning_log ORDER BY activity_time, rowid")?;
-                let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-                Ok(rows.map(|r| serde_json::from_str(&r.unwrap()).unwrap()).collect())
+                let mut stmt = c.prepare("SELECT id FROM provisioning_log ORDER BY activity_time, rowid")?;
+                let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
+                ids.iter()
+                    .map(|id| {
+                        let stored = entra_inbound::store::log_query::get(c, id)?.unwrap();
+                        entra_inbound::provisioning::log_entry::document(stored)
+                    })
+                    .collect()
             })
             .unwrap()
     }

@@ -12,7 +12,7 @@
 //!   parser's error message says so. Names are matched ASCII case-insensitively; options not
 //!   starting with `$` are ignored (custom options); an unsupported `$` option or a repeated one → 400.
 //! - Order checks: 401 (extractor) → 403 (`AuditLog.Read.All`) → 400 (options) → 404/200.
-//! - Rows are stored as v1.0 documents; beta adds the deprecated `action` and `statusInfo` (§2.1).
+//! - Rows are rendered as v1.0 documents (`log_entry::document`); beta adds the deprecated `action` and `statusInfo` (§2.1).
 //! - `@odata.nextLink` repeats the request's `$filter`/`$top`/`$orderby` (re-encoded with `%20`) and
 //!   carries the opaque keyset `$skiptoken`, on the path without the trailing slash.
 
@@ -27,9 +27,10 @@ use super::GraphVersion;
 use crate::auth::{Principal, roles};
 use crate::error::{ApiError, ErrorDetail};
 use crate::odata::{ODataError, PROVISIONING_LOG_FIELDS, parse_filter, parse_orderby, parse_top, skiptoken};
+use crate::provisioning::log_entry;
 use crate::state::AppState;
 use crate::store::StoreError;
-use crate::store::log_query::{self, LogQuery};
+use crate::store::log_query::{self, LogQuery, StoredLog};
 
 const LIST: &str = "/{version}/auditLogs/provisioning";
 const DEFAULT_TOP: u32 = 100;
@@ -71,7 +72,7 @@ async fn list(
 
     let page = state.store.call(move |c| log_query::list(c, &query)).await.map_err(store_error)?;
     let base = format!("{}/{}", state.base_url, version.as_str());
-    let value: Vec<Value> = page.entries.into_iter().map(|e| for_version(e, version)).collect();
+    let value: Vec<Value> = documents(page.entries).await?.into_iter().map(|e| for_version(e, version)).collect();
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(format!("{base}/$metadata#auditLogs/provisioning")));
     body.insert("value".into(), Value::Array(value));
@@ -98,6 +99,7 @@ async fn get_entry(
     let Some(entry) = entry else {
         return Err(ApiError::NotFound(id));
     };
+    let entry = documents(vec![entry]).await?.pop().unwrap_or_default();
     let mut body = Map::new();
     let context = format!("{}/{}/$metadata#auditLogs/provisioning/$entity", state.base_url, version.as_str());
     body.insert("@odata.context".into(), json!(context));
@@ -105,6 +107,14 @@ async fn get_entry(
         body.extend(fields);
     }
     Ok(Json(Value::Object(body)))
+}
+
+/// The v1.0 documents of stored entries, rendered off the async threads (a page holds up to 1,000).
+async fn documents(entries: Vec<StoredLog>) -> Result<Vec<Value>, ApiError> {
+    tokio::task::spawn_blocking(move || entries.into_iter().map(log_entry::document).collect::<Result<Vec<_>, _>>())
+        .await
+        .map_err(|e| store_error(StoreError::Task(e.to_string())))?
+        .map_err(store_error)
 }
 
 /// The stored v1.0 document, plus beta's deprecated `action` and `statusInfo` on beta (§2.1).

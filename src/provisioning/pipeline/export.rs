@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::prepare::Prepared;
 use super::{JobSettings, Work};
 use crate::directory::{DirectoryUser, TargetValue, check_create};
-use crate::provisioning::log_entry::{self, Action, Entry, ErrorInfo, Status, Step, TARGET_SYSTEM};
+use crate::provisioning::log_entry::{self, Action, Derived, Entry, ErrorInfo, Status, Step, TARGET_SYSTEM};
 use crate::provisioning::schema::{CompiledMapping, CompiledSchema, FlowType};
 use crate::store::staging::StagedOperation;
 use crate::store::{StoreError, directory as users};
@@ -22,9 +22,9 @@ pub(super) fn apply(
     now: OffsetDateTime,
     block_disables: bool,
 ) -> Result<Work, StoreError> {
-    let (mut work, values, mapping_details, match_value) = match prepared {
+    let (mut work, values, mapped, match_value) = match prepared {
         Prepared::Done(work) => return Ok(work),
-        Prepared::Ready { work, values, mapping_details, match_value } => (work, values, mapping_details, match_value),
+        Prepared::Ready { work, values, mapped, match_value } => (work, values, mapped, match_value),
     };
     let mut entry = std::mem::replace(&mut work.entry, Entry::new("", ""));
     let matching = &schema.mappings[schema.matching];
@@ -41,7 +41,8 @@ pub(super) fn apply(
         && export.kind == "export"
         && entry.status != Status::Failure
     {
-        export.details.extend(mapping_details);
+        export.derived = Derived::Mappings;
+        entry.mapped = mapped;
     }
     work.entry = entry;
     Ok(work)
@@ -88,7 +89,7 @@ fn create(
         entry.modified.clear();
         entry.fail(ErrorInfo {
             code: problem.error_code().into(),
-            category: "nonServiceFailure",
+            category: "nonServiceFailure".into(),
             reason: problem.reason(),
             recommended_action: None,
         });
@@ -189,7 +190,7 @@ fn update(
         let problem = crate::directory::CreateProblem::UpnTaken(upn.clone());
         entry.fail(ErrorInfo {
             code: problem.error_code().into(),
-            category: "nonServiceFailure",
+            category: "nonServiceFailure".into(),
             reason: problem.reason(),
             recommended_action: None,
         });

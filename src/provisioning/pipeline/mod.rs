@@ -16,7 +16,7 @@ use rayon::prelude::*;
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
-use super::log_entry::{self, Action, Common, Entry, Status, TARGET_SYSTEM};
+use super::log_entry::{self, Action, Entry, Status, TARGET_SYSTEM};
 use super::schema::CompiledSchema;
 use crate::store::staging::StagedOperation;
 use crate::store::{StoreError, logs, staging};
@@ -103,17 +103,13 @@ pub fn process_batch(
         too_many_deletes,
         ..BatchResult::default()
     };
-    let activity = crate::graph_time::graph_datetime(now);
-    let common = Common {
-        tenant_id: job.tenant_id,
-        job_id: job.job_id,
-        cycle_id,
-        service_principal_id: job.service_principal_id,
-        service_principal_name: job.service_principal_name,
-        activity: &activity,
-    };
-    let rendered: Vec<log_entry::Rendered> = entries.par_iter().map(|e| log_entry::render(e, &common)).collect();
-    for (i, (entry, rendered)) in entries.iter().zip(&rendered).enumerate() {
+    let mapping_set = logs::mapping_set_id(&tx, &schema.mapping_set)?;
+    let bodies = entries
+        .par_iter()
+        .map(Entry::encode)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    for (i, (entry, body)) in entries.iter().zip(&bodies).enumerate() {
         match entry.status {
             Status::Failure => result.failed += 1,
             Status::Skipped => result.skipped += 1,
@@ -135,11 +131,11 @@ pub fn process_batch(
         logs::insert(
             &tx,
             &logs::LogRow {
-                id: &rendered.id,
+                id: &uuid::Uuid::now_v7().to_string(),
                 activity_key: &key,
                 job_id: job.job_id,
                 cycle_id,
-                change_id: &rendered.change_id,
+                change_id: &uuid::Uuid::new_v4().to_string(),
                 duration_ms: i64::try_from(entry.duration_ms).unwrap_or(i64::MAX),
                 action: entry.action.as_str(),
                 status: entry.status.as_str(),
@@ -153,7 +149,7 @@ pub fn process_batch(
                 source_system: log_entry::SOURCE_SYSTEM,
                 target_system: TARGET_SYSTEM,
                 tenant_id: job.tenant_id,
-                doc: &rendered.doc,
+                content: logs::Content::Compact { body, mapping_set },
             },
         )?;
         result.last_activity = Some(at);

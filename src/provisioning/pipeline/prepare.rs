@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use super::{JobSettings, Work};
 use crate::directory::TargetValue;
 use crate::expr::{self, EvalContext};
-use crate::provisioning::log_entry::{self, Entry, ErrorInfo, Status, Step};
+use crate::provisioning::log_entry::{self, Derived, Entry, ErrorInfo, Shown, Status, Step};
 use crate::provisioning::schema::{CompiledMapping, CompiledSchema};
 use crate::store::staging::StagedOperation;
 
@@ -21,7 +21,8 @@ pub(super) enum Prepared<'s> {
     Ready {
         work: Work,
         values: Vec<(&'s CompiledMapping, Option<TargetValue>)>,
-        mapping_details: Vec<(String, String)>,
+        /// Each mapping's value as the export step shows it.
+        mapped: Vec<Shown>,
         match_value: String,
     },
 }
@@ -37,11 +38,10 @@ pub(super) fn prepare<'s>(
     let started = Instant::now();
     let active_omitted = op.data.get("active").is_none_or(Value::is_null);
     // Copy the record only when the omitted-`active` quirk has to change it.
-    let record: Cow<'_, Value> = if active_omitted && job.omitted_active_disables {
+    let active_imported_false = active_omitted && job.omitted_active_disables;
+    let record: Cow<'_, Value> = if active_imported_false {
         let mut copy = op.data.clone();
-        if let Some(obj) = copy.as_object_mut() {
-            obj.insert("active".into(), Value::Bool(false));
-        }
+        log_entry::import_active_as_false(&mut copy);
         Cow::Owned(copy)
     } else {
         Cow::Borrowed(&op.data)
@@ -57,13 +57,10 @@ pub(super) fn prepare<'s>(
         Status::Success,
         format!("Received User '{}' from {}", op.external_id, log_entry::SOURCE_SYSTEM),
     );
-    import.details = flatten(record);
-    if active_omitted && job.omitted_active_disables {
-        import.details.push((
-            "Note".into(),
-            "'active' was not sent and is imported as False (this disables the user; send active:true to keep it enabled)".into(),
-        ));
-    }
+    // The details are the record itself, rendered when the entry is read.
+    import.derived = Derived::Record;
+    entry.record = Some(op.data_text.clone());
+    entry.active_imported_false = active_imported_false;
     entry.steps.push(import);
 
     // Scoping.
@@ -97,12 +94,10 @@ pub(super) fn prepare<'s>(
 
     // Mapping: evaluate every attribute mapping once.
     let mut values: Vec<(&CompiledMapping, Option<TargetValue>)> = Vec::with_capacity(schema.mappings.len());
-    let mut mapping_details = Vec::with_capacity(schema.mappings.len());
+    let mut mapped = Vec::with_capacity(schema.mappings.len());
     for m in &schema.mappings {
         match expr::evaluate(&m.expr, record, ctx) {
-            Ok(ev) if ev.ignore_flow => {
-                mapping_details.push((m.target.clone(), format!("{} = (flow ignored)", m.expression)))
-            }
+            Ok(ev) if ev.ignore_flow => mapped.push(Shown::FlowIgnored),
             Ok(ev) => {
                 let mut v = TargetValue::for_target(&m.target, &ev.value);
                 if v.is_none()
@@ -110,18 +105,17 @@ pub(super) fn prepare<'s>(
                 {
                     v = Some(TargetValue::Text(d.clone()));
                 }
-                let shown = if m.expr.is_redacted() {
-                    "[Redact]".to_owned()
+                mapped.push(if m.expr.is_redacted() {
+                    Shown::Redacted
                 } else {
-                    v.as_ref().map_or("(null)".to_owned(), |v| format!("\"{}\"", v.display()))
-                };
-                mapping_details.push((m.target.clone(), format!("{} = {shown}", m.expression)));
+                    v.as_ref().map_or(Shown::Null, |v| Shown::Value(v.display()))
+                });
                 values.push((m, v));
             }
             Err(e) => {
                 entry.fail(ErrorInfo {
                     code: "AttributeMappingEvaluationFailed".into(),
-                    category: "nonServiceFailure",
+                    category: "nonServiceFailure".into(),
                     reason: format!("The expression for '{}' failed: {e}", m.target),
                     recommended_action: Some("Fix the attribute mapping expression or the source record.".into()),
                 });
@@ -141,7 +135,7 @@ pub(super) fn prepare<'s>(
     let Some(match_value) = match_value.map(|v| v.display()) else {
         entry.fail(ErrorInfo {
             code: "AzureActiveDirectoryRequiredPropertyMissing".into(),
-            category: "nonServiceFailure",
+            category: "nonServiceFailure".into(),
             reason: format!("The matching attribute '{}' has no value.", matching.target),
             recommended_action: None,
         });
@@ -156,53 +150,5 @@ pub(super) fn prepare<'s>(
         .map(TargetValue::display)
         .filter(|v| !v.is_empty());
     work.entry = entry;
-    Prepared::Ready { work, values, mapping_details, match_value }
-}
-
-/// The imported record as `key → value` pairs for the import step (`name.givenName`,
-/// `emails[type eq "work"].value`, `urn:…:User:department`).
-fn flatten(record: &Value) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let Some(obj) = record.as_object() else { return out };
-    for (k, v) in obj {
-        if k == "schemas" {
-            continue;
-        }
-        match v {
-            Value::Object(inner) => {
-                for (ik, iv) in inner {
-                    let key = if k.starts_with("urn:") { format!("{k}:{ik}") } else { format!("{k}.{ik}") };
-                    out.push((key, scalar(iv)));
-                }
-            }
-            Value::Array(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    match item {
-                        Value::Object(o) => {
-                            let selector = o
-                                .get("type")
-                                .and_then(Value::as_str)
-                                .map_or_else(|| format!("[{i}]"), |t| format!("[type eq \"{t}\"]"));
-                            for (ik, iv) in o.iter().filter(|(ik, _)| *ik != "type") {
-                                out.push((format!("{k}{selector}.{ik}"), scalar(iv)));
-                            }
-                        }
-                        other => out.push((format!("{k}[{i}]"), scalar(other))),
-                    }
-                }
-            }
-            other => out.push((k.clone(), scalar(other))),
-        }
-    }
-    out
-}
-
-fn scalar(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
+    Prepared::Ready { work, values, mapped, match_value }
 }
