@@ -32,11 +32,20 @@ pub(super) fn apply(
         "employeeId" => users::find_by_employee_id(conn, &match_value)?,
         other => users::find_by_property(conn, other, &match_value)?,
     };
+    let manager = work.manager_external_id.as_deref();
     let result = match existing {
-        None => create(conn, job, op, &values, &match_value, &mut entry, now)?,
-        Some(user) => update(conn, job, op, &values, user, &mut entry, block_disables)?,
+        None => create(conn, job, op, &values, manager, &match_value, &mut entry, now)?,
+        Some(user) => update(conn, job, op, &values, manager, user, &mut entry, block_disables)?,
     };
-    work.user_id = result;
+    work.created = entry.action == Action::Create && entry.status != Status::Failure;
+    match result {
+        Written::Nothing => {}
+        Written::Unchanged(id) => work.user_id = Some(id),
+        Written::Current(user) => {
+            work.user_id = Some(user.id.clone());
+            work.user = Some(user);
+        }
+    }
     if let Some(export) = entry.steps.last_mut()
         && export.kind == "export"
         && entry.status != Status::Failure
@@ -48,15 +57,46 @@ pub(super) fn apply(
     Ok(work)
 }
 
+/// What an operation left in the directory.
+enum Written {
+    /// No user (a failed create).
+    Nothing,
+    /// This user, as stored before the operation: the operation wrote nothing.
+    Unchanged(String),
+    /// This user as the store now holds it.
+    Current(DirectoryUser),
+}
+
+/// Set the manager when it is already in the directory, so the user is written once; the reference pass
+/// still runs after the batch's exports and finds a manager exported later in the batch.
+fn set_known_manager(
+    conn: &Connection,
+    user: &mut DirectoryUser,
+    manager_external_id: Option<&str>,
+    entry: &mut Entry,
+) -> Result<bool, StoreError> {
+    let Some(ext) = manager_external_id else { return Ok(false) };
+    match users::id_by_employee_id(conn, ext)? {
+        Some(manager_id) if manager_id != user.id && user.manager_id.as_deref() != Some(manager_id.as_str()) => {
+            entry.modified.push(("manager".into(), user.manager_id.clone(), Some(manager_id.clone())));
+            user.manager_id = Some(manager_id);
+            Ok(true)
+        }
+        _ => Ok(false),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn create(
     conn: &Connection,
     job: &JobSettings<'_>,
     op: &StagedOperation,
     values: &[(&CompiledMapping, Option<TargetValue>)],
+    manager: Option<&str>,
     match_value: &str,
     entry: &mut Entry,
     now: OffsetDateTime,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Written, StoreError> {
     entry.action = Action::Create;
     entry.steps.push(
         Step::new(
@@ -106,27 +146,30 @@ fn create(
             )
             .detail("ReportableIdentifier", if upn.is_empty() { op.external_id.clone() } else { upn }),
         );
-        return Ok(None);
+        return Ok(Written::Nothing);
     }
+    set_known_manager(conn, &mut user, manager, entry)?;
     users::save(conn, &user)?;
     entry.modified.push(("objectId".into(), None, Some(id.clone())));
-    entry.target_id = id.clone();
+    entry.target_id = id;
     entry.steps.push(
         Step::new("EntryExportAdd", "export", Status::Success, format!("User '{upn}' was created in {TARGET_SYSTEM}"))
             .detail("ReportableIdentifier", upn),
     );
-    Ok(Some(id))
+    Ok(Written::Current(user))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn update(
     conn: &Connection,
     job: &JobSettings<'_>,
     op: &StagedOperation,
     values: &[(&CompiledMapping, Option<TargetValue>)],
+    manager: Option<&str>,
     mut user: DirectoryUser,
     entry: &mut Entry,
     block_disables: bool,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Written, StoreError> {
     let upn_before = user.text("userPrincipalName").unwrap_or_default().to_owned();
     entry.target_id = user.id.clone();
     entry.target_display_name = user.text("displayName").unwrap_or_default().to_owned();
@@ -155,6 +198,7 @@ fn update(
             changed = true;
         }
     }
+    changed |= set_known_manager(conn, &mut user, manager, entry)?;
     if !changed {
         entry.skip(
             format!(
@@ -163,7 +207,7 @@ fn update(
             ),
             "RedundantExport",
         );
-        return Ok(Some(user.id));
+        return Ok(Written::Current(user));
     }
     if block_disables && was_enabled && !user.account_enabled() {
         entry.action = Action::StagedDelete;
@@ -181,7 +225,7 @@ fn update(
             )
             .detail("SkipReason", "TooManyDeletes"),
         );
-        return Ok(Some(user.id));
+        return Ok(Written::Unchanged(user.id));
     }
     let upn = user.text("userPrincipalName").unwrap_or_default().to_owned();
     if !upn.eq_ignore_ascii_case(&upn_before) && users::upn_taken(conn, &upn, &user.id)? {
@@ -203,7 +247,7 @@ fn update(
             )
             .detail("ReportableIdentifier", upn_before),
         );
-        return Ok(Some(user.id));
+        return Ok(Written::Unchanged(user.id));
     }
     users::save(conn, &user)?;
     entry.target_display_name = user.text("displayName").unwrap_or_default().to_owned();
@@ -219,5 +263,5 @@ fn update(
         )
         .detail("ReportableIdentifier", upn),
     );
-    Ok(Some(user.id))
+    Ok(Written::Current(user))
 }

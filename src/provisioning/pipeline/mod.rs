@@ -10,6 +10,7 @@ mod export;
 mod prepare;
 mod references;
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -18,6 +19,7 @@ use time::OffsetDateTime;
 
 use super::log_entry::{self, Action, Entry, Status, TARGET_SYSTEM};
 use super::schema::CompiledSchema;
+use crate::directory::DirectoryUser;
 use crate::store::staging::StagedOperation;
 use crate::store::{StoreError, logs, staging};
 use export::apply;
@@ -64,6 +66,10 @@ pub struct BatchResult {
 pub(super) struct Work {
     pub(super) entry: Entry,
     pub(super) user_id: Option<String>,
+    /// The user as the store holds it after this operation, when the operation left it current.
+    pub(super) user: Option<DirectoryUser>,
+    /// The operation created the user (so no reference of it can be waiting).
+    pub(super) created: bool,
     pub(super) manager_external_id: Option<String>,
     pub(super) started: Instant,
 }
@@ -176,7 +182,15 @@ fn run_pass(
     for (op, p) in ops.iter().zip(prepared) {
         work.push(apply(conn, job, schema, op, p, now, block_disables)?);
     }
+    // A user several operations of the batch touched is re-read by the reference pass.
+    let mut touched: HashMap<String, usize> = HashMap::new();
+    for id in work.iter().filter_map(|w| w.user_id.clone()) {
+        *touched.entry(id).or_default() += 1;
+    }
     for w in &mut work {
+        if w.user_id.as_ref().is_some_and(|id| touched.get(id).copied().unwrap_or(0) > 1) {
+            w.user = None;
+        }
         resolve_manager(conn, job, w)?;
         w.entry.duration_ms = u64::try_from(w.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     }

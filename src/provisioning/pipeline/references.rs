@@ -19,13 +19,25 @@ pub(super) fn resolve_manager(conn: &Connection, job: &JobSettings<'_>, w: &mut 
     if w.entry.status == Status::Failure {
         return Ok(());
     }
-    // Re-read: a later operation of this batch may have changed the same user.
-    let Some(mut user) = users::find_by_id(conn, user_id)? else { return Ok(()) };
+    // The user as the export left it; re-read when that is not known to be current.
+    let mut user = match w.user.take() {
+        Some(user) => user,
+        None => match users::find_by_id(conn, user_id)? {
+            Some(user) => user,
+            None => return Ok(()),
+        },
+    };
     match users::id_by_employee_id(conn, manager_ext)? {
         Some(manager_id) if manager_id != user.id => {
-            users::remove_pending_reference(conn, &user.id)?;
+            if !w.created {
+                users::remove_pending_reference(conn, &user.id)?;
+            }
             if user.manager_id.as_deref() != Some(manager_id.as_str()) {
-                w.entry.modified.push(("manager".into(), user.manager_id.clone(), Some(manager_id.clone())));
+                let change = ("manager".to_owned(), user.manager_id.clone(), Some(manager_id.clone()));
+                match w.entry.modified.iter_mut().find(|(name, _, _)| name == "manager") {
+                    Some(set) => set.2 = change.2,
+                    None => w.entry.modified.push(change),
+                }
                 user.manager_id = Some(manager_id.clone());
                 users::save(conn, &user)?;
                 promote_skip_to_update(&mut w.entry, &user);
