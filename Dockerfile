@@ -3,6 +3,7 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock rustfmt.toml clippy.toml ./
+COPY .cargo ./.cargo
 COPY config ./config
 COPY src ./src
 COPY benches ./benches

@@ -25,6 +25,11 @@ use crate::config::Synchronous;
 /// File name of the database inside the data directory.
 pub const DB_FILE: &str = "entra-inbound.db";
 
+/// Page size of a new database. Log entries and users are rows of 1–3 KB; with SQLite's default 4 KiB pages
+/// nearly every insert splits a page (and allocates scratch space to do it). Takes effect only when the
+/// database is created.
+const PAGE_SIZE: i64 = 16_384;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("storage error: {0}")]
@@ -50,6 +55,7 @@ impl Store {
             Some(dir) => {
                 std::fs::create_dir_all(dir)?;
                 let conn = Connection::open(dir.join(DB_FILE))?;
+                conn.pragma_update(None, "page_size", PAGE_SIZE)?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
                 let sync = match synchronous {
                     Synchronous::Full => "FULL",
@@ -58,7 +64,11 @@ impl Store {
                 conn.pragma_update(None, "synchronous", sync)?;
                 conn
             }
-            None => Connection::open_in_memory()?,
+            None => {
+                let conn = Connection::open_in_memory()?;
+                conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+                conn
+            }
         };
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;

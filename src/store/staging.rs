@@ -59,11 +59,21 @@ pub fn count_all(conn: &Connection) -> Result<usize, StoreError> {
 
 /// The oldest `limit` staged operations of a job, in arrival order.
 pub fn oldest(conn: &Connection, job_id: &str, limit: usize) -> Result<Vec<StagedOperation>, StoreError> {
+    oldest_after(conn, job_id, 0, limit)
+}
+
+/// The oldest `limit` staged operations of a job after sequence number `after`, in arrival order.
+pub fn oldest_after(
+    conn: &Connection,
+    job_id: &str,
+    after: i64,
+    limit: usize,
+) -> Result<Vec<StagedOperation>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT seq, job_id, request_id, op_index, bulk_id, external_id, data, received_time
-         FROM staged_operation WHERE job_id = ?1 ORDER BY seq LIMIT ?2",
+         FROM staged_operation WHERE job_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![job_id, limit as i64], |r| {
+    let rows = stmt.query_map(params![job_id, after, limit as i64], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, String>(1)?,

@@ -18,7 +18,7 @@ pub(super) fn apply(
     job: &JobSettings<'_>,
     schema: &CompiledSchema,
     op: &StagedOperation,
-    prepared: Prepared<'_>,
+    prepared: Prepared,
     now: OffsetDateTime,
     block_disables: bool,
 ) -> Result<Work, StoreError> {
@@ -26,6 +26,8 @@ pub(super) fn apply(
         Prepared::Done(work) => return Ok(work),
         Prepared::Ready { work, values, mapped, match_value } => (work, values, mapped, match_value),
     };
+    let values: Vec<(&CompiledMapping, Option<TargetValue>)> =
+        values.into_iter().filter_map(|(i, v)| Some((schema.mappings.get(i)?, v))).collect();
     let mut entry = std::mem::replace(&mut work.entry, Entry::new("", ""));
     let matching = &schema.mappings[schema.matching];
     let existing = match matching.target.as_str() {

@@ -4,6 +4,9 @@
 //! references that were waiting for a manager who has now arrived. Directory writes, log entries and the
 //! removal of the processed operations commit in one transaction.
 //!
+//! Two stages, so a worker overlaps them across batches: [`prepare_batch`] runs the record-only steps on
+//! every core without storage; [`commit_batch`] does the ordered directory work and writes.
+//!
 //! A failing operation never stops the batch: it becomes a `failure` entry.
 
 mod export;
@@ -11,12 +14,14 @@ mod prepare;
 mod references;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
+use super::jobs::JobSchema;
 use super::log_entry::{self, Action, Entry, Status, TARGET_SYSTEM};
 use super::schema::CompiledSchema;
 use crate::directory::DirectoryUser;
@@ -63,6 +68,7 @@ pub struct BatchResult {
 }
 
 /// One operation's state between the export pass and the reference pass.
+#[derive(Debug, Clone)]
 pub(super) struct Work {
     pub(super) entry: Entry,
     pub(super) user_id: Option<String>,
@@ -74,19 +80,74 @@ pub(super) struct Work {
     pub(super) started: Instant,
 }
 
-/// Process `ops` (in order) in one transaction.
-pub fn process_batch(
+/// A batch after its record-only steps (import, scoping, mapping), ready for [`commit_batch`]. Preparing needs
+/// no storage, so a worker prepares the next batch while the current one commits.
+#[derive(Debug)]
+pub struct PreparedBatch {
+    ops: Vec<StagedOperation>,
+    schema: Arc<JobSchema>,
+    prepared: Vec<Prepared>,
+}
+
+impl PreparedBatch {
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Sequence number of the batch's last staged operation (0 when empty).
+    pub fn last_seq(&self) -> i64 {
+        self.ops.last().map_or(0, |o| o.seq)
+    }
+
+    /// The schema the batch was prepared with.
+    pub fn schema(&self) -> &Arc<JobSchema> {
+        &self.schema
+    }
+}
+
+/// The record-only steps of every operation of `ops`, on every core. `now` is what `Now()` returns.
+/// The records themselves are released here (the commit needs only their prepared form), so freeing them
+/// is not on the commit's critical path.
+pub fn prepare_batch(
+    job: &JobSettings<'_>,
+    schema: Arc<JobSchema>,
+    mut ops: Vec<StagedOperation>,
+    now: OffsetDateTime,
+) -> PreparedBatch {
+    let prepared = ops
+        .par_iter_mut()
+        .map(|op| {
+            let prepared = prepare(job, &schema.compiled, op, now);
+            op.data = serde_json::Value::Null;
+            prepared
+        })
+        .collect();
+    PreparedBatch { ops, schema, prepared }
+}
+
+/// Process a prepared batch (in order) in one transaction: directory writes, log entries and the removal of
+/// its staged operations. `now` stamps the entries (100 ns apart) and the users it creates. `Ok(None)` when
+/// the batch's operations are no longer staged (an emulator reset or a restart purged them while it was
+/// prepared): nothing is written.
+pub fn commit_batch(
     conn: &mut Connection,
     job: &JobSettings<'_>,
-    schema: &CompiledSchema,
-    ops: &[StagedOperation],
+    batch: PreparedBatch,
     now: OffsetDateTime,
     cycle_id: &str,
-) -> Result<BatchResult, StoreError> {
+) -> Result<Option<BatchResult>, StoreError> {
+    let PreparedBatch { ops, schema, prepared } = batch;
+    let schema = &schema.compiled;
     let mut tx = conn.transaction()?;
+    // Only a batch with more operations than the deletion threshold can exceed it and need a second pass.
+    let retry = (job.deletion_threshold > 0 && job.deletion_threshold < ops.len()).then(|| prepared.clone());
     let mut entries = {
         let mut attempt = tx.savepoint()?;
-        let entries = run_pass(&attempt, job, schema, ops, now, false)?;
+        let entries = run_pass(&attempt, job, schema, &ops, prepared, now, false)?;
         let disables = entries.iter().filter(|e| e.action == Action::Disable).count();
         if job.deletion_threshold > 0 && disables > job.deletion_threshold {
             attempt.rollback()?;
@@ -97,8 +158,8 @@ pub fn process_batch(
         }
     };
     let too_many_deletes = entries.is_none();
-    if entries.is_none() {
-        entries = Some(run_pass(&tx, job, schema, ops, now, true)?);
+    if let (None, Some(prepared)) = (&entries, retry) {
+        entries = Some(run_pass(&tx, job, schema, &ops, prepared, now, true)?);
     }
     let entries = entries.unwrap_or_default();
 
@@ -160,24 +221,28 @@ pub fn process_batch(
         )?;
         result.last_activity = Some(at);
     }
-    if let Some(last) = ops.last() {
-        staging::remove_through(&tx, job.job_id, last.seq)?;
+    if let Some(last) = ops.last()
+        && staging::remove_through(&tx, job.job_id, last.seq)? != ops.len()
+    {
+        // Dropping the transaction rolls it back.
+        return Ok(None);
     }
     tx.commit()?;
-    Ok(result)
+    // Freeing 500 entries is not the caller's business: off the commit's critical path.
+    rayon::spawn(move || drop(entries));
+    Ok(Some(result))
 }
 
-/// One pass over the batch: record-only work on every core, then directory work in order, then
-/// references. `block_disables` turns every disable into a `stagedDelete` entry (deletion threshold hit).
+/// One pass over the prepared batch: directory work in order, then references. `block_disables` turns every disable into a `stagedDelete` entry (deletion threshold hit).
 fn run_pass(
     conn: &Connection,
     job: &JobSettings<'_>,
     schema: &CompiledSchema,
     ops: &[StagedOperation],
+    prepared: Vec<Prepared>,
     now: OffsetDateTime,
     block_disables: bool,
 ) -> Result<Vec<Entry>, StoreError> {
-    let prepared: Vec<Prepared<'_>> = ops.par_iter().map(|op| prepare(job, schema, op, now)).collect();
     let mut work = Vec::with_capacity(ops.len());
     for (op, p) in ops.iter().zip(prepared) {
         work.push(apply(conn, job, schema, op, p, now, block_disables)?);

@@ -11,16 +11,18 @@ use super::{JobSettings, Work};
 use crate::directory::TargetValue;
 use crate::expr::{self, EvalContext};
 use crate::provisioning::log_entry::{self, Derived, Entry, ErrorInfo, Shown, Status, Step};
-use crate::provisioning::schema::{CompiledMapping, CompiledSchema};
+use crate::provisioning::schema::CompiledSchema;
 use crate::store::staging::StagedOperation;
 
 /// An operation after the record-only steps (import, scoping, mapping), ready for the directory.
-pub(super) enum Prepared<'s> {
+#[derive(Debug, Clone)]
+pub(super) enum Prepared {
     /// Nothing to write: out of scope, or a mapping failed.
     Done(Work),
     Ready {
         work: Work,
-        values: Vec<(&'s CompiledMapping, Option<TargetValue>)>,
+        /// Each evaluated mapping (by index into the schema's mappings) and its value.
+        values: Vec<(usize, Option<TargetValue>)>,
         /// Each mapping's value as the export step shows it.
         mapped: Vec<Shown>,
         match_value: String,
@@ -28,12 +30,12 @@ pub(super) enum Prepared<'s> {
 }
 
 /// The steps that depend on the record alone (no directory access): safe to run in parallel.
-pub(super) fn prepare<'s>(
+pub(super) fn prepare(
     job: &JobSettings<'_>,
-    schema: &'s CompiledSchema,
-    op: &StagedOperation,
+    schema: &CompiledSchema,
+    op: &mut StagedOperation,
     now: OffsetDateTime,
-) -> Prepared<'s> {
+) -> Prepared {
     let ctx = &EvalContext::new(now, job.default_domain);
     let started = Instant::now();
     let active_omitted = op.data.get("active").is_none_or(Value::is_null);
@@ -66,7 +68,7 @@ pub(super) fn prepare<'s>(
     );
     // The details are the record itself, rendered when the entry is read.
     import.derived = Derived::Record;
-    entry.record = Some(op.data_text.clone());
+    entry.record = Some(std::mem::take(&mut op.data_text));
     entry.active_imported_false = active_imported_false;
     entry.steps.push(import);
 
@@ -100,9 +102,9 @@ pub(super) fn prepare<'s>(
     }
 
     // Mapping: evaluate every attribute mapping once.
-    let mut values: Vec<(&CompiledMapping, Option<TargetValue>)> = Vec::with_capacity(schema.mappings.len());
+    let mut values: Vec<(usize, Option<TargetValue>)> = Vec::with_capacity(schema.mappings.len());
     let mut mapped = Vec::with_capacity(schema.mappings.len());
-    for m in &schema.mappings {
+    for (i, m) in schema.mappings.iter().enumerate() {
         match expr::evaluate(&m.expr, record, ctx) {
             Ok(ev) if ev.ignore_flow => mapped.push(Shown::FlowIgnored),
             Ok(ev) => {
@@ -117,7 +119,7 @@ pub(super) fn prepare<'s>(
                 } else {
                     v.as_ref().map_or(Shown::Null, |v| Shown::Value(v.display()))
                 });
-                values.push((m, v));
+                values.push((i, v));
             }
             Err(e) => {
                 entry.fail(ErrorInfo {
@@ -138,7 +140,7 @@ pub(super) fn prepare<'s>(
         }
     }
     let matching = &schema.mappings[schema.matching];
-    let match_value = values.iter().find(|(m, _)| std::ptr::eq(*m, matching)).and_then(|(_, v)| v.clone());
+    let match_value = values.iter().find(|(i, _)| *i == schema.matching).and_then(|(_, v)| v.clone());
     let Some(match_value) = match_value.map(|v| v.display()) else {
         entry.fail(ErrorInfo {
             code: "AzureActiveDirectoryRequiredPropertyMissing".into(),
@@ -152,7 +154,7 @@ pub(super) fn prepare<'s>(
     };
     work.manager_external_id = values
         .iter()
-        .find(|(m, _)| m.target == "manager")
+        .find(|(i, _)| schema.mappings[*i].target == "manager")
         .and_then(|(_, v)| v.as_ref())
         .map(TargetValue::display)
         .filter(|v| !v.is_empty());
