@@ -42,4 +42,29 @@ mod tests {
         let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(v as usize, MIGRATIONS.len());
     }
+
+    #[test]
+    fn log_documents_written_before_migration_4_stay_readable() {
+        let mut c = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..3] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 3).unwrap();
+        c.execute(
+            "INSERT INTO provisioning_log (id, activity_time, job_id, cycle_id, change_id, duration_ms, action, status, doc)
+             VALUES ('a', '2025-01-15T10:00:00.0000000Z', 'J', 'c', 'x', 1, 'create', 'success', '{\"id\":\"a\"}')",
+            [],
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let doc: String = c.query_row("SELECT doc FROM provisioning_log WHERE id = 'a'", [], |r| r.get(0)).unwrap();
+        assert_eq!(doc, r#"{"id":"a"}"#);
+        // A row holds a document or the engine's form, never both or neither.
+        let neither = c.execute(
+            "INSERT INTO provisioning_log (id, activity_time, job_id, cycle_id, change_id, duration_ms, action, status)
+             VALUES ('b', 't', 'J', 'c', 'x', 1, 'create', 'success')",
+            [],
+        );
+        assert!(neither.is_err());
+    }
 }

@@ -263,3 +263,68 @@ fn run_pass(
     entries.extend(resolve_waiting_references(conn, job)?);
     Ok(entries)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Synchronous;
+    use crate::provisioning::schema::default_schema;
+    use crate::store::{Store, directory};
+    use serde_json::json;
+
+    const JOB: &str = "J";
+
+    fn settings() -> JobSettings<'static> {
+        JobSettings {
+            tenant_id: "t",
+            default_domain: "contoso.onmicrosoft.com",
+            verified_domains: &[],
+            job_id: JOB,
+            service_principal_id: "sp",
+            service_principal_name: "n",
+            omitted_active_disables: true,
+            deletion_threshold: 0,
+        }
+    }
+
+    /// A store with two staged users, and the batch prepared from them.
+    fn staged_and_prepared() -> (Store, PreparedBatch) {
+        let store = Store::open(None, Synchronous::Full).unwrap();
+        let users: Vec<_> = ["1", "2"]
+            .iter()
+            .map(|id| json!({"externalId": id, "userName": format!("u{id}@contoso.com"), "active": true,
+                "name": {"givenName": "G", "familyName": "F"}, "displayName": format!("User {id}")}))
+            .collect();
+        let ops: Vec<_> = users
+            .iter()
+            .map(|u| staging::NewOperation { bulk_id: "b", external_id: u["externalId"].as_str().unwrap(), data: u })
+            .collect();
+        store.call_blocking(|c| staging::stage_bulk_request(c, JOB, "r", "t", &ops)).unwrap();
+        let ops = store.call_blocking(|c| staging::oldest(c, JOB, 10)).unwrap();
+        let schema = Arc::new(JobSchema::compile(default_schema("API2AAD")).unwrap());
+        let batch = prepare_batch(&settings(), schema, ops, OffsetDateTime::UNIX_EPOCH);
+        (store, batch)
+    }
+
+    #[test]
+    fn a_prepared_batch_commits_its_writes_and_unstages_its_operations() {
+        let (store, batch) = staged_and_prepared();
+        let result = store.call_blocking(|c| commit_batch(c, &settings(), batch, OffsetDateTime::UNIX_EPOCH, "c"));
+        let result = result.unwrap().unwrap();
+        assert_eq!((result.processed, result.entries, result.exported), (2, 2, 2));
+        assert_eq!(store.call_blocking(|c| logs::count_for_job(c, JOB)).unwrap(), 2);
+        assert!(store.call_blocking(|c| directory::find_by_employee_id(c, "2")).unwrap().is_some());
+        assert_eq!(store.call_blocking(|c| staging::newest_seq(c, JOB)).unwrap(), None);
+    }
+
+    #[test]
+    fn a_batch_purged_while_it_was_prepared_writes_nothing() {
+        let (store, batch) = staged_and_prepared();
+        // An emulator reset (or a restart's purge) between preparing and committing.
+        store.call_blocking(|c| staging::remove_through(c, JOB, i64::MAX)).unwrap();
+        let result = store.call_blocking(|c| commit_batch(c, &settings(), batch, OffsetDateTime::UNIX_EPOCH, "c"));
+        assert_eq!(result.unwrap(), None);
+        assert_eq!(store.call_blocking(|c| logs::count_for_job(c, JOB)).unwrap(), 0);
+        assert!(store.call_blocking(|c| directory::find_by_employee_id(c, "1")).unwrap().is_none());
+    }
+}
