@@ -21,6 +21,9 @@ use crate::store::log_query::StoredLog;
 pub const SOURCE_SYSTEM: &str = "API";
 pub const TARGET_SYSTEM: &str = "Microsoft Entra ID";
 
+/// Version of [`Entry`]'s stored form.
+const STORED_FORM: u8 = 1;
+
 /// The import step's note when an omitted `active` was imported as False (spec A.2 quirk).
 const ACTIVE_NOTE: &str =
     "'active' was not sent and is imported as False (this disables the user; send active:true to keep it enabled)";
@@ -193,14 +196,18 @@ impl Entry {
         self.error = Some(error);
     }
 
-    /// The stored form.
+    /// The stored form: a version byte, then the entry in postcard (positional: a change to these types is a
+    /// new [`STORED_FORM`] that [`Entry::decode`] must still read the old one of).
     pub fn encode(&self) -> Result<Vec<u8>, postcard::Error> {
-        postcard::to_allocvec(self)
+        postcard::to_extend(self, vec![STORED_FORM])
     }
 
     /// Back from the stored form.
     pub fn decode(bytes: &[u8]) -> Result<Self, postcard::Error> {
-        postcard::from_bytes(bytes)
+        match bytes.split_first() {
+            Some((&STORED_FORM, rest)) => postcard::from_bytes(rest),
+            _ => Err(postcard::Error::DeserializeBadEncoding),
+        }
     }
 }
 
@@ -597,8 +604,12 @@ mod tests {
             recommended_action: None,
         });
         e.steps.push(Step::new("EntryImport", "import", Status::Success, "x").detail("k", "v"));
-        assert_eq!(Entry::decode(&e.encode().unwrap()).unwrap(), e);
+        let mut stored = e.encode().unwrap();
+        assert_eq!(Entry::decode(&stored).unwrap(), e);
         assert!(Entry::decode(&[0xff, 0xff, 0xff]).is_err());
+        assert!(Entry::decode(&[]).is_err());
+        stored[0] = STORED_FORM + 1;
+        assert!(Entry::decode(&stored).is_err(), "an unknown stored form is refused");
     }
 
     #[test]

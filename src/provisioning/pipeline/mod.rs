@@ -292,8 +292,10 @@ mod tests {
         let store = Store::open(None, Synchronous::Full).unwrap();
         let users: Vec<_> = ["1", "2"]
             .iter()
-            .map(|id| json!({"externalId": id, "userName": format!("u{id}@contoso.com"), "active": true,
-                "name": {"givenName": "G", "familyName": "F"}, "displayName": format!("User {id}")}))
+            .map(|id| {
+                json!({"externalId": id, "userName": format!("u{id}@contoso.com"), "active": true,
+                "name": {"givenName": "G", "familyName": "F"}, "displayName": format!("User {id}")})
+            })
             .collect();
         let ops: Vec<_> = users
             .iter()
