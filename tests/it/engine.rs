@@ -405,3 +405,39 @@ async fn an_update_to_a_taken_upn_fails_and_changes_nothing() {
     assert_eq!(user.doc["userPrincipalName"], "w2@contoso.com");
     assert!(user.doc.get("jobTitle").is_none(), "a failed update writes nothing");
 }
+
+#[tokio::test]
+async fn batches_prepared_ahead_commit_in_order_and_resolve_managers_across_batches() {
+    // Staged while paused, so the worker meets 600 operations at once: a batch of 500 commits while the
+    // remaining 100 are prepared; each user's manager is the user staged just before it.
+    let s = TestServer::with_config(|c| {
+        c.service_principals[0].jobs[0].state = entra_inbound::config::JobState::Paused;
+    })
+    .await;
+    let ids: Vec<String> = (0..600).map(|i| format!("P{i:04}")).collect();
+    for chunk in ids.chunks(50) {
+        let users: Vec<Value> = chunk
+            .iter()
+            .map(|id| {
+                let n: usize = id[1..].parse().unwrap();
+                let manager = (n > 0).then(|| format!("P{:04}", n - 1));
+                scim_user(id, &format!("{}@contoso.com", id.to_lowercase()), manager.as_deref())
+            })
+            .collect();
+        assert_eq!(s.upload(bulk_of(&users)).await.status(), 202);
+    }
+    s.state.jobs.by_id(JOB).unwrap().set_paused(false);
+    assert_eq!(s.drain(JOB).await["pending"], 0);
+
+    let entries = s.log_entries();
+    let sources: Vec<&str> = entries.iter().map(|e| e["sourceIdentity"]["id"].as_str().unwrap()).collect();
+    assert_eq!(sources, ids.iter().map(String::as_str).collect::<Vec<_>>(), "one entry each, in staging order");
+    let cycles: std::collections::BTreeSet<&str> = entries.iter().map(|e| e["cycleId"].as_str().unwrap()).collect();
+    assert_eq!(cycles.len(), 2, "two batches");
+    assert!(entries.iter().all(|e| e["provisioningStatusInfo"]["status"] == "success"));
+    let warnings = entries.iter().filter(|e| steps(e).iter().any(|(_, _, status)| status == "warning")).count();
+    assert_eq!(warnings, 0, "every manager was found, including those in the other batch");
+    for pair in ids.windows(2) {
+        assert_eq!(s.user(&pair[1]).manager_id, Some(s.user(&pair[0]).id), "{}", pair[1]);
+    }
+}
