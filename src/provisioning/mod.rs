@@ -4,6 +4,7 @@
 
 pub mod jobs;
 pub mod log_entry;
+pub mod log_render;
 pub mod pipeline;
 pub mod rate_limit;
 pub mod schema;

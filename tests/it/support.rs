@@ -144,7 +144,7 @@ impl TestServer {
                 ids.iter()
                     .map(|id| {
                         let stored = entra_inbound::store::log_query::get(c, id)?.unwrap();
-                        entra_inbound::provisioning::log_entry::document(stored)
+                        entra_inbound::provisioning::log_render::document(stored)
                     })
                     .collect()
             })

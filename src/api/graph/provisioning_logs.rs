@@ -12,7 +12,7 @@
 //!   parser's error message says so. Names are matched ASCII case-insensitively; options not
 //!   starting with `$` are ignored (custom options); an unsupported `$` option or a repeated one → 400.
 //! - Order checks: 401 (extractor) → 403 (`AuditLog.Read.All`) → 400 (options) → 404/200.
-//! - Rows are rendered as v1.0 documents (`log_entry::document`); beta adds the deprecated `action` and `statusInfo` (§2.1).
+//! - Rows are rendered as v1.0 documents (`log_render::document`); beta adds the deprecated `action` and `statusInfo` (§2.1).
 //! - `@odata.nextLink` repeats the request's `$filter`/`$top`/`$orderby` (re-encoded with `%20`) and
 //!   carries the opaque keyset `$skiptoken`, on the path without the trailing slash.
 
@@ -27,7 +27,7 @@ use super::GraphVersion;
 use crate::auth::{Principal, roles};
 use crate::error::{ApiError, ErrorDetail};
 use crate::odata::{ODataError, PROVISIONING_LOG_FIELDS, parse_filter, parse_orderby, parse_top, skiptoken};
-use crate::provisioning::log_entry;
+use crate::provisioning::log_render;
 use crate::state::AppState;
 use crate::store::StoreError;
 use crate::store::log_query::{self, LogQuery, StoredLog};
@@ -111,7 +111,7 @@ async fn get_entry(
 
 /// The v1.0 documents of stored entries, rendered off the async threads (a page holds up to 1,000).
 async fn documents(entries: Vec<StoredLog>) -> Result<Vec<Value>, ApiError> {
-    tokio::task::spawn_blocking(move || entries.into_iter().map(log_entry::document).collect::<Result<Vec<_>, _>>())
+    tokio::task::spawn_blocking(move || entries.into_iter().map(log_render::document).collect::<Result<Vec<_>, _>>())
         .await
         .map_err(|e| store_error(StoreError::Task(e.to_string())))?
         .map_err(store_error)
