@@ -8,43 +8,31 @@ use serde_json::Value;
 
 use super::log_entry::{Derived, Entry, SOURCE_SYSTEM, Step, TARGET_SYSTEM, import_active_as_false};
 use crate::store::StoreError;
-use crate::store::log_query::StoredLog;
+use crate::store::log_query::{CompactLog, StoredLog};
 
 /// The import step's note when an omitted `active` was imported as False (spec A.2 quirk).
 const ACTIVE_NOTE: &str =
     "'active' was not sent and is imported as False (this disables the user; send active:true to keep it enabled)";
 
-/// What the stored row holds besides the entry itself.
-#[derive(Debug, Clone)]
-pub struct Envelope<'a> {
-    pub id: &'a str,
-    /// `activityDateTime` in wire form.
-    pub activity: &'a str,
-    pub tenant_id: &'a str,
-    pub job_id: &'a str,
-    pub cycle_id: &'a str,
-    pub change_id: &'a str,
-    pub service_principal_id: &'a str,
-    pub service_principal_name: &'a str,
-}
-
 /// The mapping set of an entry's job when it was processed: `(target, expression)` per mapping.
-pub type MappingSet = [(String, String)];
+type MappingSet = [(String, String)];
 
-/// Render the v1.0 resource.
-pub fn render(entry: &Entry, env: &Envelope<'_>, mappings: &MappingSet) -> Value {
+/// Render the v1.0 resource of `entry`, stored in the row `log` (whose `body` is not read again).
+fn render(entry: &Entry, log: &CompactLog, mappings: &MappingSet) -> Value {
+    // Wire form: whole seconds (`graph_time`), cut from the storage form `YYYY-MM-DDTHH:MM:SS.fffffffZ`.
+    let activity = format!("{}Z", log.activity_key.get(..19).unwrap_or(&log.activity_key));
     let steps: Vec<Step> = entry.steps.iter().map(|s| expand(s, entry, mappings)).collect();
     let target_details = [
-        ("ServicePrincipalId".to_owned(), env.service_principal_id.to_owned()),
-        ("ServicePrincipalDisplayName".to_owned(), env.service_principal_name.to_owned()),
+        ("ServicePrincipalId".to_owned(), log.service_principal_id.clone()),
+        ("ServicePrincipalDisplayName".to_owned(), log.service_principal_name.clone()),
     ];
     let summary = Summary {
-        id: env.id,
-        activity_date_time: env.activity,
-        tenant_id: env.tenant_id,
-        job_id: env.job_id,
-        cycle_id: env.cycle_id,
-        change_id: env.change_id,
+        id: &log.id,
+        activity_date_time: &activity,
+        tenant_id: &log.tenant_id,
+        job_id: &log.job_id,
+        cycle_id: &log.cycle_id,
+        change_id: &log.change_id,
         duration_in_milliseconds: entry.duration_ms,
         provisioning_action: entry.action.as_str(),
         provisioning_status_info: StatusInfo {
@@ -68,7 +56,7 @@ pub fn render(entry: &Entry, env: &Envelope<'_>, mappings: &MappingSet) -> Value
             })
             .collect(),
         initiated_by: Initiator { id: "", display_name: "Azure AD Provisioning Service", initiator_type: "system" },
-        service_principal: NamedRef { id: env.service_principal_id, display_name: env.service_principal_name },
+        service_principal: NamedRef { id: &log.service_principal_id, display_name: &log.service_principal_name },
         source_system: System { id: "", display_name: SOURCE_SYSTEM, details: Details(&[]) },
         target_system: System { id: "", display_name: TARGET_SYSTEM, details: Details(&target_details) },
         source_identity: Identity {
@@ -100,19 +88,7 @@ pub fn document(stored: StoredLog) -> Result<Value, StoreError> {
     } else {
         serde_json::from_str(&log.mapping_set).map_err(|e| StoreError::Corrupt(e.to_string()))?
     };
-    // Wire form: whole seconds (`graph_time`), cut from the storage form `YYYY-MM-DDTHH:MM:SS.fffffffZ`.
-    let activity = format!("{}Z", log.activity_key.get(..19).unwrap_or(&log.activity_key));
-    let env = Envelope {
-        id: &log.id,
-        activity: &activity,
-        tenant_id: &log.tenant_id,
-        job_id: &log.job_id,
-        cycle_id: &log.cycle_id,
-        change_id: &log.change_id,
-        service_principal_id: &log.service_principal_id,
-        service_principal_name: &log.service_principal_name,
-    };
-    Ok(render(&entry, &env, &mappings))
+    Ok(render(&entry, &log, &mappings))
 }
 
 /// A step with its derived details in place.
@@ -313,16 +289,21 @@ mod tests {
     use crate::provisioning::log_entry::{Action, Shown, Status};
     use serde_json::json;
 
-    const ENV: Envelope<'static> = Envelope {
-        id: "i",
-        activity: "2025-01-15T10:00:00Z",
-        tenant_id: "t",
-        job_id: "j",
-        cycle_id: "c",
-        change_id: "x",
-        service_principal_id: "sp",
-        service_principal_name: "n",
-    };
+    /// A stored row (its `body` is what each test renders).
+    fn row() -> CompactLog {
+        CompactLog {
+            id: "id1".into(),
+            activity_key: "2025-01-15T10:00:07.0000300Z".into(),
+            tenant_id: "t".into(),
+            job_id: "j".into(),
+            cycle_id: "c".into(),
+            change_id: "x".into(),
+            service_principal_id: "sp".into(),
+            service_principal_name: "n".into(),
+            body: Vec::new(),
+            mapping_set: String::new(),
+        }
+    }
 
     #[test]
     fn renders_every_property_of_the_resource() {
@@ -330,7 +311,7 @@ mod tests {
         e.action = Action::Create;
         e.steps.push(Step::new("EntryImport", "import", Status::Success, "x").detail("active", "True"));
         e.modified.push(("accountEnabled".into(), None, Some("True".into())));
-        let v = render(&e, &ENV, &[]);
+        let v = render(&e, &row(), &[]);
         for key in [
             "id",
             "activityDateTime",
@@ -378,7 +359,7 @@ mod tests {
         e.mapped = vec![Shown::Value("Babs".into()), Shown::Null, Shown::Redacted, Shown::FlowIgnored];
         let set: Vec<(String, String)> =
             ["displayName", "mail", "secret", "mobile"].iter().map(|t| ((*t).to_owned(), format!("[{t}]"))).collect();
-        let v = render(&Entry::decode(&e.encode().unwrap()).unwrap(), &ENV, &set);
+        let v = render(&Entry::decode(&e.encode().unwrap()).unwrap(), &row(), &set);
         assert_eq!(
             v["provisioningSteps"][0]["details"],
             json!({"externalId": "701984", "name.givenName": "Barbara", "emails[type eq \"work\"].value": "b@contoso.com",
@@ -394,23 +375,12 @@ mod tests {
     #[test]
     fn stored_entries_render_with_their_row() {
         let e = Entry::new("1", "A");
-        let log = crate::store::log_query::CompactLog {
-            id: "id1".into(),
-            activity_key: "2025-01-15T10:00:07.0000300Z".into(),
-            tenant_id: "t".into(),
-            job_id: "j".into(),
-            cycle_id: "c".into(),
-            change_id: "x".into(),
-            service_principal_id: "sp".into(),
-            service_principal_name: "n".into(),
-            body: e.encode().unwrap(),
-            mapping_set: String::new(),
-        };
+        let log = CompactLog { body: e.encode().unwrap(), ..row() };
         let v = document(StoredLog::Compact(log.clone())).unwrap();
         assert_eq!(v["activityDateTime"], "2025-01-15T10:00:07Z");
         assert_eq!(v["id"], "id1");
         assert_eq!(v["servicePrincipal"], json!({"id": "sp", "displayName": "n"}));
-        let broken = StoredLog::Compact(crate::store::log_query::CompactLog { body: vec![0xff; 3], ..log });
+        let broken = StoredLog::Compact(CompactLog { body: vec![0xff; 3], ..log });
         assert!(matches!(document(broken), Err(StoreError::Corrupt(_))));
     }
 }

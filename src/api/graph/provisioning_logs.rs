@@ -12,7 +12,8 @@
 //!   parser's error message says so. Names are matched ASCII case-insensitively; options not
 //!   starting with `$` are ignored (custom options); an unsupported `$` option or a repeated one → 400.
 //! - Order checks: 401 (extractor) → 403 (`AuditLog.Read.All`) → 400 (options) → 404/200.
-//! - Rows are rendered as v1.0 documents (`log_render::document`); beta adds the deprecated `action` and `statusInfo` (§2.1).
+//! - Rows are rendered as v1.0 documents (`log_render::document`); beta adds the deprecated `action` and
+//!   `statusInfo` (§2.1).
 //! - `@odata.nextLink` repeats the request's `$filter`/`$top`/`$orderby` (re-encoded with `%20`) and
 //!   carries the opaque keyset `$skiptoken`, on the path without the trailing slash.
 

@@ -39,7 +39,6 @@ pub(super) fn apply(
         None => create(conn, job, op, &values, manager, &match_value, &mut entry, now)?,
         Some(user) => update(conn, job, op, &values, manager, user, &mut entry, block_disables)?,
     };
-    work.created = entry.action == Action::Create && entry.status != Status::Failure;
     match result {
         Written::Nothing => {}
         Written::Unchanged(id) => work.user_id = Some(id),

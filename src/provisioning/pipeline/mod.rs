@@ -74,8 +74,6 @@ pub(super) struct Work {
     pub(super) user_id: Option<String>,
     /// The user as the store holds it after this operation, when the operation left it current.
     pub(super) user: Option<DirectoryUser>,
-    /// The operation created the user (so no reference of it can be waiting).
-    pub(super) created: bool,
     pub(super) manager_external_id: Option<String>,
     pub(super) started: Instant,
 }
@@ -233,7 +231,8 @@ pub fn commit_batch(
     Ok(Some(result))
 }
 
-/// One pass over the prepared batch: directory work in order, then references. `block_disables` turns every disable into a `stagedDelete` entry (deletion threshold hit).
+/// One pass over the prepared batch: directory work in order, then references. `block_disables` turns every
+/// disable into a `stagedDelete` entry (deletion threshold hit).
 fn run_pass(
     conn: &Connection,
     job: &JobSettings<'_>,

@@ -51,14 +51,7 @@ pub(super) fn prepare(
     let record = record.as_ref();
     let display = record.get("displayName").and_then(Value::as_str).unwrap_or_default();
     let mut entry = Entry::new(&op.external_id, display);
-    let mut work = Work {
-        entry: Entry::new("", ""),
-        user_id: None,
-        user: None,
-        created: false,
-        manager_external_id: None,
-        started,
-    };
+    let mut work = Work { entry: Entry::new("", ""), user_id: None, user: None, manager_external_id: None, started };
 
     let mut import = Step::new(
         "EntryImport",

@@ -29,7 +29,8 @@ pub(super) fn resolve_manager(conn: &Connection, job: &JobSettings<'_>, w: &mut 
     };
     match users::id_by_employee_id(conn, manager_ext)? {
         Some(manager_id) if manager_id != user.id => {
-            if !w.created {
+            // A user this operation created cannot have a reference waiting.
+            if w.entry.action != Action::Create {
                 users::remove_pending_reference(conn, &user.id)?;
             }
             if user.manager_id.as_deref() != Some(manager_id.as_str()) {
