@@ -193,7 +193,7 @@ pub enum StoredLog {
     Compact(CompactLog),
 }
 
-/// An entry in the engine's compact form (rendered by `provisioning::log_entry`).
+/// An entry in the engine's compact form (rendered by `provisioning::log_render`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompactLog {
     pub id: String,
