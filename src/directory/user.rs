@@ -104,6 +104,19 @@ impl TargetValue {
         }
     }
 
+    /// Whether a stored JSON value reads back as this value (`from_json(target, v) == Some(self)`), without
+    /// building the value in the common shapes: change detection runs once per mapping per operation.
+    fn is_stored_as(&self, target: &str, v: &Value) -> bool {
+        match (self, v) {
+            (TargetValue::Text(s), Value::String(t)) => s == t,
+            (TargetValue::Bool(b), Value::Bool(c)) => b == c,
+            (TargetValue::List(l), Value::Array(a)) if !a.is_empty() && a.iter().all(Value::is_string) => {
+                l.len() == a.len() && l.iter().zip(a).all(|(x, y)| y.as_str() == Some(x.as_str()))
+            }
+            _ => TargetValue::from_json(target, v).as_ref() == Some(self),
+        }
+    }
+
     fn from_json(target: &str, v: &Value) -> Option<TargetValue> {
         match v {
             Value::Null => None,
@@ -141,11 +154,19 @@ impl DirectoryUser {
 
     /// Current value of a mapping target (`employeeOrgData.division` reads the nested object).
     pub fn get(&self, target: &str) -> Option<TargetValue> {
-        let v = match target.split_once('.') {
-            Some((outer, inner)) => self.doc.get(outer)?.get(inner)?,
-            None => self.doc.get(target)?,
-        };
-        TargetValue::from_json(target, v)
+        TargetValue::from_json(target, self.stored(target)?)
+    }
+
+    /// Whether the target currently holds `value` (`get(target) == Some(value)`, without copying it out).
+    pub fn holds(&self, target: &str, value: &TargetValue) -> bool {
+        self.stored(target).is_some_and(|v| value.is_stored_as(target, v))
+    }
+
+    fn stored(&self, target: &str) -> Option<&Value> {
+        match target.split_once('.') {
+            Some((outer, inner)) => self.doc.get(outer)?.get(inner),
+            None => self.doc.get(target),
+        }
     }
 
     pub fn set(&mut self, target: &str, value: &TargetValue) {
@@ -202,5 +223,40 @@ mod tests {
         assert_eq!(u.doc["employeeOrgData"]["costCenter"], "4130");
         assert_eq!(u.get("accountEnabled"), Some(TargetValue::Bool(false)));
         assert_eq!(u.get("department"), None);
+    }
+
+    #[test]
+    fn holds_agrees_with_get_for_every_stored_shape() {
+        let mut u = DirectoryUser::new("1".into(), "t");
+        u.doc.insert("businessPhones".into(), serde_json::json!(["555", "556"]));
+        u.doc.insert("otherMails".into(), serde_json::json!([]));
+        u.doc.insert("department".into(), serde_json::json!(42));
+        u.doc.insert("jobTitle".into(), serde_json::json!("Dev"));
+        u.doc.insert("employeeOrgData".into(), serde_json::json!({"division": "Sales"}));
+        let candidates = [
+            TargetValue::Text("Dev".into()),
+            TargetValue::Text("42".into()),
+            TargetValue::Text("Sales".into()),
+            TargetValue::Text(String::new()),
+            TargetValue::Bool(false),
+            TargetValue::Bool(true),
+            TargetValue::List(vec!["555".into(), "556".into()]),
+            TargetValue::List(vec!["555".into()]),
+            TargetValue::List(vec![]),
+        ];
+        let targets = [
+            "businessPhones",
+            "otherMails",
+            "department",
+            "jobTitle",
+            "employeeOrgData.division",
+            "accountEnabled",
+            "mail",
+        ];
+        for target in targets {
+            for value in &candidates {
+                assert_eq!(u.holds(target, value), u.get(target).as_ref() == Some(value), "{target} {value:?}");
+            }
+        }
     }
 }

@@ -1,7 +1,6 @@
 //! The staging queue: operations of an accepted bulkUpload, committed in one transaction before the 202 is
 //! sent (issue 2 §4), read back by the job worker in arrival order.
 
-use rayon::prelude::*;
 use rusqlite::{Connection, params};
 
 use super::StoreError;
@@ -15,10 +14,17 @@ pub struct StagedOperation {
     pub op_index: i64,
     pub bulk_id: String,
     pub external_id: String,
-    pub data: serde_json::Value,
-    /// `data` as staged (JSON text).
+    /// The operation's `data` as staged (JSON text). Reading a batch does not parse it: the worker parses
+    /// records while the previous batch commits, off the connection.
     pub data_text: String,
     pub received_time: String,
+}
+
+impl StagedOperation {
+    /// The operation's `data`, parsed.
+    pub fn data(&self) -> Result<serde_json::Value, StoreError> {
+        serde_json::from_str(&self.data_text).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
 }
 
 /// An operation about to be staged.
@@ -74,35 +80,18 @@ pub fn oldest_after(
          FROM staged_operation WHERE job_id = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
     )?;
     let rows = stmt.query_map(params![job_id, after, limit as i64], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-            r.get::<_, i64>(3)?,
-            r.get::<_, String>(4)?,
-            r.get::<_, String>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, String>(7)?,
-        ))
-    })?;
-    let rows = rows.collect::<Result<Vec<_>, _>>()?;
-    // Parsing is most of the cost: on every core.
-    rows.into_par_iter()
-        .map(|(seq, job_id, request_id, op_index, bulk_id, external_id, data_text, received_time)| {
-            let data = serde_json::from_str(&data_text).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            Ok(StagedOperation {
-                seq,
-                job_id,
-                request_id,
-                op_index,
-                bulk_id,
-                external_id,
-                data,
-                data_text,
-                received_time,
-            })
+        Ok(StagedOperation {
+            seq: r.get(0)?,
+            job_id: r.get(1)?,
+            request_id: r.get(2)?,
+            op_index: r.get(3)?,
+            bulk_id: r.get(4)?,
+            external_id: r.get(5)?,
+            data_text: r.get(6)?,
+            received_time: r.get(7)?,
         })
-        .collect()
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Remove a job's staged operations up to and including `seq` (they were processed).
@@ -138,6 +127,7 @@ mod tests {
         let store = Store::open(Some(dir.path()), Synchronous::Full).unwrap();
         let got = store.call_blocking(|c| oldest(c, "J", 10)).unwrap();
         assert_eq!(got.iter().map(|o| o.external_id.as_str()).collect::<Vec<_>>(), vec!["1", "2"]);
+        assert_eq!(got[1].data().unwrap(), data);
         assert_eq!(store.call_blocking(|c| count_all(c)).unwrap(), 2);
         assert!(store.call_blocking(|c| oldest(c, "other", 10)).unwrap().is_empty());
     }

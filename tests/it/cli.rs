@@ -128,5 +128,5 @@ async fn accepted_operations_survive_kill_9_with_a_data_dir() {
     let staged = store.call_blocking(|c| entra_inbound::store::staging::oldest(c, JOB, 100)).unwrap();
     let ids: Vec<&str> = staged.iter().map(|o| o.external_id.as_str()).collect();
     assert_eq!(ids, vec!["701984", "701985", "701984", "701985"]);
-    assert_eq!(staged[2].data["urn:contoso:employee"]["JobCode"], "AB-1002");
+    assert_eq!(staged[2].data().unwrap()["urn:contoso:employee"]["JobCode"], "AB-1002");
 }

@@ -192,8 +192,8 @@ fn update(
         if skip {
             continue;
         }
-        let old = user.get(&m.target);
-        if old.as_ref() != Some(new) {
+        if !user.holds(&m.target, new) {
+            let old = user.get(&m.target);
             entry.modified.push((m.target.clone(), old.map(|o| o.display()), Some(new.display())));
             user.set(&m.target, new);
             changed = true;

@@ -1,7 +1,6 @@
 //! The record-only steps of one operation (import, scoping, mapping): no directory access, so the batch
 //! runs them on every core before the ordered directory pass.
 
-use std::borrow::Cow;
 use std::time::Instant;
 
 use serde_json::Value;
@@ -38,20 +37,37 @@ pub(super) fn prepare(
 ) -> Prepared {
     let ctx = &EvalContext::new(now, job.default_domain);
     let started = Instant::now();
-    let active_omitted = op.data.get("active").is_none_or(Value::is_null);
-    // Copy the record only when the omitted-`active` quirk has to change it.
-    let active_imported_false = active_omitted && job.omitted_active_disables;
-    let record: Cow<'_, Value> = if active_imported_false {
-        let mut copy = op.data.clone();
-        log_entry::import_active_as_false(&mut copy);
-        Cow::Owned(copy)
-    } else {
-        Cow::Borrowed(&op.data)
+    let mut work = Work { entry: Entry::new("", ""), user_id: None, user: None, manager_external_id: None, started };
+    // Parsed here, on every core, rather than when the batch is read on the store's connection.
+    let mut record: Value = match serde_json::from_str(&op.data_text) {
+        Ok(record) => record,
+        Err(e) => {
+            // The bulkUpload validated the record, so only a damaged store gets here.
+            let mut entry = Entry::new(&op.external_id, "");
+            entry.fail(ErrorInfo {
+                code: "StagedOperationUnreadable".into(),
+                category: "failure".into(),
+                reason: format!("The staged operation could not be read back from the store: {e}"),
+                recommended_action: Some("Send the record again.".into()),
+            });
+            entry.steps.push(Step::new(
+                "EntryImport",
+                "import",
+                Status::Failure,
+                format!("Could not read User '{}' as staged", op.external_id),
+            ));
+            work.entry = entry;
+            return Prepared::Done(work);
+        }
     };
-    let record = record.as_ref();
+    let active_omitted = record.get("active").is_none_or(Value::is_null);
+    let active_imported_false = active_omitted && job.omitted_active_disables;
+    if active_imported_false {
+        log_entry::import_active_as_false(&mut record);
+    }
+    let record = &record;
     let display = record.get("displayName").and_then(Value::as_str).unwrap_or_default();
     let mut entry = Entry::new(&op.external_id, display);
-    let mut work = Work { entry: Entry::new("", ""), user_id: None, user: None, manager_external_id: None, started };
 
     let mut import = Step::new(
         "EntryImport",
