@@ -127,6 +127,11 @@ pub fn add_pending_reference(
     Ok(())
 }
 
+/// Whether any manager reference is waiting.
+pub fn has_pending_references(conn: &Connection) -> Result<bool, StoreError> {
+    Ok(conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM pending_reference)")?.query_row([], |r| r.get(0))?)
+}
+
 pub fn remove_pending_reference(conn: &Connection, user_id: &str) -> Result<(), StoreError> {
     conn.prepare_cached("DELETE FROM pending_reference WHERE user_id = ?1")?.execute(params![user_id])?;
     Ok(())

@@ -34,7 +34,7 @@ pub(super) fn apply(
         "employeeId" => users::find_by_employee_id(conn, &match_value)?,
         other => users::find_by_property(conn, other, &match_value)?,
     };
-    let manager = work.manager_external_id.as_deref();
+    let manager = Manager { external_id: work.manager_external_id.as_deref(), found: &mut work.manager_at_export };
     let result = match existing {
         None => create(conn, job, op, &values, manager, &match_value, &mut entry, now)?,
         Some(user) => update(conn, job, op, &values, manager, user, &mut entry, block_disables)?,
@@ -68,16 +68,24 @@ enum Written {
     Current(DirectoryUser),
 }
 
+/// An operation's manager (by externalId), and where the export records what it resolved to.
+struct Manager<'a> {
+    external_id: Option<&'a str>,
+    found: &'a mut Option<Option<String>>,
+}
+
 /// Set the manager when it is already in the directory, so the user is written once; the reference pass
 /// still runs after the batch's exports and finds a manager exported later in the batch.
 fn set_known_manager(
     conn: &Connection,
     user: &mut DirectoryUser,
-    manager_external_id: Option<&str>,
+    manager: Manager<'_>,
     entry: &mut Entry,
 ) -> Result<bool, StoreError> {
-    let Some(ext) = manager_external_id else { return Ok(false) };
-    match users::id_by_employee_id(conn, ext)? {
+    let Some(ext) = manager.external_id else { return Ok(false) };
+    let found = users::id_by_employee_id(conn, ext)?;
+    *manager.found = Some(found.clone());
+    match found {
         Some(manager_id) if manager_id != user.id && user.manager_id.as_deref() != Some(manager_id.as_str()) => {
             entry.modified.push(("manager".into(), user.manager_id.clone(), Some(manager_id.clone())));
             user.manager_id = Some(manager_id);
@@ -93,7 +101,7 @@ fn create(
     job: &JobSettings<'_>,
     op: &StagedOperation,
     values: &[(&CompiledMapping, Option<TargetValue>)],
-    manager: Option<&str>,
+    manager: Manager<'_>,
     match_value: &str,
     entry: &mut Entry,
     now: OffsetDateTime,
@@ -166,7 +174,7 @@ fn update(
     job: &JobSettings<'_>,
     op: &StagedOperation,
     values: &[(&CompiledMapping, Option<TargetValue>)],
-    manager: Option<&str>,
+    manager: Manager<'_>,
     mut user: DirectoryUser,
     entry: &mut Entry,
     block_disables: bool,

@@ -13,7 +13,7 @@ mod export;
 mod prepare;
 mod references;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -26,10 +26,10 @@ use super::log_entry::{self, Action, Entry, Status, TARGET_SYSTEM};
 use super::schema::CompiledSchema;
 use crate::directory::DirectoryUser;
 use crate::store::staging::StagedOperation;
-use crate::store::{StoreError, logs, staging};
+use crate::store::{StoreError, directory as users, logs, staging};
 use export::apply;
 use prepare::{Prepared, prepare};
-use references::{resolve_manager, resolve_waiting_references};
+use references::{PendingReferences, resolve_manager, resolve_waiting_references};
 
 /// The job-level facts the pipeline needs.
 #[derive(Debug, Clone)]
@@ -75,6 +75,8 @@ pub(super) struct Work {
     /// The user as the store holds it after this operation, when the operation left it current.
     pub(super) user: Option<DirectoryUser>,
     pub(super) manager_external_id: Option<String>,
+    /// The manager's object id as the export looked it up (None when it did not).
+    pub(super) manager_at_export: Option<Option<String>>,
     pub(super) started: Instant,
 }
 
@@ -245,11 +247,24 @@ fn run_pass(
     for id in work.iter().filter_map(|w| w.user_id.clone()) {
         *touched.entry(id).or_default() += 1;
     }
+    // A manager id the export looked up still holds unless the batch wrote a user with that employeeId
+    // (before or after): only writes that change a user's employeeId can change which user has one.
+    let changed: HashSet<String> = work
+        .iter()
+        .flat_map(|w| &w.entry.modified)
+        .filter(|(name, _, _)| name == "employeeId")
+        .flat_map(|(_, old, new)| old.iter().chain(new))
+        .cloned()
+        .collect();
+    let mut pending = PendingReferences { any: users::has_pending_references(conn)? };
     for w in &mut work {
         if w.user_id.as_ref().is_some_and(|id| touched.get(id).copied().unwrap_or(0) > 1) {
             w.user = None;
         }
-        resolve_manager(conn, job, w)?;
+        if w.manager_external_id.as_ref().is_none_or(|ext| changed.contains(ext)) {
+            w.manager_at_export = None;
+        }
+        resolve_manager(conn, job, w, &mut pending)?;
         w.entry.duration_ms = u64::try_from(w.started.elapsed().as_millis()).unwrap_or(u64::MAX);
     }
     let mut entries: Vec<Entry> = work.into_iter().map(|w| w.entry).collect();
@@ -310,6 +325,63 @@ mod tests {
         assert_eq!(store.call_blocking(|c| logs::count_for_job(c, JOB)).unwrap(), 2);
         assert!(store.call_blocking(|c| directory::find_by_employee_id(c, "2")).unwrap().is_some());
         assert_eq!(store.call_blocking(|c| staging::newest_seq(c, JOB)).unwrap(), None);
+    }
+
+    /// Stage `users` (externalId, manager externalId) as one batch and commit it.
+    fn commit_users(store: &Store, users: &[(&str, Option<&str>)]) -> BatchResult {
+        let data: Vec<_> = users
+            .iter()
+            .map(|(id, manager)| {
+                let mut u = json!({"externalId": id, "userName": format!("u{id}@contoso.com"), "active": true,
+                    "name": {"givenName": "G", "familyName": "F"}, "displayName": format!("User {id}")});
+                if let Some(m) = manager {
+                    u["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] = json!({"manager": {"value": m}});
+                }
+                u
+            })
+            .collect();
+        let ops: Vec<_> = data
+            .iter()
+            .map(|u| staging::NewOperation { bulk_id: "b", external_id: u["externalId"].as_str().unwrap(), data: u })
+            .collect();
+        store.call_blocking(|c| staging::stage_bulk_request(c, JOB, "r", "t", &ops)).unwrap();
+        let staged = store.call_blocking(|c| staging::oldest(c, JOB, 500)).unwrap();
+        let schema = Arc::new(JobSchema::compile(default_schema("API2AAD")).unwrap());
+        let batch = prepare_batch(&settings(), schema, staged, OffsetDateTime::UNIX_EPOCH);
+        store.call_blocking(|c| commit_batch(c, &settings(), batch, OffsetDateTime::UNIX_EPOCH, "c")).unwrap().unwrap()
+    }
+
+    fn manager_of(store: &Store, employee_id: &str) -> Option<String> {
+        let user = store.call_blocking(|c| directory::find_by_employee_id(c, employee_id)).unwrap().unwrap();
+        user.manager_id
+    }
+
+    fn id_of(store: &Store, employee_id: &str) -> String {
+        store.call_blocking(|c| directory::find_by_employee_id(c, employee_id)).unwrap().unwrap().id
+    }
+
+    #[test]
+    fn a_manager_created_later_in_the_batch_is_found_by_the_reference_pass() {
+        let store = Store::open(None, Synchronous::Full).unwrap();
+        // The export of E finds no M; M's creation later in the batch must make the reference pass look again.
+        let result = commit_users(&store, &[("E", Some("M")), ("M", None)]);
+        // Set by E's own entry: no reference waited, so no third (waiting-reference) entry.
+        assert_eq!((result.entries, result.references), (2, 1));
+        assert_eq!(manager_of(&store, "E"), Some(id_of(&store, "M")));
+        assert!(!store.call_blocking(|c| directory::has_pending_references(c)).unwrap());
+    }
+
+    #[test]
+    fn a_waiting_reference_is_cleared_when_its_user_is_processed_again_with_the_manager_present() {
+        let store = Store::open(None, Synchronous::Full).unwrap();
+        commit_users(&store, &[("E", Some("M"))]);
+        assert!(store.call_blocking(|c| directory::has_pending_references(c)).unwrap());
+        // M arrives with E again in one batch: E's reference is set by the pass, and nothing stays waiting.
+        let result = commit_users(&store, &[("M", None), ("E", Some("M"))]);
+        // E's own entry cleared its waiting reference: none was left for a third entry to resolve.
+        assert_eq!((result.entries, result.references), (2, 1));
+        assert_eq!(manager_of(&store, "E"), Some(id_of(&store, "M")));
+        assert!(!store.call_blocking(|c| directory::has_pending_references(c)).unwrap());
     }
 
     #[test]

@@ -37,7 +37,14 @@ pub(super) fn prepare(
 ) -> Prepared {
     let ctx = &EvalContext::new(now, job.default_domain);
     let started = Instant::now();
-    let mut work = Work { entry: Entry::new("", ""), user_id: None, user: None, manager_external_id: None, started };
+    let mut work = Work {
+        entry: Entry::new("", ""),
+        user_id: None,
+        user: None,
+        manager_external_id: None,
+        manager_at_export: None,
+        started,
+    };
     // Parsed here, on every core, rather than when the batch is read on the store's connection.
     let mut record: Value = match serde_json::from_str(&op.data_text) {
         Ok(record) => record,

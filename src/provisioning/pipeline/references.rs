@@ -11,8 +11,20 @@ use crate::directory::DirectoryUser;
 use crate::provisioning::log_entry::{Action, Entry, Status, Step, TARGET_SYSTEM};
 use crate::store::{StoreError, directory as users};
 
+/// Whether a manager reference can be waiting: false while the store held none when the pass began and the
+/// pass added none, so a matched user's waiting reference needs no delete.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PendingReferences {
+    pub(super) any: bool,
+}
+
 /// The reference pass for one operation: set the manager, or remember it for later with a warning.
-pub(super) fn resolve_manager(conn: &Connection, job: &JobSettings<'_>, w: &mut Work) -> Result<(), StoreError> {
+pub(super) fn resolve_manager(
+    conn: &Connection,
+    job: &JobSettings<'_>,
+    w: &mut Work,
+    pending: &mut PendingReferences,
+) -> Result<(), StoreError> {
     let (Some(user_id), Some(manager_ext)) = (w.user_id.as_deref(), w.manager_external_id.as_deref()) else {
         return Ok(());
     };
@@ -27,10 +39,15 @@ pub(super) fn resolve_manager(conn: &Connection, job: &JobSettings<'_>, w: &mut 
             None => return Ok(()),
         },
     };
-    match users::id_by_employee_id(conn, manager_ext)? {
+    // The export's lookup when it still holds (see `run_pass`).
+    let found = match w.manager_at_export.take() {
+        Some(found) => found,
+        None => users::id_by_employee_id(conn, manager_ext)?,
+    };
+    match found {
         Some(manager_id) if manager_id != user.id => {
             // A user this operation created cannot have a reference waiting.
-            if w.entry.action != Action::Create {
+            if w.entry.action != Action::Create && pending.any {
                 users::remove_pending_reference(conn, &user.id)?;
             }
             if user.manager_id.as_deref() != Some(manager_id.as_str()) {
@@ -58,6 +75,7 @@ pub(super) fn resolve_manager(conn: &Connection, job: &JobSettings<'_>, w: &mut 
         }
         _ => {
             users::add_pending_reference(conn, &user.id, job.job_id, &w.entry.source_id, manager_ext)?;
+            pending.any = true;
             w.entry.steps.push(
                 Step::new(
                     "EntryReferenceResolution",
