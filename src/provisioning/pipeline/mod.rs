@@ -295,32 +295,48 @@ mod tests {
         }
     }
 
-    /// A store with two staged users, and the batch prepared from them.
-    fn staged_and_prepared() -> (Store, PreparedBatch) {
-        let store = Store::open(None, Synchronous::Full).unwrap();
-        let users: Vec<_> = ["1", "2"]
-            .iter()
-            .map(|id| {
-                json!({"externalId": id, "userName": format!("u{id}@contoso.com"), "active": true,
-                "name": {"givenName": "G", "familyName": "F"}, "displayName": format!("User {id}")})
-            })
-            .collect();
+    /// A SCIM user with this externalId and, optionally, a manager (by externalId).
+    fn scim_user(id: &str, manager: Option<&str>) -> serde_json::Value {
+        let mut u = json!({"externalId": id, "userName": format!("u{id}@contoso.com"), "active": true,
+            "name": {"givenName": "G", "familyName": "F"}, "displayName": format!("User {id}")});
+        if let Some(m) = manager {
+            u["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] = json!({"manager": {"value": m}});
+        }
+        u
+    }
+
+    /// Stage `users` as one bulk request.
+    fn stage(store: &Store, users: &[serde_json::Value]) {
         let ops: Vec<_> = users
             .iter()
             .map(|u| staging::NewOperation { bulk_id: "b", external_id: u["externalId"].as_str().unwrap(), data: u })
             .collect();
         store.call_blocking(|c| staging::stage_bulk_request(c, JOB, "r", "t", &ops)).unwrap();
-        let ops = store.call_blocking(|c| staging::oldest(c, JOB, 10)).unwrap();
+    }
+
+    /// Everything staged, prepared as one batch.
+    fn prepare_staged(store: &Store) -> PreparedBatch {
+        let staged = store.call_blocking(|c| staging::oldest(c, JOB, 500)).unwrap();
         let schema = Arc::new(JobSchema::compile(default_schema("API2AAD")).unwrap());
-        let batch = prepare_batch(&settings(), schema, ops, OffsetDateTime::UNIX_EPOCH);
+        prepare_batch(&settings(), schema, staged, OffsetDateTime::UNIX_EPOCH)
+    }
+
+    fn commit(store: &Store, batch: PreparedBatch) -> Option<BatchResult> {
+        store.call_blocking(|c| commit_batch(c, &settings(), batch, OffsetDateTime::UNIX_EPOCH, "c")).unwrap()
+    }
+
+    /// A store with two staged users, and the batch prepared from them.
+    fn staged_and_prepared() -> (Store, PreparedBatch) {
+        let store = Store::open(None, Synchronous::Full).unwrap();
+        stage(&store, &[scim_user("1", None), scim_user("2", None)]);
+        let batch = prepare_staged(&store);
         (store, batch)
     }
 
     #[test]
     fn a_prepared_batch_commits_its_writes_and_unstages_its_operations() {
         let (store, batch) = staged_and_prepared();
-        let result = store.call_blocking(|c| commit_batch(c, &settings(), batch, OffsetDateTime::UNIX_EPOCH, "c"));
-        let result = result.unwrap().unwrap();
+        let result = commit(&store, batch).unwrap();
         assert_eq!((result.processed, result.entries, result.exported), (2, 2, 2));
         assert_eq!(store.call_blocking(|c| logs::count_for_job(c, JOB)).unwrap(), 2);
         assert!(store.call_blocking(|c| directory::find_by_employee_id(c, "2")).unwrap().is_some());
@@ -329,26 +345,8 @@ mod tests {
 
     /// Stage `users` (externalId, manager externalId) as one batch and commit it.
     fn commit_users(store: &Store, users: &[(&str, Option<&str>)]) -> BatchResult {
-        let data: Vec<_> = users
-            .iter()
-            .map(|(id, manager)| {
-                let mut u = json!({"externalId": id, "userName": format!("u{id}@contoso.com"), "active": true,
-                    "name": {"givenName": "G", "familyName": "F"}, "displayName": format!("User {id}")});
-                if let Some(m) = manager {
-                    u["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"] = json!({"manager": {"value": m}});
-                }
-                u
-            })
-            .collect();
-        let ops: Vec<_> = data
-            .iter()
-            .map(|u| staging::NewOperation { bulk_id: "b", external_id: u["externalId"].as_str().unwrap(), data: u })
-            .collect();
-        store.call_blocking(|c| staging::stage_bulk_request(c, JOB, "r", "t", &ops)).unwrap();
-        let staged = store.call_blocking(|c| staging::oldest(c, JOB, 500)).unwrap();
-        let schema = Arc::new(JobSchema::compile(default_schema("API2AAD")).unwrap());
-        let batch = prepare_batch(&settings(), schema, staged, OffsetDateTime::UNIX_EPOCH);
-        store.call_blocking(|c| commit_batch(c, &settings(), batch, OffsetDateTime::UNIX_EPOCH, "c")).unwrap().unwrap()
+        stage(store, &users.iter().map(|(id, manager)| scim_user(id, *manager)).collect::<Vec<_>>());
+        commit(store, prepare_staged(store)).unwrap()
     }
 
     fn manager_of(store: &Store, employee_id: &str) -> Option<String> {
@@ -387,24 +385,14 @@ mod tests {
     #[test]
     fn an_unreadable_staged_record_fails_its_own_entry_and_the_batch_goes_on() {
         let store = Store::open(None, Synchronous::Full).unwrap();
-        let good = json!({"externalId": "1", "userName": "u1@contoso.com", "active": true,
-            "name": {"givenName": "G", "familyName": "F"}, "displayName": "User 1"});
-        let ops = [
-            staging::NewOperation { bulk_id: "a", external_id: "0", data: &good },
-            staging::NewOperation { bulk_id: "b", external_id: "1", data: &good },
-        ];
-        store.call_blocking(|c| staging::stage_bulk_request(c, JOB, "r", "t", &ops)).unwrap();
+        stage(&store, &[scim_user("0", None), scim_user("1", None)]);
         store
             .call_blocking(|c| {
                 Ok(c.execute("UPDATE staged_operation SET data = '{\"externalId\": ' WHERE op_index = 0", [])?)
             })
             .unwrap();
-        let staged = store.call_blocking(|c| staging::oldest(c, JOB, 10)).unwrap();
-        assert!(staged[0].data().is_err());
-        let schema = Arc::new(JobSchema::compile(default_schema("API2AAD")).unwrap());
-        let batch = prepare_batch(&settings(), schema, staged, OffsetDateTime::UNIX_EPOCH);
-        let result = store.call_blocking(|c| commit_batch(c, &settings(), batch, OffsetDateTime::UNIX_EPOCH, "c"));
-        let result = result.unwrap().unwrap();
+        assert!(store.call_blocking(|c| staging::oldest(c, JOB, 10)).unwrap()[0].data().is_err());
+        let result = commit(&store, prepare_staged(&store)).unwrap();
         assert_eq!((result.processed, result.failed, result.exported), (2, 1, 1));
         let docs: Vec<serde_json::Value> = store
             .call_blocking(|c| {
@@ -433,8 +421,7 @@ mod tests {
         let (store, batch) = staged_and_prepared();
         // An emulator reset (or a restart's purge) between preparing and committing.
         store.call_blocking(|c| staging::remove_through(c, JOB, i64::MAX)).unwrap();
-        let result = store.call_blocking(|c| commit_batch(c, &settings(), batch, OffsetDateTime::UNIX_EPOCH, "c"));
-        assert_eq!(result.unwrap(), None);
+        assert_eq!(commit(&store, batch), None);
         assert_eq!(store.call_blocking(|c| logs::count_for_job(c, JOB)).unwrap(), 0);
         assert!(store.call_blocking(|c| directory::find_by_employee_id(c, "1")).unwrap().is_none());
     }
