@@ -349,13 +349,11 @@ mod tests {
         commit(store, prepare_staged(store)).unwrap()
     }
 
-    fn manager_of(store: &Store, employee_id: &str) -> Option<String> {
-        let user = store.call_blocking(|c| directory::find_by_employee_id(c, employee_id)).unwrap().unwrap();
-        user.manager_id
-    }
-
-    fn id_of(store: &Store, employee_id: &str) -> String {
-        store.call_blocking(|c| directory::find_by_employee_id(c, employee_id)).unwrap().unwrap().id
+    /// `employee`'s manager is `manager`, and no reference is left waiting.
+    fn assert_managed_by(store: &Store, employee: &str, manager: &str) {
+        let find = |id: &str| store.call_blocking(|c| directory::find_by_employee_id(c, id)).unwrap().unwrap();
+        assert_eq!(find(employee).manager_id, Some(find(manager).id));
+        assert!(!store.call_blocking(|c| directory::has_pending_references(c)).unwrap());
     }
 
     #[test]
@@ -365,8 +363,7 @@ mod tests {
         let result = commit_users(&store, &[("E", Some("M")), ("M", None)]);
         // Set by E's own entry: no reference waited, so no third (waiting-reference) entry.
         assert_eq!((result.entries, result.references), (2, 1));
-        assert_eq!(manager_of(&store, "E"), Some(id_of(&store, "M")));
-        assert!(!store.call_blocking(|c| directory::has_pending_references(c)).unwrap());
+        assert_managed_by(&store, "E", "M");
     }
 
     #[test]
@@ -378,8 +375,7 @@ mod tests {
         let result = commit_users(&store, &[("M", None), ("E", Some("M"))]);
         // E's own entry cleared its waiting reference: none was left for a third entry to resolve.
         assert_eq!((result.entries, result.references), (2, 1));
-        assert_eq!(manager_of(&store, "E"), Some(id_of(&store, "M")));
-        assert!(!store.call_blocking(|c| directory::has_pending_references(c)).unwrap());
+        assert_managed_by(&store, "E", "M");
     }
 
     #[test]
