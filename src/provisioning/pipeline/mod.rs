@@ -164,12 +164,8 @@ pub fn commit_batch(
         ..BatchResult::default()
     };
     let mapping_set = logs::mapping_set_id(&tx, &schema.mapping_set)?;
-    let bodies = entries
-        .iter()
-        .map(Entry::encode)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    for (i, (entry, body)) in entries.iter().zip(&bodies).enumerate() {
+    for (i, entry) in entries.iter().enumerate() {
+        let body = &entry.encode().map_err(|e| StoreError::Corrupt(e.to_string()))?;
         match entry.status {
             Status::Failure => result.failed += 1,
             Status::Skipped => result.skipped += 1,
