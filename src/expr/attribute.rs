@@ -15,7 +15,7 @@
 //! Design constraints: the path (and every namespace split) is compiled once at parse time; resolution
 //! borrows from the record and allocates only for the final value.
 
-use serde_json::{Map, Value as Json};
+use crate::scim::record::{Record as Json, RecordObject as Map, member, scalar_text};
 
 use super::value::Value;
 
@@ -72,7 +72,7 @@ impl AttrPath {
     }
 
     /// Reads the referenced attribute from `record`.
-    pub(crate) fn resolve(&self, record: &Json) -> Value {
+    pub(crate) fn resolve(&self, record: &Json<'_>) -> Value {
         let Some(root) = record.as_object() else {
             return Value::Null;
         };
@@ -83,13 +83,13 @@ impl AttrPath {
             }
         } else {
             for (ns, segs) in &self.namespaced {
-                if let Some(Json::Object(obj)) = get_ci(root, ns) {
+                if let Some(Json::Object(obj)) = member(root, ns) {
                     return walk(obj, segs);
                 }
             }
         }
         // Flat key holding the whole reference (e.g. parseExpression test objects: "passwordProfile.password").
-        get_ci(root, &self.raw).map_or(Value::Null, json_to_value)
+        member(root, &self.raw).map_or(Value::Null, json_to_value)
     }
 }
 
@@ -180,12 +180,7 @@ fn split_word(s: &str) -> (&str, &str) {
     (&s[..end], s[end..].trim_start())
 }
 
-/// Case-insensitive member lookup, exact match first (the common case, no scan).
-fn get_ci<'r>(obj: &'r Map<String, Json>, key: &str) -> Option<&'r Json> {
-    obj.get(key).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
-}
-
-fn walk(obj: &Map<String, Json>, segs: &[Segment]) -> Value {
+fn walk(obj: &Map<'_>, segs: &[Segment]) -> Value {
     let mut found = Found::default();
     collect_in(obj, segs, &mut found);
     found.into_value()
@@ -196,12 +191,12 @@ fn walk(obj: &Map<String, Json>, segs: &[Segment]) -> Value {
 enum Found<'r> {
     #[default]
     None,
-    One(&'r Json),
-    Many(Vec<&'r Json>),
+    One(&'r Json<'r>),
+    Many(Vec<&'r Json<'r>>),
 }
 
 impl<'r> Found<'r> {
-    fn push(&mut self, v: &'r Json) {
+    fn push(&mut self, v: &'r Json<'r>) {
         *self = match std::mem::take(self) {
             Found::None => Found::One(v),
             Found::One(first) => Found::Many(vec![first, v]),
@@ -224,11 +219,11 @@ impl<'r> Found<'r> {
     }
 }
 
-fn collect_in<'r>(obj: &'r Map<String, Json>, segs: &[Segment], out: &mut Found<'r>) {
+fn collect_in<'r>(obj: &'r Map<'r>, segs: &[Segment], out: &mut Found<'r>) {
     let Some((seg, rest)) = segs.split_first() else {
         return;
     };
-    let Some(child) = get_ci(obj, &seg.name) else {
+    let Some(child) = member(obj, &seg.name) else {
         return;
     };
     if let Some(f) = &seg.filter {
@@ -247,7 +242,7 @@ fn collect_in<'r>(obj: &'r Map<String, Json>, segs: &[Segment], out: &mut Found<
     }
 }
 
-fn collect<'r>(node: &'r Json, rest: &[Segment], out: &mut Found<'r>) {
+fn collect<'r>(node: &'r Json<'r>, rest: &[Segment], out: &mut Found<'r>) {
     if rest.is_empty() {
         out.push(node);
     } else if let Json::Object(obj) = node {
@@ -255,18 +250,16 @@ fn collect<'r>(node: &'r Json, rest: &[Segment], out: &mut Found<'r>) {
     }
 }
 
-fn matches(elem: &Json, f: &Filter) -> bool {
-    let Some(v) = elem.as_object().and_then(|o| get_ci(o, &f.attr)) else {
+fn matches(elem: &Json<'_>, f: &Filter) -> bool {
+    let Some(v) = elem.as_object().and_then(|o| member(o, &f.attr)) else {
         return false;
     };
     match (&f.value, v) {
-        (FilterValue::Str(want), Json::String(have)) => have.to_lowercase() == want.to_lowercase(),
+        (FilterValue::Str(want), Json::Str(have)) => have.to_lowercase() == want.to_lowercase(),
         (FilterValue::Bool(want), Json::Bool(have)) => want == have,
-        (FilterValue::Bool(want), Json::String(have)) => {
-            have.eq_ignore_ascii_case(if *want { "true" } else { "false" })
-        }
+        (FilterValue::Bool(want), Json::Str(have)) => have.eq_ignore_ascii_case(if *want { "true" } else { "false" }),
         (FilterValue::Num(want), Json::Number(have)) => have.as_f64() == Some(*want),
-        (FilterValue::Num(want), Json::String(have)) => have.trim().parse::<f64>().ok() == Some(*want),
+        (FilterValue::Num(want), Json::Str(have)) => have.trim().parse::<f64>().ok() == Some(*want),
         (FilterValue::Str(want), other @ (Json::Bool(_) | Json::Number(_))) => {
             json_to_value(other).as_str().is_some_and(|s| s.eq_ignore_ascii_case(want))
         }
@@ -275,7 +268,7 @@ fn matches(elem: &Json, f: &Filter) -> bool {
 }
 
 /// JSON → engine value (see the module header for the rules).
-pub(crate) fn json_to_value(v: &Json) -> Value {
+pub(crate) fn json_to_value(v: &Json<'_>) -> Value {
     match v {
         Json::Array(items) => {
             let vals: Vec<String> = items.iter().filter_map(scalar).collect();
@@ -285,12 +278,10 @@ pub(crate) fn json_to_value(v: &Json) -> Value {
     }
 }
 
-fn scalar(v: &Json) -> Option<String> {
+/// A scalar's string form; an object with a `value` member (enterprise `manager`) reads as that value.
+fn scalar(v: &Json<'_>) -> Option<String> {
     match v {
-        Json::Null | Json::Array(_) => None,
-        Json::String(s) => Some(s.clone()),
-        Json::Bool(b) => Some(if *b { "True" } else { "False" }.to_owned()),
-        Json::Number(n) => Some(n.to_string()),
-        Json::Object(o) => get_ci(o, "value").and_then(scalar),
+        Json::Object(o) => member(o, "value").and_then(scalar),
+        other => scalar_text(other),
     }
 }

@@ -10,12 +10,12 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use serde_json::Value as Json;
 use time::OffsetDateTime;
 
 use super::ast::{Call, CmpOp, ConstantForm, Expr, ExprKind};
 use super::value::Value;
 use crate::parse::Span;
+use crate::scim::record::Record;
 
 /// What an evaluation may read besides the record.
 #[derive(Clone, Copy)]
@@ -78,11 +78,11 @@ impl EvalError {
 /// ```ignore
 /// use entra_inbound::expr::{EvalContext, Value, evaluate, parse};
 /// let e = parse(r#"[emails[type eq "work"].value]"#)?;
-/// let record = serde_json::json!({"emails": [{"type": "work", "value": "b@example.com"}]});
+/// let record = entra_inbound::scim::record::parse(r#"{"emails": [{"type": "work", "value": "b@example.com"}]}"#)?;
 /// let out = evaluate(&e, &record, &EvalContext::new(clock.now(), "contoso.onmicrosoft.com"))?;
 /// assert_eq!(out.value, Value::from("b@example.com"));
 /// ```
-pub fn evaluate(expr: &Expr, record: &Json, ctx: &EvalContext<'_>) -> Result<Evaluated, EvalError> {
+pub fn evaluate(expr: &Expr, record: &Record<'_>, ctx: &EvalContext<'_>) -> Result<Evaluated, EvalError> {
     let mut ev = Evaluator { record, ctx, ignore_flow: false };
     let value = ev.eval(expr)?;
     Ok(Evaluated { value, ignore_flow: ev.ignore_flow })
@@ -90,7 +90,7 @@ pub fn evaluate(expr: &Expr, record: &Json, ctx: &EvalContext<'_>) -> Result<Eva
 
 /// Per-evaluation state handed to the function implementations.
 pub(crate) struct Evaluator<'r, 'c> {
-    pub(crate) record: &'r Json,
+    pub(crate) record: &'r Record<'r>,
     pub(crate) ctx: &'c EvalContext<'c>,
     pub(crate) ignore_flow: bool,
 }

@@ -17,9 +17,14 @@ pub(crate) enum Expect {
 
 pub(crate) use Expect::{Err as E, Multi as M, Null as N, Str as S};
 
+/// `value` as a record the evaluator reads (it owns its text).
+pub(crate) fn owned(value: serde_json::Value) -> serde_json_borrow::OwnedValue {
+    serde_json_borrow::OwnedValue::from_string(value.to_string()).expect("a JSON value prints as JSON")
+}
+
 /// The record every table evaluates against.
-pub(crate) fn record() -> serde_json::Value {
-    json!({
+pub(crate) fn record() -> serde_json_borrow::OwnedValue {
+    owned(json!({
         "userName": "bjensen@example.com",
         "empty": "",
         "displayName": "Babs Jensen",
@@ -35,7 +40,7 @@ pub(crate) fn record() -> serde_json::Value {
         "hire": "2012-03-16-07:00",
         "ticks": "129699324000000000",
         "diacritics": "Zoë Ångström-Łukasz Øre ß"
-    })
+    }))
 }
 
 /// 2021-07-02 15:33:38 UTC, domain `contoso.onmicrosoft.com`.

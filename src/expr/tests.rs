@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use super::testkit::{ctx, record};
+use super::testkit::{ctx, owned, record};
 use super::{Value, evaluate, parse};
 use crate::parse::MAX_DEPTH;
 
@@ -43,7 +43,7 @@ fn barbara() -> serde_json::Value {
 
 fn eval_on(src: &str, rec: &serde_json::Value) -> Value {
     let e = parse(src).unwrap_or_else(|err| panic!("{src}: {err}"));
-    evaluate(&e, rec, &ctx()).unwrap_or_else(|err| panic!("{src}: {err}")).value
+    evaluate(&e, &owned(rec.clone()), &ctx()).unwrap_or_else(|err| panic!("{src}: {err}")).value
 }
 
 #[test]

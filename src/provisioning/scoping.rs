@@ -162,7 +162,7 @@ pub fn compile_filter(filter: &Value) -> Result<Option<CompiledFilter>, SchemaEr
 
 impl CompiledFilter {
     /// Evaluate against a SCIM record.
-    pub fn evaluate(&self, record: &Value, ctx: &EvalContext<'_>) -> ScopeResult {
+    pub fn evaluate(&self, record: &crate::scim::record::Record<'_>, ctx: &EvalContext<'_>) -> ScopeResult {
         let mut details = Vec::new();
         let mut in_scope = false;
         for group in &self.groups {
@@ -227,7 +227,8 @@ mod tests {
 
     fn eval(f: &CompiledFilter, record: Value) -> bool {
         let ctx = EvalContext::new(time::OffsetDateTime::UNIX_EPOCH, "contoso.com");
-        f.evaluate(&record, &ctx).in_scope
+        let text = record.to_string();
+        f.evaluate(&crate::scim::record::parse(&text).unwrap(), &ctx).in_scope
     }
 
     fn clause(op: &str, attr: &str, values: &[&str]) -> Value {

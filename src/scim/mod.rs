@@ -2,3 +2,4 @@
 //! provider's model, filters and PATCH later.
 
 pub mod bulk;
+pub mod record;

@@ -169,7 +169,9 @@ async fn parse_expression(
             })));
         }
     };
-    let record = test_record(&request.test_input_object.map(|t| t.properties).unwrap_or_default());
+    let record = test_record(&request.test_input_object.map(|t| t.properties).unwrap_or_default()).to_string();
+    let record = crate::scim::record::parse(&record)
+        .map_err(|e| ApiError::bad_request(format!("Invalid testInputObject: {e}.")))?;
     let ctx = EvalContext::new(state.clock.now(), &state.config.tenant.default_domain);
     let (result, error) = match expr::evaluate(&parsed, &record, &ctx) {
         Ok(ev) if ev.ignore_flow => (Value::Null, Value::Null),

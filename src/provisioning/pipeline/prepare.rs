@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use serde_json::Value;
+use crate::scim::record::Record;
 use time::OffsetDateTime;
 
 use super::{JobSettings, Work};
@@ -46,7 +46,8 @@ pub(super) fn prepare(
         started,
     };
     // Parsed here, on every core, rather than when the batch is read on the store's connection.
-    let mut record: Value = match serde_json::from_str(&op.data_text) {
+    let text = op.data_text.clone();
+    let mut record = match crate::scim::record::parse(&text) {
         Ok(record) => record,
         Err(e) => {
             // The bulkUpload validated the record, so only a damaged store gets here.
@@ -67,13 +68,13 @@ pub(super) fn prepare(
             return Prepared::Done(work);
         }
     };
-    let active_omitted = record.get("active").is_none_or(Value::is_null);
+    let active_omitted = record.get("active").is_null();
     let active_imported_false = active_omitted && job.omitted_active_disables;
-    if active_imported_false {
-        log_entry::import_active_as_false(&mut record);
+    if active_imported_false && let Record::Object(o) = &mut record {
+        o.insert("active", Record::Bool(false));
     }
     let record = &record;
-    let display = record.get("displayName").and_then(Value::as_str).unwrap_or_default();
+    let display = record.get("displayName").as_str().unwrap_or_default();
     let mut entry = Entry::new(&op.external_id, display);
 
     let mut import = Step::new(
@@ -84,16 +85,16 @@ pub(super) fn prepare(
     );
     // The details are the record itself, rendered when the entry is read.
     import.derived = Derived::Record;
-    entry.record = Some(std::mem::take(&mut op.data_text));
+    entry.record = Some(op.data_text.clone());
     entry.active_imported_false = active_imported_false;
     entry.steps.push(import);
 
     // Scoping.
-    let active_text = record.get("active").map_or("False".into(), |v| match v {
-        Value::Bool(true) => "True".to_owned(),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => "True".to_owned(),
+    let active_text = match record.get("active") {
+        Record::Bool(true) => "True".to_owned(),
+        Record::Str(s) if s.eq_ignore_ascii_case("true") => "True".to_owned(),
         _ => "False".to_owned(),
-    });
+    };
     let scope = schema.scope.as_ref().map(|f| f.evaluate(record, ctx));
     let in_scope = scope.as_ref().is_none_or(|s| s.in_scope);
     let mut scoping = Step::new(
