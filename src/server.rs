@@ -65,7 +65,7 @@ impl Server {
             }
             None => None,
         };
-        let state = AppState::new(config, clock)?;
+        let state = AppState::new(config, clock).await?;
         Ok(Self { listener, tls, state })
     }
 

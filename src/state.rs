@@ -8,7 +8,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::provisioning::jobs::{JobRegistry, JobSchema};
 use crate::provisioning::staging_gauge::StagingGauge;
-use crate::store::{Store, StoreError, job_state, schemas, staging};
+use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -41,20 +41,23 @@ pub enum StateError {
 
 impl AppState {
     /// Open storage and build every handle from `config`.
-    pub fn new(config: Config, clock: SharedClock) -> Result<Self, StateError> {
+    pub async fn new(config: Config, clock: SharedClock) -> Result<Self, StateError> {
         let store = Store::open(config.data_dir().as_deref(), config.storage.synchronous)?;
         let keys = SigningKeys::load(&config.auth.signing_key_file, &config.auth.signing_cert_file)?;
         let clients = ClientRegistry::from_config(&config.clients)?;
         let validator = TokenValidator::new(keys, &config.tenant.id, config.auth.mode, config.auth.leeway_secs);
-        let pending = store.call_blocking(|c| staging::count_all(c))?;
         let jobs = JobRegistry::from_config(&config, &clock)?;
+        let mut pending = 0;
         for job in jobs.all() {
-            if let Some(raw) = store.call_blocking(|c| schemas::load(c, &job.id))? {
+            let record = store.resume_job(&job.id).await?;
+            if let Some(raw) = record.schema {
                 job.set_schema(JobSchema::compile(raw)?);
             }
-            if let Some((paused, status)) = store.call_blocking(|c| job_state::load(c, &job.id))? {
+            if let Some((paused, status)) = record.run_state {
                 job.restore(paused, status);
             }
+            job.mark_through(record.applied_through);
+            pending += store.backlog(&job.id, record.applied_through).await?;
         }
         Ok(Self {
             base_url: config.public_base_url().into(),
@@ -81,8 +84,7 @@ impl AppState {
     /// Persist a job's run state and status (after start, pause, restart).
     pub async fn save_job_state(&self, job: &crate::provisioning::jobs::Job) -> Result<(), StoreError> {
         let (paused, status) = job.snapshot();
-        let id = job.id.clone();
-        self.store.call(move |c| job_state::save(c, &id, paused, &status)).await
+        self.store.save_job_state(&job.id, paused, status).await
     }
 
     /// Mark the emulator ready (`/ready` answers 200 from then on).

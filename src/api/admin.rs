@@ -13,9 +13,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
+use crate::api::storage_failure;
 use crate::error::{ApiError, TokenProblem};
 use crate::state::AppState;
-use crate::store::{directory, staging};
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     let control = Router::new()
@@ -53,20 +53,12 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
 
 /// Empty the directory, logs and staged operations (configuration, jobs and keys stay).
 async fn reset(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
-    let cleared = state
-        .store
-        .call(|c| {
-            let tx = c.transaction()?;
-            directory::clear(&tx)?;
-            tx.execute_batch(
-                "DELETE FROM provisioning_log; DELETE FROM log_mapping_set; DELETE FROM staged_operation;",
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await;
-    cleared.map_err(|e| ApiError::Internal(e.to_string()))?;
-    state.staging.release(state.staging.pending());
+    let jobs: Vec<String> = state.jobs.all().map(|j| j.id.clone()).collect();
+    let dropped = state.store.reset(jobs).await.map_err(storage_failure)?;
+    state.staging.release(dropped.operations.values().sum());
+    for job in state.jobs.all() {
+        job.mark_through(dropped.through);
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -97,9 +89,7 @@ async fn drain(
     if job.is_quarantined() {
         return Err(ApiError::Conflict(format!("Job '{job_id}' is in quarantine; restart it before draining.")));
     }
-    let key = job.id.clone();
-    let target =
-        state.store.call(move |c| staging::newest_seq(c, &key)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let target = state.store.newest_staged(&job.id).await.map_err(storage_failure)?;
     let mut processed = job.watch_processed();
     if let Some(target) = target {
         let wait = processed.wait_for(|seq| *seq >= target);

@@ -41,6 +41,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// A storage failure as an answer: logged here, once, with its cause (handlers never log it themselves).
+pub(crate) fn storage_failure(e: crate::store::StoreError) -> ApiError {
+    tracing::error!(error = %e, "storage failed; answering 500");
+    ApiError::Internal(e.to_string())
+}
+
 async fn unknown_route(uri: Uri) -> ApiError {
     ApiError::NoRoute(uri.path().to_owned())
 }

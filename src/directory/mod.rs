@@ -6,4 +6,4 @@ mod rules;
 mod user;
 
 pub use rules::{CreateProblem, check_create};
-pub use user::{DirectoryUser, TargetValue, USER_PROPERTIES, V1_DEFAULT_PROPERTIES};
+pub use user::{DirectoryUser, TEXT_PROPERTIES, TargetValue, USER_PROPERTIES, V1_DEFAULT_PROPERTIES};

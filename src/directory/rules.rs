@@ -62,7 +62,7 @@ mod tests {
     use crate::directory::TargetValue;
 
     fn user(upn: &str, name: &str, nick: &str) -> DirectoryUser {
-        let mut u = DirectoryUser::new("1".into(), "t");
+        let mut u = DirectoryUser::new("1".into(), time::OffsetDateTime::UNIX_EPOCH);
         for (k, v) in [("userPrincipalName", upn), ("displayName", name), ("mailNickname", nick)] {
             if !v.is_empty() {
                 u.set(k, &TargetValue::Text(v.into()));

@@ -1,25 +1,28 @@
-//! Allow-lists that map OData property paths to trusted SQL expressions: the [`FieldTable`] type and
-//! the two tables the emulator serves — provisioning logs (spec A.3, §2.1–2.2) and directory users
-//! (spec A.3b; Graph's user `$filter` support).
+//! Allow-lists of the OData properties each entity type can be filtered and ordered by: the [`FieldTable`]
+//! type and the two tables the emulator serves — provisioning logs (docs/fidelity.md, A.3 and B.2) and
+//! directory users (A.3b; Graph's user `$filter` support). Which storage column holds a property is the
+//! store's business (`crate::store`), not this module's.
 //!
 //! Design constraints: tables are `const`-constructible `'static` data (no registry, no globals with
-//! interior mutability); `sql` strings are the only SQL text a query can contain besides keywords and
-//! `?`, so they must be primary expressions (a column or a function call), never request data.
-//! Lookup is ASCII case-insensitive and follows aliases (`statusInfo/status` → `provisioningStatusInfo/status`).
+//! interior mutability). Lookup is ASCII case-insensitive and follows aliases (`statusInfo/status` →
+//! `provisioningStatusInfo/status`).
+
+use super::page::Ordering;
+use super::query::OrderBy;
 
 /// How values of a field are typed, compared and bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FieldKind {
-    /// `TEXT`, compared byte-wise (SQLite's default `BINARY` collation): values are case-sensitive.
+    /// A string compared byte-wise: values are case-sensitive.
     Text,
-    /// `TEXT`, compared ASCII case-insensitively (`COLLATE NOCASE`, `lower()`), as Entra's directory
-    /// compares user properties (`startswith(displayName,'a')` finds "Adele").
+    /// A string compared ASCII case-insensitively, as Entra's directory compares user properties
+    /// (`startswith(displayName,'a')` finds "Adele").
     TextNoCase,
-    /// `TEXT` in [`datetime_key`](super::datetime_key) form; accepts DateTimeOffset literals only.
+    /// A date-time; accepts DateTimeOffset literals only.
     DateTime,
-    /// `INTEGER`; accepts integer literals.
+    /// An integer; accepts integer literals.
     Integer,
-    /// `INTEGER` 0/1; accepts `true`/`false`.
+    /// A Boolean; accepts `true`/`false`.
     Boolean,
 }
 
@@ -59,8 +62,6 @@ impl OpSet {
 pub struct Field {
     /// Canonical OData path, e.g. `provisioningStatusInfo/status`.
     pub name: &'static str,
-    /// Trusted SQL expression, e.g. `status` or `json_extract(doc,'$.x')`.
-    pub sql: &'static str,
     pub kind: FieldKind,
     pub ops: OpSet,
     /// Allowed in `$orderby`.
@@ -102,37 +103,37 @@ impl FieldTable {
     }
 }
 
-const fn field(name: &'static str, sql: &'static str, kind: FieldKind, ops: OpSet, sortable: bool) -> Field {
-    Field { name, sql, kind, ops, sortable }
+const fn field(name: &'static str, kind: FieldKind, ops: OpSet, sortable: bool) -> Field {
+    Field { name, kind, ops, sortable }
 }
 
-/// Logs strings: spec A.3 lists eq, ne and `contains()` (§2.1 documents eq and contains).
+/// Logs strings: eq, ne and `contains()` (docs/fidelity.md A.3; B.2 documents eq and contains).
 const LOG_TEXT: OpSet = OpSet::EQUALITY.with(OpSet::CONTAINS);
 
-/// `provisioningObjectSummary` over table `provisioning_log` (spec A.3, §2.1). Enum-valued properties
-/// (`provisioningAction`, statuses) are not sortable: Graph orders enums by member value, not by name.
+/// `provisioningObjectSummary` (docs/fidelity.md A.3, B.2). Enum-valued properties (`provisioningAction`,
+/// statuses) are not sortable: Graph orders enums by member value, not by name.
 pub static PROVISIONING_LOG_FIELDS: FieldTable = FieldTable::new(
     "microsoft.graph.provisioningObjectSummary",
     &[
-        field("id", "id", FieldKind::Text, LOG_TEXT, true),
-        field("activityDateTime", "activity_time", FieldKind::DateTime, OpSet::COMPARISON, true),
-        field("jobId", "job_id", FieldKind::Text, LOG_TEXT, true),
-        field("cycleId", "cycle_id", FieldKind::Text, LOG_TEXT, true),
-        field("changeId", "change_id", FieldKind::Text, LOG_TEXT, true),
-        field("durationInMilliseconds", "duration_ms", FieldKind::Integer, OpSet::COMPARISON, true),
-        field("provisioningAction", "action", FieldKind::Text, LOG_TEXT, false),
-        field("provisioningStatusInfo/status", "status", FieldKind::Text, LOG_TEXT, false),
-        field("sourceIdentity/id", "source_id", FieldKind::Text, LOG_TEXT, true),
-        field("sourceIdentity/displayName", "source_display_name", FieldKind::Text, LOG_TEXT, true),
-        field("sourceIdentity/identityType", "source_identity_type", FieldKind::Text, LOG_TEXT, false),
-        field("targetIdentity/id", "target_id", FieldKind::Text, LOG_TEXT, true),
-        field("targetIdentity/displayName", "target_display_name", FieldKind::Text, LOG_TEXT, true),
-        field("targetIdentity/identityType", "target_identity_type", FieldKind::Text, LOG_TEXT, false),
-        field("servicePrincipal/id", "sp_id", FieldKind::Text, LOG_TEXT, false),
-        field("servicePrincipal/displayName", "sp_display_name", FieldKind::Text, LOG_TEXT, false),
-        field("sourceSystem/displayName", "source_system_display_name", FieldKind::Text, LOG_TEXT, false),
-        field("targetSystem/displayName", "target_system_display_name", FieldKind::Text, LOG_TEXT, false),
-        field("tenantId", "tenant_id", FieldKind::Text, OpSet::EQUALITY, false),
+        field("id", FieldKind::Text, LOG_TEXT, true),
+        field("activityDateTime", FieldKind::DateTime, OpSet::COMPARISON, true),
+        field("jobId", FieldKind::Text, LOG_TEXT, true),
+        field("cycleId", FieldKind::Text, LOG_TEXT, true),
+        field("changeId", FieldKind::Text, LOG_TEXT, true),
+        field("durationInMilliseconds", FieldKind::Integer, OpSet::COMPARISON, true),
+        field("provisioningAction", FieldKind::Text, LOG_TEXT, false),
+        field("provisioningStatusInfo/status", FieldKind::Text, LOG_TEXT, false),
+        field("sourceIdentity/id", FieldKind::Text, LOG_TEXT, true),
+        field("sourceIdentity/displayName", FieldKind::Text, LOG_TEXT, true),
+        field("sourceIdentity/identityType", FieldKind::Text, LOG_TEXT, false),
+        field("targetIdentity/id", FieldKind::Text, LOG_TEXT, true),
+        field("targetIdentity/displayName", FieldKind::Text, LOG_TEXT, true),
+        field("targetIdentity/identityType", FieldKind::Text, LOG_TEXT, false),
+        field("servicePrincipal/id", FieldKind::Text, LOG_TEXT, false),
+        field("servicePrincipal/displayName", FieldKind::Text, LOG_TEXT, false),
+        field("sourceSystem/displayName", FieldKind::Text, LOG_TEXT, false),
+        field("targetSystem/displayName", FieldKind::Text, LOG_TEXT, false),
+        field("tenantId", FieldKind::Text, OpSet::EQUALITY, false),
     ],
     // beta's deprecated names, accepted on both versions.
     &[("statusInfo/status", "provisioningStatusInfo/status"), ("action", "provisioningAction")],
@@ -141,26 +142,44 @@ pub static PROVISIONING_LOG_FIELDS: FieldTable = FieldTable::new(
 /// Directory strings: Graph documents eq, ne, not, in and startsWith (endsWith with advanced queries).
 const USER_TEXT: OpSet = OpSet::EQUALITY.with(OpSet::IN).with(OpSet::STARTSWITH).with(OpSet::ENDSWITH);
 
-/// `microsoft.graph.user` over table `directory_user` (spec A.3b). Strings compare case-insensitively.
+/// `microsoft.graph.user` (docs/fidelity.md A.3b). Strings compare case-insensitively.
 pub static USER_FIELDS: FieldTable = FieldTable::new(
     "microsoft.graph.user",
     &[
-        field("id", "id", FieldKind::TextNoCase, OpSet::EQUALITY.with(OpSet::IN), true),
-        field("userPrincipalName", "user_principal_name", FieldKind::TextNoCase, USER_TEXT, true),
-        field("employeeId", "employee_id", FieldKind::TextNoCase, USER_TEXT, false),
-        field("displayName", "display_name", FieldKind::TextNoCase, USER_TEXT, true),
-        field("givenName", "given_name", FieldKind::TextNoCase, USER_TEXT, false),
-        field("surname", "surname", FieldKind::TextNoCase, USER_TEXT, false),
-        field("mail", "mail", FieldKind::TextNoCase, USER_TEXT, false),
-        field("mailNickname", "mail_nickname", FieldKind::TextNoCase, USER_TEXT, false),
-        field("jobTitle", "job_title", FieldKind::TextNoCase, USER_TEXT, false),
-        field("department", "department", FieldKind::TextNoCase, USER_TEXT, false),
-        field("companyName", "company_name", FieldKind::TextNoCase, USER_TEXT, false),
-        field("employeeType", "employee_type", FieldKind::TextNoCase, USER_TEXT, false),
-        field("accountEnabled", "account_enabled", FieldKind::Boolean, OpSet::EQUALITY, false),
-        field("city", "city", FieldKind::TextNoCase, USER_TEXT, false),
-        field("country", "country", FieldKind::TextNoCase, USER_TEXT, false),
-        field("createdDateTime", "created_time", FieldKind::DateTime, OpSet::COMPARISON.with(OpSet::IN), true),
+        field("id", FieldKind::TextNoCase, OpSet::EQUALITY.with(OpSet::IN), true),
+        field("userPrincipalName", FieldKind::TextNoCase, USER_TEXT, true),
+        field("employeeId", FieldKind::TextNoCase, USER_TEXT, false),
+        field("displayName", FieldKind::TextNoCase, USER_TEXT, true),
+        field("givenName", FieldKind::TextNoCase, USER_TEXT, false),
+        field("surname", FieldKind::TextNoCase, USER_TEXT, false),
+        field("mail", FieldKind::TextNoCase, USER_TEXT, false),
+        field("mailNickname", FieldKind::TextNoCase, USER_TEXT, false),
+        field("jobTitle", FieldKind::TextNoCase, USER_TEXT, false),
+        field("department", FieldKind::TextNoCase, USER_TEXT, false),
+        field("companyName", FieldKind::TextNoCase, USER_TEXT, false),
+        field("employeeType", FieldKind::TextNoCase, USER_TEXT, false),
+        field("accountEnabled", FieldKind::Boolean, OpSet::EQUALITY, false),
+        field("city", FieldKind::TextNoCase, USER_TEXT, false),
+        field("country", FieldKind::TextNoCase, USER_TEXT, false),
+        field("createdDateTime", FieldKind::DateTime, OpSet::COMPARISON.with(OpSet::IN), true),
     ],
     &[],
 );
+
+/// Logs come newest first (docs/fidelity.md A.3: `activityDateTime desc, id`); the id makes any order total.
+pub const PROVISIONING_LOG_ORDER: Ordering = Ordering {
+    default: &[
+        OrderBy { property: "activityDateTime", descending: true },
+        OrderBy { property: "id", descending: true },
+    ],
+    unique: &["id"],
+    tiebreaker: "id",
+};
+
+/// Users come in userPrincipalName order (Graph's listing order in sample tenants; the public record is
+/// silent, see docs/fidelity.md A.3b); UPNs and ids are unique.
+pub const USER_ORDER: Ordering = Ordering {
+    default: &[OrderBy { property: "userPrincipalName", descending: false }],
+    unique: &["id", "userPrincipalName"],
+    tiebreaker: "id",
+};

@@ -15,12 +15,13 @@
 //! [`MAX_QUERY_OPTION_LEN`]: super::MAX_QUERY_OPTION_LEN
 
 use super::lexer::{Tok, Token, tokenize};
-use super::{ODataError, check_len, sql::datetime_key};
+use super::{ODataError, check_len};
+use crate::graph_time::datetime_key;
 use crate::parse::{DepthGuard, Span};
 use std::fmt;
 use time::OffsetDateTime;
 
-/// A parsed `$filter`; translate it with [`Filter::to_sql`]. `Display` prints a canonical form.
+/// A parsed `$filter`; check it with [`Filter::check`]. `Display` prints a canonical form.
 ///
 /// ```
 /// # use entra_inbound::odata::parse_filter;
@@ -29,11 +30,11 @@ use time::OffsetDateTime;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filter {
-    pub(super) expr: Expr,
+    pub expr: Expr,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Expr {
+pub enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
@@ -63,19 +64,19 @@ pub(super) enum Expr {
 
 /// A property path as written (`statusInfo/status`, `jobid`).
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Path {
-    pub(super) name: String,
-    pub(super) span: Span,
+pub struct Path {
+    pub name: String,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct Lit {
-    pub(super) value: Literal,
-    pub(super) span: Span,
+pub struct Lit {
+    pub value: Literal,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Literal {
+pub enum Literal {
     Str(String),
     Int(i64),
     Bool(bool),
@@ -85,7 +86,7 @@ pub(super) enum Literal {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum CmpOp {
+pub enum CmpOp {
     Eq,
     Ne,
     Gt,
@@ -95,7 +96,7 @@ pub(super) enum CmpOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Func {
+pub enum Func {
     Contains,
     StartsWith,
     EndsWith,
@@ -104,7 +105,7 @@ pub(super) enum Func {
 impl CmpOp {
     const ALL: [CmpOp; 6] = [CmpOp::Eq, CmpOp::Ne, CmpOp::Gt, CmpOp::Ge, CmpOp::Lt, CmpOp::Le];
 
-    pub(super) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             CmpOp::Eq => "eq",
             CmpOp::Ne => "ne",
@@ -128,7 +129,7 @@ impl CmpOp {
 }
 
 impl Func {
-    pub(super) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Func::Contains => "contains",
             Func::StartsWith => "startswith",

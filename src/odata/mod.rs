@@ -1,41 +1,44 @@
 //! OData query options for the Graph read APIs: `$filter`, `$orderby`, `$top`, `$select` and
-//! `$skiptoken` (spec Part A.3 "Provisioning logs query", A.3b "Users read API", Part B §2.1–2.2).
+//! `$skiptoken` (docs/fidelity.md, A.3 "Provisioning logs query" and A.3b "Users read API").
 //!
 //! Module map:
 //! - `lexer` — tokens of `$filter`/`$orderby`: paths `a/b`, `'strings'`, integers, unquoted
 //!   DateTimeOffset and GUID literals.
-//! - `filter` — the `$filter` AST and its recursive-descent parser ([`parse_filter`]).
-//! - `sql` — translation of a [`Filter`] to parameterised SQL over a [`FieldTable`] allow-list, the
-//!   `ORDER BY` clause and the keyset predicate for paging ([`keyset_sql`]), and [`datetime_key`].
-//! - `fields` — [`FieldTable`]s: [`PROVISIONING_LOG_FIELDS`] and [`USER_FIELDS`].
+//! - `filter` — the `$filter` tree and its recursive-descent parser ([`parse_filter`]).
+//! - `check` — [`Filter::check`]: properties, operators and literal types against a [`FieldTable`].
+//! - `fields` — [`FieldTable`]s: [`PROVISIONING_LOG_FIELDS`] and [`USER_FIELDS`], and their orderings.
 //! - `query` — [`parse_orderby`], [`parse_top`], [`parse_select`].
+//! - `page` — [`PageQuery`]: a checked filter, a total order and the keyset position, for the store.
 //! - [`skiptoken`] — the opaque `$skiptoken` (keyset values of the last row of a page).
 //!
 //! Design constraints:
-//! - Nothing from a request ever reaches SQL text: property names are resolved against the caller's
-//!   allow-list (whose SQL expressions are trusted `'static` strings) and every value is a `?` parameter.
+//! - This module never builds SQL: it hands the store a checked query tree ([`PageQuery`]), and the store
+//!   translates it over its own column allow-list (`crate::store`).
 //! - Never panic on input: input length is capped ([`MAX_QUERY_OPTION_LEN`]) and nesting is capped by
 //!   [`crate::parse::DepthGuard`]; every failure is an [`ODataError`] the HTTP layer turns into a
 //!   400 `BadRequest` carrying its message.
 //! - Property names, keywords, operators and function names are case-insensitive (`jobid`, `EQ`,
 //!   `Contains`); values are case-sensitive unless the field is [`FieldKind::TextNoCase`].
 
+mod check;
 mod fields;
 mod filter;
 mod lexer;
+mod page;
 mod query;
 pub mod skiptoken;
-mod sql;
 
 #[cfg(test)]
 mod tests;
 
 use crate::parse::{ParseError, Span};
 
-pub use fields::{Field, FieldKind, FieldTable, OpSet, PROVISIONING_LOG_FIELDS, USER_FIELDS};
-pub use filter::{Filter, parse_filter};
+pub use fields::{
+    Field, FieldKind, FieldTable, OpSet, PROVISIONING_LOG_FIELDS, PROVISIONING_LOG_ORDER, USER_FIELDS, USER_ORDER,
+};
+pub use filter::{CmpOp, Expr, Filter, Func, Lit, Literal, Path, parse_filter};
+pub use page::{KeyValue, Ordering, PageQuery, skiptoken_of};
 pub use query::{OrderBy, parse_orderby, parse_select, parse_top};
-pub use sql::{SqlFragment, datetime_key, keyset_sql, order_by_sql};
 
 /// Longest accepted value of any query option, in bytes (after URL decoding).
 pub const MAX_QUERY_OPTION_LEN: usize = 4096;

@@ -101,6 +101,11 @@ impl Job {
         }
     }
 
+    /// A copy of the status, to record a batch on before the batch commits.
+    pub fn status(&self) -> JobStatus {
+        self.with_status(|s| s.clone())
+    }
+
     /// The configured quarantine thresholds.
     pub fn thresholds(&self) -> Thresholds {
         Thresholds {
@@ -110,10 +115,24 @@ impl Job {
         }
     }
 
-    /// Record that every operation up to `seq` was processed (`count` of them in this batch).
+    /// Record that every staged request up to `seq` was applied (`count` operations in this batch).
     pub fn mark_processed(&self, seq: i64, count: usize) {
         self.processed_total.fetch_add(count as u64, Ordering::AcqRel);
-        self.processed_seq.send_replace(seq);
+        self.mark_through(seq);
+    }
+
+    /// Record that nothing staged up to `seq` is waiting any more (applied, purged or dropped).
+    pub fn mark_through(&self, seq: i64) {
+        self.processed_seq.send_if_modified(|s| {
+            let moved = seq > *s;
+            *s = (*s).max(seq);
+            moved
+        });
+    }
+
+    /// The last staged request applied, purged or dropped: where the next batch starts.
+    pub fn applied_through(&self) -> i64 {
+        *self.processed_seq.borrow()
     }
 
     pub fn watch_processed(&self) -> watch::Receiver<i64> {

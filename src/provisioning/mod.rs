@@ -3,8 +3,7 @@
 //! with scoping, mapping and the log entries it writes.
 
 pub mod jobs;
-pub mod log_entry;
-pub mod log_render;
+pub mod log;
 pub mod pipeline;
 pub mod rate_limit;
 pub mod schema;

@@ -125,8 +125,8 @@ pub struct CompiledSchema {
     /// Index into `mappings` of the matching mapping (lowest `matchingPriority > 0`).
     pub matching: usize,
     pub scope: Option<CompiledFilter>,
-    /// `[[target, expression], …]` as JSON text: what log entries name their evaluated mappings by.
-    pub mapping_set: String,
+    /// `(target, expression)` per mapping: what log entries name their evaluated mappings by.
+    pub mapping_set: std::sync::Arc<crate::provisioning::log::MappingSet>,
 }
 
 /// Why a schema cannot be used; `position` is the byte offset inside `expression` when known.
@@ -196,8 +196,8 @@ pub fn compile(schema: &Value) -> Result<CompiledSchema, SchemaError> {
         Some(filter) => compile_filter(&filter)?,
     };
     let mappings: Vec<CompiledMapping> = mappings.into_iter().map(|(_, m)| m).collect();
-    let pairs: Vec<(&str, &str)> = mappings.iter().map(|m| (m.target.as_str(), m.expression.as_str())).collect();
-    let mapping_set = serde_json::to_string(&pairs).map_err(|e| schema_error(e.to_string(), "attributeMappings"))?;
+    let pairs = mappings.iter().map(|m| (m.target.clone(), m.expression.clone())).collect();
+    let mapping_set = std::sync::Arc::new(crate::provisioning::log::MappingSet(pairs));
     Ok(CompiledSchema { object_mapping_name: object.name, mappings, matching, scope, mapping_set })
 }
 

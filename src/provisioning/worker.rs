@@ -1,13 +1,12 @@
-//! One worker task per job (DESIGN.md "Data flow"): takes the job's staged operations in arrival order,
-//! in batches of up to [`BATCH_SIZE`] (one `cycleId` per batch), runs the pipeline, commits, then frees the
-//! staging slots and tells drain waiters how far it got. A paused job processes nothing; the batch in hand
-//! finishes before a pause takes effect.
+//! One worker task per job (DESIGN "Data flow"): takes the job's staged requests in arrival order, in batches
+//! of up to [`BATCH_SIZE`] operations (one `cycleId` per batch), prepares them, runs them as one unit of
+//! work, then frees their staging slots and tells drain waiters how far it got. A paused or quarantined job
+//! processes nothing; the batch in hand finishes first.
 //!
-//! Throughput: the pipeline's two stages overlap across batches. While a batch commits (ordered directory
-//! work and writes, on the store's connection), the operations staged after it are read and prepared
-//! (record-only steps, on the other cores). A prepared batch is dropped when the job pauses, prepared again
-//! when the job's schema was replaced meanwhile, and not written when its operations were purged (reset,
-//! restart) before it committed.
+//! Throughput: while a batch's unit of work runs (its directory view, its decisions, its commit), the
+//! requests staged after it are read and prepared (record-only steps, on the other cores). A prepared batch
+//! is dropped when the job pauses, prepared again when the job's schema was replaced meanwhile, and
+//! discarded when a restart or reset moved the job's progress before it committed (the store refuses it).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,14 +14,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::jobs::{Job, JobSchema};
-use super::pipeline::{BatchResult, JobSettings, PreparedBatch, commit_batch, prepare_batch};
+use super::log::EntryContext;
+use super::pipeline::{BatchResult, JobSettings, PreparedBatch, apply_batch, prepare_batch};
 use super::status::Execution;
-use crate::config::Config;
 use crate::state::AppState;
-use crate::store::staging::StagedOperation;
-use crate::store::{StoreError, job_state, staging};
+use crate::store::{CommitOutcome, StagedRequest, StoreError};
 
-/// Most operations processed in one transaction.
+/// Most operations processed in one unit of work (whole requests: a batch may hold up to 49 more).
 pub const BATCH_SIZE: usize = 500;
 
 /// Start a worker for every configured job.
@@ -32,20 +30,42 @@ pub fn spawn_all(state: &AppState) {
     }
 }
 
-fn settings<'a>(config: &'a Config, job: &'a Job) -> JobSettings<'a> {
-    JobSettings {
-        tenant_id: &config.tenant.id,
-        default_domain: &config.tenant.default_domain,
-        verified_domains: &config.tenant.verified_domains,
-        job_id: &job.id,
-        service_principal_id: &job.service_principal_id,
-        service_principal_name: &job.service_principal_name,
-        omitted_active_disables: job.config.omitted_active_disables,
-        deletion_threshold: job.config.deletion_threshold,
+/// The pipeline's view of a job.
+struct Settings {
+    context: Arc<EntryContext>,
+    default_domain: String,
+    verified_domains: Vec<String>,
+}
+
+impl Settings {
+    fn new(state: &AppState, job: &Job) -> Self {
+        let tenant = &state.config.tenant;
+        Self {
+            context: Arc::new(EntryContext::for_job(
+                &tenant.id,
+                &job.id,
+                &job.service_principal_id,
+                &job.service_principal_name,
+            )),
+            default_domain: tenant.default_domain.clone(),
+            verified_domains: tenant.verified_domains.clone(),
+        }
+    }
+
+    fn for_job<'a>(&'a self, job: &'a Job) -> JobSettings<'a> {
+        JobSettings {
+            default_domain: &self.default_domain,
+            verified_domains: &self.verified_domains,
+            job_id: &job.id,
+            context: Arc::clone(&self.context),
+            omitted_active_disables: job.config.omitted_active_disables,
+            deletion_threshold: job.config.deletion_threshold,
+        }
     }
 }
 
 async fn run(state: AppState, job: Arc<Job>) {
+    let settings = Arc::new(Settings::new(&state, &job));
     let mut gate = job.watch_gate();
     // Entries of later batches sort after earlier ones even when the (manual) clock stands still.
     let mut floor: Option<OffsetDateTime> = None;
@@ -58,11 +78,12 @@ async fn run(state: AppState, job: Arc<Job>) {
             }
             continue;
         }
+        let from = job.applied_through();
         let schema = job.schema();
         let batch = match ahead.take() {
-            Some(batch) if Arc::ptr_eq(batch.schema(), &schema) => Ok(batch),
-            _ => match read(&state, &job, 0).await {
-                Ok(ops) => prepare(&state, &job, schema, ops).await,
+            Some(batch) if Arc::ptr_eq(batch.schema(), &schema) && batch_starts_at(&batch, from) => Ok(batch),
+            _ => match read(&state, &job, from).await {
+                Ok(requests) => prepare(&settings, &job, schema, requests, from, state.clock.now()).await,
                 Err(e) => Err(e),
             },
         };
@@ -84,29 +105,32 @@ async fn run(state: AppState, job: Arc<Job>) {
         if job.config.processing_delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(job.config.processing_delay_ms)).await;
         }
-        let count = batch.len();
         let now = match floor {
             Some(f) => state.clock.now().max(f + time::Duration::nanoseconds(100)),
             None => state.clock.now(),
         };
-        // What was staged after this batch is read now, and prepared while this batch commits.
-        let next = read(&state, &job, batch.last_seq()).await;
+        // What was staged after this batch is read now (so the batch knows whether the queue is empty), and
+        // prepared while this batch's unit of work runs.
+        let (count, through) = (batch.len(), batch.through());
+        let next = read(&state, &job, through).await.unwrap_or_default();
+        let queue_empty = next.is_empty();
         let prepare_next = async {
-            match next {
-                Ok(ops) if !ops.is_empty() => prepare(&state, &job, job.schema(), ops).await.ok(),
-                _ => None,
+            if next.is_empty() {
+                return None;
             }
+            prepare(&settings, &job, job.schema(), next, through, state.clock.now()).await.ok()
         };
-        let (outcome, next) = tokio::join!(commit(&state, &job, batch, now), prepare_next);
+        let (outcome, next) = tokio::join!(process(&state, &settings, &job, batch, now, queue_empty), prepare_next);
         ahead = next;
         match outcome {
-            Ok(Some(result)) => {
+            Ok(Some((result, last))) => {
                 tracing::debug!(job = %job.id, ?result, "batch processed");
-                floor = result.last_activity.or(floor);
+                floor = Some(last);
                 state.staging.release(count);
+                job.mark_processed(through, count);
             }
             Ok(None) => {
-                tracing::debug!(job = %job.id, "batch purged before it committed; dropped");
+                tracing::debug!(job = %job.id, "batch superseded by a restart or reset before it committed; dropped");
                 ahead = None;
             }
             Err(e) => {
@@ -118,57 +142,65 @@ async fn run(state: AppState, job: Arc<Job>) {
     }
 }
 
-/// Up to [`BATCH_SIZE`] of the job's staged operations after sequence number `after`.
-async fn read(state: &AppState, job: &Job, after: i64) -> Result<Vec<StagedOperation>, StoreError> {
-    let job_id = job.id.clone();
-    state.store.call(move |c| staging::oldest_after(c, &job_id, after, BATCH_SIZE)).await
+/// Whether a batch prepared ahead still starts where the job is.
+fn batch_starts_at(batch: &PreparedBatch, from: i64) -> bool {
+    batch.starts_after() == from
+}
+
+/// Up to [`BATCH_SIZE`] operations of the job's requests staged after `after`.
+async fn read(state: &AppState, job: &Job, after: i64) -> Result<Vec<StagedRequest>, StoreError> {
+    state.store.read_staged(&job.id, after, BATCH_SIZE).await
 }
 
 /// The record-only steps of a batch, off the async threads.
 async fn prepare(
-    state: &AppState,
+    settings: &Arc<Settings>,
     job: &Arc<Job>,
     schema: Arc<JobSchema>,
-    ops: Vec<StagedOperation>,
+    requests: Vec<StagedRequest>,
+    from: i64,
+    now: OffsetDateTime,
 ) -> Result<PreparedBatch, StoreError> {
-    let config = Arc::clone(&state.config);
-    let job = Arc::clone(job);
-    let now = state.clock.now();
-    tokio::task::spawn_blocking(move || prepare_batch(&settings(&config, &job), schema, ops, now))
+    let (settings, job) = (Arc::clone(settings), Arc::clone(job));
+    tokio::task::spawn_blocking(move || prepare_batch(&settings.for_job(&job), schema, &requests, from, now))
         .await
         .map_err(|e| StoreError::Task(e.to_string()))
 }
 
-/// Commit a prepared batch and record the job's execution, still holding the connection, so a drain that
-/// sees the operations gone also sees them counted and sees the job's status (and any quarantine).
-async fn commit(
+/// One batch's unit of work, with the job's execution recorded in the same commit, so a drain that sees the
+/// operations applied also sees them counted and sees the job's status (and any quarantine). `None` when
+/// the batch was superseded. On success, the `activityDateTime` of its last entry.
+async fn process(
     state: &AppState,
+    settings: &Arc<Settings>,
     job: &Arc<Job>,
     batch: PreparedBatch,
     now: OffsetDateTime,
-) -> Result<Option<BatchResult>, StoreError> {
-    let config = Arc::clone(&state.config);
-    let job = Arc::clone(job);
-    let clock = Arc::clone(&state.clock);
+    queue_empty: bool,
+) -> Result<Option<(BatchResult, OffsetDateTime)>, StoreError> {
+    let keys = batch.keys(&settings.for_job(job));
+    let unit = state.store.begin_batch(keys).await?;
     let cycle_id = uuid::Uuid::new_v4().to_string();
-    state
-        .store
-        .call(move |c| {
-            let count = batch.len();
-            let last_seq = batch.last_seq();
-            let Some(result) = commit_batch(c, &settings(&config, &job), batch, now, &cycle_id)? else {
-                return Ok(None);
-            };
-            let queue_empty = staging::newest_seq(c, &job.id)?.is_none();
-            let execution = Execution { cycle_id, began: now, ended: clock.now().max(now), result };
-            let thresholds = job.thresholds();
-            if let Some(reason) = job.with_status(|s| s.record(execution, &thresholds, queue_empty)) {
+    let (s, j, c) = (Arc::clone(settings), Arc::clone(job), cycle_id.clone());
+    let (unit, (mut writes, result)) = tokio::task::spawn_blocking(move || {
+        let decided = apply_batch(&s.for_job(&j), batch, unit.view(), now, &c);
+        (unit, decided)
+    })
+    .await
+    .map_err(|e| StoreError::Task(e.to_string()))?;
+    let last = writes.entries.last().map_or(now, |e| e.activity_date_time);
+    let mut status = job.status();
+    let execution = Execution { cycle_id, began: now, ended: state.clock.now().max(now), result };
+    let quarantined = status.record(execution, &job.thresholds(), queue_empty);
+    writes.job_state = Some((job.is_paused(), serde_json::to_value(&status).unwrap_or_default()));
+    match unit.commit(writes).await? {
+        CommitOutcome::Superseded => Ok(None),
+        CommitOutcome::Committed => {
+            job.with_status(|s| *s = status);
+            if let Some(reason) = quarantined {
                 tracing::warn!(job = %job.id, reason = reason.as_str(), "job quarantined");
             }
-            let (paused, status) = job.snapshot();
-            job_state::save(c, &job.id, paused, &status)?;
-            job.mark_processed(last_seq, count);
-            Ok(Some(result))
-        })
-        .await
+            Ok(Some((result, last)))
+        }
+    }
 }

@@ -4,8 +4,12 @@
 //! `target` (for operations: index and bulkId) so a client can fix all of them in one round trip.
 //! Accepted quietly, as the real service does: duplicate `bulkId`s, `"failOnErrors": null`, a `data.id`,
 //! custom schema namespaces. serde_json's recursion limit (128) bounds nesting.
+//!
+//! The body is parsed into a borrowed tree (`crate::scim::record`), not `serde_json::Value`: ingest parses
+//! every operation of every request, and the borrowed tree is about ten times faster to build. Each
+//! operation's `data` is kept as compact JSON text, which the engine parses again when it prepares it.
 
-use serde_json::Value;
+use crate::scim::record::Record as Value;
 
 pub const BULK_REQUEST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 pub const CORE_USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -13,12 +17,12 @@ pub const CORE_USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const MAX_OPERATIONS: usize = 50;
 
 /// One operation accepted for staging.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BulkOperation {
     pub bulk_id: String,
     pub external_id: String,
-    /// The SCIM user (`data`), kept whole: the worker maps it later.
-    pub data: Value,
+    /// The SCIM user (`data`) as compact JSON text, kept whole: the worker maps it later.
+    pub data: String,
 }
 
 /// One reason the request is refused.
@@ -43,7 +47,7 @@ pub fn parse_bulk_request(body: &[u8]) -> Result<Vec<BulkOperation>, Vec<Violati
             "$",
         )]
     })?;
-    let root: Value = serde_json::from_str(text).map_err(|e| {
+    let root: Value<'_> = serde_json::from_str(text).map_err(|e| {
         vec![violation(
             "InvalidJson",
             format!("The request body is not valid JSON: {e}."),
@@ -98,7 +102,7 @@ pub fn parse_bulk_request(body: &[u8]) -> Result<Vec<BulkOperation>, Vec<Violati
     if problems.is_empty() { Ok(accepted) } else { Err(problems) }
 }
 
-fn check_operation(i: usize, op: &Value) -> Result<BulkOperation, Vec<Violation>> {
+fn check_operation(i: usize, op: &Value<'_>) -> Result<BulkOperation, Vec<Violation>> {
     let Value::Object(op) = op else {
         return Err(vec![violation(
             "InvalidValue",
@@ -146,7 +150,7 @@ fn check_operation(i: usize, op: &Value) -> Result<BulkOperation, Vec<Violation>
                 )),
             }
             match data.get("externalId") {
-                Some(Value::String(e)) if !e.trim().is_empty() => Some(e.clone()),
+                Some(Value::Str(e)) if !e.trim().is_empty() => Some(e.to_string()),
                 _ => {
                     problems.push(violation(
                         "MissingValue",
@@ -166,11 +170,12 @@ fn check_operation(i: usize, op: &Value) -> Result<BulkOperation, Vec<Violation>
             None
         }
     };
-    match (problems.is_empty(), bulk_id, external_id) {
-        (true, Some(b), Some(e)) => Ok(BulkOperation {
+    match (problems.is_empty(), bulk_id, external_id, op.get("data")) {
+        (true, Some(b), Some(e), Some(data)) => Ok(BulkOperation {
             bulk_id: b.to_owned(),
             external_id: e,
-            data: op.get("data").cloned().unwrap_or_default(),
+            // Printing a parsed tree cannot fail.
+            data: serde_json::to_string(data).unwrap_or_default(),
         }),
         _ => Err(problems),
     }
@@ -187,7 +192,7 @@ fn line_column(body: &[u8], at: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn op(extra: Value) -> Value {
         let mut base = json!({
@@ -218,7 +223,8 @@ mod tests {
         second["data"]["id"] = json!("ignored");
         let ops = parse_bulk_request(&request(vec![op(json!({})), second])).unwrap();
         assert_eq!(ops.len(), 2);
-        assert_eq!(ops[1].data["urn:contoso:employee"]["HireDate"], "2021-05-01");
+        let data: serde_json::Value = serde_json::from_str(&ops[1].data).unwrap();
+        assert_eq!(data["urn:contoso:employee"]["HireDate"], "2021-05-01");
     }
 
     #[test]

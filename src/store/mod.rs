@@ -1,34 +1,43 @@
-//! Embedded SQLite storage (rusqlite, bundled): in memory by default, a file under `--data-dir` when given.
-//! Owns connections, pragmas and migrations; the query modules below it hold the SQL, which never leaks
-//! above this module (DESIGN.md "Layout").
+//! The storage boundary. Everything the emulator keeps goes through [`Store`]: asynchronous operations named
+//! by intent, with backend-neutral records ([`records`]) in and out. No SQL, connection or row type crosses
+//! it; the one backend today is embedded SQLite (`sqlite`), and a second one (PostgreSQL, for replicas
+//! sharing one state) implements the same operations.
 //!
-//! Design constraints: one connection behind a mutex, used from `spawn_blocking`, so writes are serialised
-//! and the async runtime never blocks on SQLite; WAL + `synchronous=FULL` by default so an operation
-//! answered with 202 survives `kill -9` and power loss.
+//! Three roles, each with its own path, so none waits for another (ARCHITECTURE.md "Storage"):
+//! - **ingest** — [`Store::stage`]: a bulkUpload's operations, durable before the 202, group-committed;
+//! - **engine** — [`Store::read_staged`], then a [`UnitOfWork`] per batch: [`Store::begin_batch`] reads the
+//!   part of the directory the batch needs, the engine decides everything in memory, and
+//!   [`UnitOfWork::commit`] writes users, log entries, references, job state and the job's progress in one
+//!   atomic step. Units of work are serialised (one at a time per store), so a batch's view stays true
+//!   until it commits;
+//! - **readers** — page queries over checked OData trees and lookups by key, on committed snapshots.
+//!
+//! The `kill -9` guarantee: an operation answered 202 is in the staging file; the engine's progress is
+//! written in the same transaction as the batch's effects, and staged requests at or below it are never
+//! applied again. So no accepted operation is lost and none is applied twice.
+//!
+//! A storage failure is logged once, with its cause, by the caller that turns it into an HTTP answer or a
+//! retry (`StoreError`'s `Display` carries the cause).
 
-pub mod directory;
-pub mod job_state;
-pub mod log_query;
-pub mod logs;
-mod migrations;
-pub mod schemas;
-pub mod staging;
-pub mod user_query;
+mod records;
+mod sqlite;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use rusqlite::Connection;
+use time::OffsetDateTime;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+pub use records::{
+    BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, Dropped, JobRecord, LogPage, NewOperation,
+    PendingReference, Purged, StagedOperation, StagedRequest, UserPage,
+};
 
 use crate::config::Synchronous;
-
-/// File name of the database inside the data directory.
-pub const DB_FILE: &str = "entra-inbound.db";
-
-/// Page size of a new database. Log entries and users are rows of 1–3 KB; with SQLite's default 4 KiB pages
-/// nearly every insert splits a page (and allocates scratch space to do it). Takes effect only when the
-/// database is created.
-const PAGE_SIZE: i64 = 16_384;
+use crate::directory::DirectoryUser;
+use crate::odata::PageQuery;
+use crate::provisioning::log::ProvisioningObjectSummary;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -42,61 +51,175 @@ pub enum StoreError {
     Task(String),
 }
 
-/// Handle to the database; cheap to clone.
+/// How a directory lookup key compares: `userPrincipalName` ASCII case-insensitively (as Entra and the
+/// store's index do), every other property exactly.
+pub fn holder_key(property: &str, value: &str) -> String {
+    if property == "userPrincipalName" { value.to_ascii_lowercase() } else { value.to_owned() }
+}
+
+/// Handle to the emulator's state; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
-    conn: Arc<Mutex<Connection>>,
+    backend: Arc<sqlite::Sqlite>,
+    /// Held by a unit of work from its directory view to its commit, and by resets and purges.
+    units: Arc<Mutex<()>>,
+}
+
+/// One batch's exclusive turn at the directory: the view it asked for, then its writes.
+#[derive(Debug)]
+pub struct UnitOfWork {
+    store: Store,
+    view: DirectoryView,
+    _turn: OwnedMutexGuard<()>,
+}
+
+impl UnitOfWork {
+    /// What the batch asked for, current until this unit commits.
+    pub fn view(&self) -> &DirectoryView {
+        &self.view
+    }
+
+    /// Writes the batch atomically, unless its job's progress moved since `writes.from`.
+    pub async fn commit(self, writes: BatchWrites) -> Result<CommitOutcome, StoreError> {
+        self.store.backend.commit(writes).await
+    }
 }
 
 impl Store {
-    /// Open (and migrate) the store: in memory when `dir` is None.
-    pub fn open(dir: Option<&Path>, synchronous: Synchronous) -> Result<Self, StoreError> {
-        let conn = match dir {
-            Some(dir) => {
-                std::fs::create_dir_all(dir)?;
-                let conn = Connection::open(dir.join(DB_FILE))?;
-                conn.pragma_update(None, "page_size", PAGE_SIZE)?;
-                conn.pragma_update(None, "journal_mode", "WAL")?;
-                let sync = match synchronous {
-                    Synchronous::Full => "FULL",
-                    Synchronous::Normal => "NORMAL",
-                };
-                conn.pragma_update(None, "synchronous", sync)?;
-                conn
-            }
-            None => {
-                let conn = Connection::open_in_memory()?;
-                conn.pragma_update(None, "page_size", PAGE_SIZE)?;
-                conn
-            }
-        };
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        // Room for every fixed statement of the engine and the APIs.
-        conn.set_prepared_statement_cache_capacity(64);
-        let mut conn = conn;
-        migrations::migrate(&mut conn)?;
-        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    /// Opens (and migrates) the store in `data_dir`, or, without one, in private temporary files removed
+    /// when the last handle is dropped.
+    pub fn open(data_dir: Option<&Path>, synchronous: Synchronous) -> Result<Self, StoreError> {
+        Ok(Self { backend: Arc::new(sqlite::Sqlite::open(data_dir, synchronous)?), units: Arc::new(Mutex::new(())) })
     }
 
-    /// Run `f` with the connection on the blocking pool.
-    pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
-    {
-        let conn = Arc::clone(&self.conn);
-        tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().map_err(|_| StoreError::Task("connection lock poisoned".into()))?;
-            f(&mut guard)
-        })
-        .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
+    /// Where the store keeps its files.
+    pub fn location(&self) -> &Path {
+        self.backend.location()
     }
 
-    /// Run `f` with the connection on the current thread (start-up, benchmarks, tests).
-    pub fn call_blocking<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
-        let mut guard = self.conn.lock().map_err(|_| StoreError::Task("connection lock poisoned".into()))?;
-        f(&mut guard)
+    // ---- ingest
+
+    /// Stages one accepted request; returns once its operations are durable, with its sequence number.
+    pub async fn stage(
+        &self,
+        job_id: &str,
+        request_id: &str,
+        received: OffsetDateTime,
+        operations: &[NewOperation<'_>],
+    ) -> Result<i64, StoreError> {
+        self.backend.stage(job_id, request_id, received, operations).await
+    }
+
+    // ---- jobs
+
+    /// What the store holds for a job as the emulator starts (state, schema, progress); staged requests it
+    /// already applied are trimmed (a crash between a batch's commit and its trim leaves them behind).
+    pub async fn resume_job(&self, job_id: &str) -> Result<JobRecord, StoreError> {
+        let record = self.backend.job(job_id).await?;
+        self.backend.trim(job_id, record.applied_through)?;
+        Ok(record)
+    }
+
+    /// Operations staged for a job after `after` (its progress): the queue depth.
+    pub async fn backlog(&self, job_id: &str, after: i64) -> Result<usize, StoreError> {
+        self.backend.backlog(job_id, after).await
+    }
+
+    /// Saves a job's run state and status. Waits for a unit of work in flight, whose commit saves them too:
+    /// the caller changes the job in memory first, so the later save carries the change.
+    pub async fn save_job_state(
+        &self,
+        job_id: &str,
+        paused: bool,
+        status: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let _turn = self.units.lock().await;
+        self.backend.save_job_state(job_id, paused, status).await
+    }
+
+    pub async fn save_schema(&self, job_id: &str, schema: serde_json::Value) -> Result<(), StoreError> {
+        self.backend.save_schema(job_id, schema).await
+    }
+
+    /// Drops everything staged for a job so far, unprocessed (a restart).
+    pub async fn purge_staged(&self, job_id: &str) -> Result<Purged, StoreError> {
+        let _turn = self.units.lock().await;
+        self.backend.purge(job_id).await
+    }
+
+    /// The newest sequence number staged for a job, if any is waiting or was applied but not trimmed.
+    pub async fn newest_staged(&self, job_id: &str) -> Result<Option<i64>, StoreError> {
+        self.backend.newest_staged(job_id).await
+    }
+
+    // ---- engine
+
+    /// A job's staged requests after `after`, oldest first, whole, until they hold at least `max_ops`.
+    pub async fn read_staged(
+        &self,
+        job_id: &str,
+        after: i64,
+        max_ops: usize,
+    ) -> Result<Vec<StagedRequest>, StoreError> {
+        self.backend.read_staged(job_id, after, max_ops).await
+    }
+
+    /// Starts a batch's unit of work: waits for its turn, then reads what `keys` name.
+    pub async fn begin_batch(&self, keys: DirectoryKeys) -> Result<UnitOfWork, StoreError> {
+        let turn = Arc::clone(&self.units).lock_owned().await;
+        let view = self.backend.lookup(keys).await?;
+        Ok(UnitOfWork { store: self.clone(), view, _turn: turn })
+    }
+
+    /// Deletes log entries older than `cutoff` and, with `keep`, all but about the newest `keep`; a bounded
+    /// amount per call. Returns how many were deleted.
+    pub async fn expire_logs(&self, cutoff: OffsetDateTime, keep: Option<u64>) -> Result<usize, StoreError> {
+        self.backend.expire_logs(cutoff, keep).await
+    }
+
+    // ---- control
+
+    /// Empties the directory, the logs and the staging queue of the jobs `job_ids`.
+    pub async fn reset(&self, job_ids: Vec<String>) -> Result<Dropped, StoreError> {
+        let _turn = self.units.lock().await;
+        self.backend.reset(job_ids).await
+    }
+
+    /// Adds users and log entries as given (seeding a directory; test fixtures).
+    pub async fn import(
+        &self,
+        users: Vec<DirectoryUser>,
+        entries: Vec<ProvisioningObjectSummary>,
+    ) -> Result<(), StoreError> {
+        let _turn = self.units.lock().await;
+        self.backend.import(users, entries).await
+    }
+
+    // ---- readers
+
+    pub async fn query_logs(&self, query: PageQuery) -> Result<LogPage, StoreError> {
+        self.backend.query_logs(query).await
+    }
+
+    pub async fn log_entry(&self, id: &str) -> Result<Option<ProvisioningObjectSummary>, StoreError> {
+        self.backend.log_entry(id).await
+    }
+
+    /// A page of users, and the filter's total when `count`.
+    pub async fn query_users(&self, query: PageQuery, count: bool) -> Result<UserPage, StoreError> {
+        self.backend.query_users(query, count).await
+    }
+
+    /// The user whose object id or userPrincipalName (case-insensitive) is `key`.
+    pub async fn find_user(&self, key: &str) -> Result<Option<DirectoryUser>, StoreError> {
+        self.backend.find_user(key).await
+    }
+
+    pub async fn users_by_ids(&self, ids: Vec<String>) -> Result<HashMap<String, DirectoryUser>, StoreError> {
+        self.backend.users_by_ids(ids).await
+    }
+
+    pub async fn count_users(&self) -> Result<u64, StoreError> {
+        self.backend.count_users().await
     }
 }

@@ -211,7 +211,7 @@ async fn a_full_staging_queue_refuses_with_429_and_loses_nothing() {
     let r = s.upload(bulk(vec![op("3", "3"), op("4", "4")])).await;
     assert_eq!(r.headers()["retry-after"], "1");
     assert_graph_error(r, 429, "TooManyRequests", "Too many requests.").await;
-    assert_eq!(s.staged_count(), 2, "the refused request staged nothing; the accepted one is whole");
+    assert_eq!(s.staged_count().await, 2, "the refused request staged nothing; the accepted one is whole");
     assert_eq!(s.upload(bulk(vec![op("3", "3")])).await.status(), 202);
 }
 
@@ -279,7 +279,7 @@ async fn malformed_bodies_are_invalid_data_format_with_details() {
         let e = assert_graph_error(r, 400, "BadRequest", INVALID).await;
         assert_eq!(e["error"]["details"][0]["target"], target, "{}", String::from_utf8_lossy(&body));
     }
-    assert_eq!(s.staged_count(), 0);
+    assert_eq!(s.staged_count().await, 0);
 }
 
 #[tokio::test]
@@ -326,7 +326,7 @@ async fn every_bad_operation_is_reported_and_nothing_is_staged() {
         ]
     );
     assert!(e["error"]["details"][0]["message"].as_str().unwrap().contains("Operation 1 (bulkId 'a')"));
-    assert_eq!(s.staged_count(), 0);
+    assert_eq!(s.staged_count().await, 0);
 }
 
 #[tokio::test]
@@ -370,7 +370,7 @@ async fn quirks_the_real_service_accepts_are_accepted() {
         {"method":"POST","bulkId":"same","path":"/Users","data":{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],
           "externalId":"2","displayName":"Zoë"}}]}"#;
     assert_eq!(s.upload(body).await.status(), 202);
-    assert_eq!(s.staged_count(), 2);
+    assert_eq!(s.staged_count().await, 2);
 }
 
 #[tokio::test]

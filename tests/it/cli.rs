@@ -125,8 +125,10 @@ async fn accepted_operations_survive_kill_9_with_a_data_dir() {
     child.wait().unwrap();
 
     let store = entra_inbound::store::Store::open(Some(&data), entra_inbound::config::Synchronous::Full).unwrap();
-    let staged = store.call_blocking(|c| entra_inbound::store::staging::oldest(c, JOB, 100)).unwrap();
-    let ids: Vec<&str> = staged.iter().map(|o| o.external_id.as_str()).collect();
+    let staged = store.read_staged(JOB, 0, 100).await.unwrap();
+    let ops: Vec<_> = staged.iter().flat_map(|r| &r.operations).collect();
+    let ids: Vec<&str> = ops.iter().map(|o| o.external_id.as_str()).collect();
     assert_eq!(ids, vec!["701984", "701985", "701984", "701985"]);
-    assert_eq!(staged[2].data().unwrap()["urn:contoso:employee"]["JobCode"], "AB-1002");
+    let data: serde_json::Value = serde_json::from_str(&ops[2].data).unwrap();
+    assert_eq!(data["urn:contoso:employee"]["JobCode"], "AB-1002");
 }

@@ -20,9 +20,9 @@ async fn example_1_creates_both_users_with_every_default_mapping_and_the_manager
     assert_eq!(drained["pending"], 0);
     assert_eq!(drained["processed"], 2);
 
-    let barbara = s.user("701984");
-    let kathy = s.user("701985");
-    let d = &barbara.doc;
+    let barbara = s.user("701984").await;
+    let kathy = s.user("701985").await;
+    let d = &s.user_doc("701984").await;
     let expected = json!({
         "employeeId": "701984", "userPrincipalName": "bjensen@example.com", "mailNickname": "bjensen",
         "accountEnabled": true, "displayName": "Babs Jensen", "givenName": "Barbara", "surname": "Jensen",
@@ -34,12 +34,12 @@ async fn example_1_creates_both_users_with_every_default_mapping_and_the_manager
     for (k, v) in expected.as_object().unwrap() {
         assert_eq!(&d[k], v, "{k}");
     }
-    assert!(d.get("mobilePhone").is_none());
-    assert_eq!(kathy.doc["mailNickname"], "Kjensen");
+    assert!(d["mobilePhone"].is_null());
+    assert_eq!(s.user_doc("701985").await["mailNickname"], "Kjensen");
     assert_eq!(kathy.manager_id.as_deref(), Some(barbara.id.as_str()), "Kathy's manager is Barbara");
     assert_eq!(barbara.manager_id, None, "Barbara's manager 89607 does not exist");
 
-    let entries = s.log_entries();
+    let entries = s.log_entries().await;
     assert_eq!(entries.len(), 2);
     let b = by_source(&entries, "701984")[0];
     assert_eq!(b["provisioningAction"], "create");
@@ -98,7 +98,7 @@ async fn example_3_updates_only_the_department_and_disables_the_user() {
     let example3 = fixture("example3.json").replace("7172023", "701984");
     assert_eq!(s.upload(example3).await.status(), 202);
     s.drain(JOB).await;
-    let entries = s.log_entries();
+    let entries = s.log_entries().await;
     let b = by_source(&entries, "701984");
     assert_eq!(b.len(), 2);
     let update = b[1];
@@ -112,10 +112,10 @@ async fn example_3_updates_only_the_department_and_disables_the_user() {
         steps(update).iter().map(|s| s.0.as_str()).collect::<Vec<_>>(),
         vec!["EntryImport", "EntrySynchronizationScoping", "EntrySynchronizationUpdate", "EntryExportUpdate"]
     );
-    let user = s.user("701984");
-    assert_eq!(user.doc["department"], "Tour Ops");
-    assert_eq!(user.doc["accountEnabled"], false);
-    assert_eq!(user.doc["jobTitle"], "Tour Guide", "attributes not sent are untouched");
+    let user = s.user_doc("701984").await;
+    assert_eq!(user["department"], "Tour Ops");
+    assert_eq!(user["accountEnabled"], false);
+    assert_eq!(user["jobTitle"], "Tour Guide", "attributes not sent are untouched");
 }
 
 #[tokio::test]
@@ -123,7 +123,7 @@ async fn example_3_for_an_unknown_user_fails_with_the_missing_property() {
     let s = TestServer::start().await;
     s.upload(fixture("example3.json")).await;
     s.drain(JOB).await;
-    let e = &s.log_entries()[0];
+    let e = &s.log_entries().await[0];
     assert_eq!(e["provisioningAction"], "create");
     assert_eq!(e["provisioningStatusInfo"]["status"], "failure");
     let err = &e["provisioningStatusInfo"]["errorInformation"];
@@ -137,18 +137,18 @@ async fn a_manager_arriving_later_is_set_and_logged_as_an_update() {
     let s = TestServer::start().await;
     s.upload(bulk_of(&[scim_user("E1", "e1@contoso.com", Some("M1"))])).await;
     s.drain(JOB).await;
-    let first = &s.log_entries()[0];
+    let first = &s.log_entries().await[0];
     assert_eq!(first["provisioningStatusInfo"]["status"], "success");
     let wait = first["provisioningSteps"].as_array().unwrap().last().unwrap();
     assert_eq!(wait["status"], "warning");
     assert!(wait["description"].as_str().unwrap().contains("not in Microsoft Entra ID yet"), "{wait}");
-    assert_eq!(s.user("E1").manager_id, None);
+    assert_eq!(s.user("E1").await.manager_id, None);
 
     s.upload(bulk_of(&[scim_user("M1", "m1@contoso.com", None)])).await;
     s.drain(JOB).await;
-    let manager = s.user("M1");
-    assert_eq!(s.user("E1").manager_id.as_deref(), Some(manager.id.as_str()));
-    let entries = s.log_entries();
+    let manager = s.user("M1").await;
+    assert_eq!(s.user("E1").await.manager_id.as_deref(), Some(manager.id.as_str()));
+    let entries = s.log_entries().await;
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[1]["sourceIdentity"]["id"], "M1");
     let later = &entries[2];
@@ -171,14 +171,14 @@ async fn a_duplicate_upn_fails_only_that_create() {
     ];
     s.upload(bulk_of(&users)).await;
     s.drain(JOB).await;
-    let entries = s.log_entries();
+    let entries = s.log_entries().await;
     let status: Vec<&str> = entries.iter().map(|e| e["provisioningStatusInfo"]["status"].as_str().unwrap()).collect();
     assert_eq!(status, vec!["success", "failure", "success"]);
     let err = &entries[1]["provisioningStatusInfo"]["errorInformation"];
     assert_eq!(err["errorCode"], "AzureActiveDirectoryInvalidUserPrincipalName");
     assert_eq!(err["errorCategory"], "nonServiceFailure");
     assert_eq!(steps(&entries[1])[3].2, "failure");
-    s.user("U3");
+    s.user("U3").await;
 }
 
 #[tokio::test]
@@ -186,10 +186,10 @@ async fn an_unchanged_record_is_skipped_as_redundant_without_a_write() {
     let s = TestServer::start().await;
     s.upload(fixture("example1.json")).await;
     s.drain(JOB).await;
-    let before = s.user("701985");
+    let before = s.user("701985").await;
     s.upload(fixture("example1.json")).await;
     s.drain(JOB).await;
-    let entries = s.log_entries();
+    let entries = s.log_entries().await;
     assert_eq!(entries.len(), 4);
     for e in &entries[2..] {
         assert_eq!(e["provisioningAction"], "other");
@@ -204,7 +204,7 @@ async fn an_unchanged_record_is_skipped_as_redundant_without_a_write() {
         assert_eq!(skip["provisioningStepType"], "export");
         assert!(e["modifiedProperties"].as_array().unwrap().is_empty());
     }
-    assert_eq!(s.user("701985"), before);
+    assert_eq!(s.user("701985").await, before);
 }
 
 #[tokio::test]
@@ -216,17 +216,17 @@ async fn an_omitted_active_disables_and_active_true_enables_again() {
     no_active.as_object_mut().unwrap().remove("active");
     s.upload(bulk_of(&[no_active])).await;
     s.drain(JOB).await;
-    assert_eq!(s.user("A1").doc["accountEnabled"], false);
+    assert_eq!(s.user_doc("A1").await["accountEnabled"], false);
     s.upload(bulk_of(&[scim_user("A1", "a1@contoso.com", None)])).await;
     s.drain(JOB).await;
-    let entries = s.log_entries();
+    let entries = s.log_entries().await;
     assert_eq!(entries[1]["provisioningAction"], "disable");
     let import = &entries[1]["provisioningSteps"][0]["details"];
     assert_eq!(import["active"], "False");
     assert!(import["Note"].as_str().unwrap().contains("imported as False"));
     assert_eq!(entries[2]["provisioningAction"], "update");
     assert_eq!(modified(&entries[2])["accountEnabled"], (json!("False"), json!("True")));
-    assert_eq!(s.user("A1").doc["accountEnabled"], true);
+    assert_eq!(s.user_doc("A1").await["accountEnabled"], true);
 }
 
 #[tokio::test]
@@ -238,9 +238,9 @@ async fn the_omitted_active_quirk_can_be_switched_off() {
     no_active["title"] = json!("Engineer");
     s.upload(bulk_of(&[no_active])).await;
     s.drain(JOB).await;
-    let user = s.user("A1");
-    assert_eq!(user.doc["accountEnabled"], true);
-    assert_eq!(user.doc["jobTitle"], "Engineer");
+    let user = s.user_doc("A1").await;
+    assert_eq!(user["accountEnabled"], true);
+    assert_eq!(user["jobTitle"], "Engineer");
 }
 
 #[tokio::test]
@@ -249,9 +249,9 @@ async fn object_add_only_mappings_flow_on_create_only() {
     s.upload(bulk_of(&[scim_user("N1", "first@contoso.com", None)])).await;
     s.upload(bulk_of(&[scim_user("N1", "second@contoso.com", None)])).await;
     s.drain(JOB).await;
-    let user = s.user("N1");
-    assert_eq!(user.doc["userPrincipalName"], "second@contoso.com");
-    assert_eq!(user.doc["mailNickname"], "first", "mailNickname is ObjectAddOnly");
+    let user = s.user_doc("N1").await;
+    assert_eq!(user["userPrincipalName"], "second@contoso.com");
+    assert_eq!(user["mailNickname"], "first", "mailNickname is ObjectAddOnly");
 }
 
 #[tokio::test]
@@ -263,9 +263,9 @@ async fn accepted_operations_are_processed_in_order_across_requests() {
         s.upload(bulk_of(&[u])).await;
     }
     s.drain(JOB).await;
-    assert_eq!(s.user("O1").doc["jobTitle"], "three");
+    assert_eq!(s.user_doc("O1").await["jobTitle"], "three");
     let actions: Vec<String> =
-        s.log_entries().iter().map(|e| e["provisioningAction"].as_str().unwrap().to_owned()).collect();
+        s.log_entries().await.iter().map(|e| e["provisioningAction"].as_str().unwrap().to_owned()).collect();
     assert_eq!(actions, vec!["create", "update", "update"]);
 }
 
@@ -281,14 +281,14 @@ async fn a_failing_expression_fails_only_its_entry() {
     with_title["title"] = json!("CEO");
     s.upload(bulk_of(&[scim_user("F0", "f0@contoso.com", None), with_title])).await;
     s.drain(JOB).await;
-    let entries = s.log_entries();
+    let entries = s.log_entries().await;
     assert_eq!(entries[0]["provisioningStatusInfo"]["status"], "failure", "IIF on a null attribute fails (quirk)");
     assert_eq!(
         entries[0]["provisioningStatusInfo"]["errorInformation"]["errorCode"],
         "AttributeMappingEvaluationFailed"
     );
     assert_eq!(entries[1]["provisioningStatusInfo"]["status"], "success");
-    assert_eq!(s.user("F1").doc["jobTitle"], "Exec");
+    assert_eq!(s.user_doc("F1").await["jobTitle"], "Exec");
 }
 
 #[tokio::test]
@@ -306,7 +306,7 @@ async fn scoping_filters_skip_out_of_scope_records() {
     contractor["userType"] = json!("Contractor");
     s.upload(bulk_of(&[employee, contractor])).await;
     s.drain(JOB).await;
-    let entries = s.log_entries();
+    let entries = s.log_entries().await;
     assert_eq!(entries[0]["provisioningAction"], "create");
     assert_eq!(entries[1]["provisioningAction"], "other");
     assert_eq!(entries[1]["provisioningStatusInfo"]["status"], "skipped");
@@ -343,10 +343,10 @@ async fn reset_empties_the_directory_and_logs() {
     s.drain(JOB).await;
     let r = s.http.post(format!("{}/_emulator/reset", s.base)).send().await.unwrap();
     assert_eq!(r.status(), 204);
-    assert!(s.log_entries().is_empty());
+    assert!(s.log_entries().await.is_empty());
     s.upload(fixture("example1.json")).await;
     s.drain(JOB).await;
-    assert_eq!(s.log_entries()[0]["provisioningAction"], "create");
+    assert_eq!(s.log_entries().await[0]["provisioningAction"], "create");
 }
 
 #[tokio::test]
@@ -379,7 +379,7 @@ async fn an_unverified_upn_domain_fails_the_create_when_domains_are_configured()
     let s = TestServer::with_config(|c| c.tenant.verified_domains = vec!["contoso.com".into()]).await;
     s.upload(bulk_of(&[scim_user("V1", "v1@contoso.com", None), scim_user("V2", "v2@fabrikam.com", None)])).await;
     s.drain(JOB).await;
-    let entries = s.log_entries();
+    let entries = s.log_entries().await;
     assert_eq!(entries[0]["provisioningStatusInfo"]["status"], "success");
     let err = &entries[1]["provisioningStatusInfo"]["errorInformation"];
     assert_eq!(err["errorCode"], "AzureActiveDirectoryInvalidUserPrincipalName");
@@ -394,16 +394,16 @@ async fn an_update_to_a_taken_upn_fails_and_changes_nothing() {
     renamed["title"] = json!("Engineer");
     s.upload(bulk_of(&[renamed])).await;
     s.drain(JOB).await;
-    let last = s.log_entries().pop().unwrap();
+    let last = s.log_entries().await.pop().unwrap();
     assert_eq!(last["provisioningAction"], "update");
     assert_eq!(last["provisioningStatusInfo"]["status"], "failure");
     assert_eq!(
         last["provisioningStatusInfo"]["errorInformation"]["errorCode"],
         "AzureActiveDirectoryInvalidUserPrincipalName"
     );
-    let user = s.user("W2");
-    assert_eq!(user.doc["userPrincipalName"], "w2@contoso.com");
-    assert!(user.doc.get("jobTitle").is_none(), "a failed update writes nothing");
+    let user = s.user_doc("W2").await;
+    assert_eq!(user["userPrincipalName"], "w2@contoso.com");
+    assert!(user["jobTitle"].is_null(), "a failed update writes nothing");
 }
 
 #[tokio::test]
@@ -429,7 +429,7 @@ async fn batches_prepared_ahead_commit_in_order_and_resolve_managers_across_batc
     s.state.jobs.by_id(JOB).unwrap().set_paused(false);
     assert_eq!(s.drain(JOB).await["pending"], 0);
 
-    let entries = s.log_entries();
+    let entries = s.log_entries().await;
     let sources: Vec<&str> = entries.iter().map(|e| e["sourceIdentity"]["id"].as_str().unwrap()).collect();
     assert_eq!(sources, ids.iter().map(String::as_str).collect::<Vec<_>>(), "one entry each, in staging order");
     let cycles: std::collections::BTreeSet<&str> = entries.iter().map(|e| e["cycleId"].as_str().unwrap()).collect();
@@ -438,6 +438,6 @@ async fn batches_prepared_ahead_commit_in_order_and_resolve_managers_across_batc
     let warnings = entries.iter().filter(|e| steps(e).iter().any(|(_, _, status)| status == "warning")).count();
     assert_eq!(warnings, 0, "every manager was found, including those in the other batch");
     for pair in ids.windows(2) {
-        assert_eq!(s.user(&pair[1]).manager_id, Some(s.user(&pair[0]).id), "{}", pair[1]);
+        assert_eq!(s.user(&pair[1]).await.manager_id, Some(s.user(&pair[0]).await.id), "{}", pair[1]);
     }
 }

@@ -62,8 +62,8 @@ async fn a_paused_job_stages_and_processes_only_after_start() {
         assert_eq!(r.status(), 202);
     }
     tokio::task::yield_now().await;
-    assert!(s.log_entries().is_empty());
-    assert_eq!(s.staged_count(), 3);
+    assert!(s.log_entries().await.is_empty());
+    assert_eq!(s.staged_count().await, 3);
     let j = job(&s).await;
     assert_eq!(j["status"]["code"], "Paused");
     assert_eq!(j["schedule"]["state"], "Paused");
@@ -71,7 +71,7 @@ async fn a_paused_job_stages_and_processes_only_after_start() {
 
     assert_eq!(post(&s, &job_url(&s, "/start"), None).await.status(), 204);
     s.drain(JOB).await;
-    assert_eq!(s.log_entries().len(), 3);
+    assert_eq!(s.log_entries().await.len(), 3);
     let j = job(&s).await;
     assert_eq!(j["status"]["code"], "Active");
     let last = &j["status"]["lastExecution"];
@@ -91,7 +91,7 @@ async fn a_paused_job_stages_and_processes_only_after_start() {
 async fn restart_while_paused_purges_what_was_staged() {
     let s = TestServer::with_config(paused()).await;
     s.upload(bulk_of(&[scim_user("R1", "r1@contoso.com", None), scim_user("R2", "r2@contoso.com", None)])).await;
-    assert_eq!(s.staged_count(), 2);
+    assert_eq!(s.staged_count().await, 2);
     let r = post(
         &s,
         &job_url(&s, "/restart"),
@@ -99,13 +99,13 @@ async fn restart_while_paused_purges_what_was_staged() {
     )
     .await;
     assert_eq!(r.status(), 204);
-    assert_eq!(s.staged_count(), 0);
+    assert_eq!(s.staged_count().await, 0);
     assert_eq!(job(&s).await["status"]["code"], "Paused", "restart keeps a paused job paused");
     post(&s, &job_url(&s, "/start"), None).await;
     s.upload(bulk_of(&[scim_user("R3", "r3@contoso.com", None)])).await;
     s.drain(JOB).await;
     let ids: Vec<String> =
-        s.log_entries().iter().map(|e| e["sourceIdentity"]["id"].as_str().unwrap().to_owned()).collect();
+        s.log_entries().await.iter().map(|e| e["sourceIdentity"]["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids, vec!["R3"], "nothing staged before the restart was processed");
 }
 
@@ -169,13 +169,13 @@ async fn too_many_disables_are_staged_deletes_and_quarantine_the_job() {
         .collect();
     s.upload(bulk_of(&disabled)).await;
     s.drain(JOB).await;
-    let entries = s.log_entries();
+    let entries = s.log_entries().await;
     let staged: Vec<&Value> = entries.iter().filter(|e| e["provisioningAction"] == "stagedDelete").collect();
     assert_eq!(staged.len(), 2);
     assert_eq!(staged[0]["provisioningStatusInfo"]["status"], "skipped");
     let step = staged[0]["provisioningSteps"].as_array().unwrap().last().unwrap();
     assert_eq!(step["details"]["SkipReason"], "TooManyDeletes");
-    assert_eq!(s.user("D0").doc["accountEnabled"], true, "the disable was not applied");
+    assert_eq!(s.user_doc("D0").await["accountEnabled"], true, "the disable was not applied");
     let j = job(&s).await;
     assert_eq!(j["status"]["code"], "Quarantine");
     assert_eq!(j["status"]["quarantine"]["reason"], "TooManyDeletes");
@@ -187,7 +187,7 @@ async fn too_many_disables_are_staged_deletes_and_quarantine_the_job() {
     // One disable per cycle is within the threshold.
     s.upload(bulk_of(&disabled[..1])).await;
     s.drain(JOB).await;
-    assert_eq!(s.user("D0").doc["accountEnabled"], false);
+    assert_eq!(s.user_doc("D0").await["accountEnabled"], false);
 }
 
 #[tokio::test]
@@ -209,7 +209,7 @@ async fn a_schema_put_changes_the_next_operation() {
     assert_eq!(r.status(), 204);
     s.upload(fixture("example1.json")).await;
     s.drain(JOB).await;
-    assert_eq!(s.user("701984").doc["department"], "TOUR OPERATIONS");
+    assert_eq!(s.user_doc("701984").await["department"], "TOUR OPERATIONS");
     let again = get_json(&s, &job_url(&s, "/schema")).await;
     assert!(again.to_string().contains("ToUpper("));
 }
@@ -259,7 +259,7 @@ async fn a_custom_attribute_added_the_csv2scim_way_flows() {
     u[ns] = json!({"HireDate": "2021-05-01T00:00:00Z"});
     s.upload(bulk_of(&[u])).await;
     s.drain(JOB).await;
-    assert_eq!(s.user("H1").doc["employeeHireDate"], "2021-05-01T00:00:00Z");
+    assert_eq!(s.user_doc("H1").await["employeeHireDate"], "2021-05-01T00:00:00Z");
 }
 
 #[tokio::test]
@@ -417,5 +417,5 @@ async fn job_state_and_counters_survive_a_restart_with_a_data_dir() {
     assert_eq!(j["status"]["code"], "Paused");
     assert_eq!(j["status"]["lastExecution"]["countImported"], 2);
     assert_eq!(j["status"]["synchronizedEntryCountByType"][0]["value"], 2);
-    assert_eq!(second.log_entries().len(), 2);
+    assert_eq!(second.log_entries().await.len(), 2);
 }

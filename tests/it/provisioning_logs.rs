@@ -1,10 +1,11 @@
 //! Provisioning logs (spec A.3, §2.1–§2.2): every error path, every filter form seen in Microsoft
 //! material, the bulkUpload `Location` URL as-is, keyset paging under concurrent inserts, beta's
-//! deprecated properties. Data goes straight into the store, so results are deterministic.
+//! deprecated properties. Entries are seeded through the store boundary (`Store::import`), so results are
+//! deterministic.
 
 use entra_inbound::auth::roles;
-use entra_inbound::odata::datetime_key;
-use entra_inbound::store::logs;
+use entra_inbound::graph_time::datetime_key;
+use entra_inbound::provisioning::log::from_graph_json;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -37,23 +38,21 @@ fn entry(id: &str, job: &str, cycle: &str, source: &str, status: &str, action: &
     })
 }
 
-fn insert(s: &TestServer, doc: &Value) {
-    let at = OffsetDateTime::parse(doc["activityDateTime"].as_str().unwrap(), &Rfc3339).unwrap();
-    let key = datetime_key(at);
-    s.state.store.call_blocking(|c| logs::insert_doc(c, doc, &key)).unwrap();
+async fn insert(s: &TestServer, docs: &[Value]) {
+    let entries = docs.iter().map(|d| from_graph_json(d, OffsetDateTime::UNIX_EPOCH).unwrap()).collect();
+    s.state.store.import(Vec::new(), entries).await.unwrap();
 }
 
 /// e1…e5 over two jobs, two service principals, three cycles (see each filter's expectation).
-fn seed(s: &TestServer) {
-    for doc in [
+async fn seed(s: &TestServer) {
+    let docs = [
         entry("e1", J, "C1", "701984", "success", "create", "2022-10-10T09:00:00Z", SP),
         entry("e2", J, "C1", "701985", "failure", "create", "2022-10-10T10:00:00Z", SP),
         entry("e3", J, "C2", "701984", "failure", "update", "2022-10-11T08:00:00Z", SP),
         entry("e4", K, "C3", "701984", "failure", "create", "2022-10-12T08:00:00Z", "other-sp"),
         entry("e5", J, "C2", "701986", "skipped", "other", "2022-10-12T09:00:00Z", SP),
-    ] {
-        insert(s, &doc);
-    }
+    ];
+    insert(s, &docs).await;
 }
 
 fn logs_url(s: &TestServer, version: &str) -> String {
@@ -83,7 +82,7 @@ fn filtered(s: &TestServer, version: &str, filter: &str, extra: &str) -> String 
 #[tokio::test]
 async fn every_filter_form_from_microsoft_material_selects_the_right_entries() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let cases: &[(&str, &str, &str, &[&str])] = &[
         ("v1.0", &format!("jobid eq '{J}'"), "", &["e5", "e3", "e2", "e1"]),
         (
@@ -135,8 +134,14 @@ async fn every_filter_form_from_microsoft_material_selects_the_right_entries() {
 #[tokio::test]
 async fn the_bulk_upload_location_url_works_as_is() {
     let s = TestServer::start().await;
-    insert(&s, &entry("other", K, "C", "1", "success", "create", "2025-01-15T09:00:00Z", SP));
-    insert(&s, &entry("mine", JOB, "C", "1", "success", "create", "2025-01-15T09:00:00Z", SP));
+    insert(
+        &s,
+        &[
+            entry("other", K, "C", "1", "success", "create", "2025-01-15T09:00:00Z", SP),
+            entry("mine", JOB, "C", "1", "success", "create", "2025-01-15T09:00:00Z", SP),
+        ],
+    )
+    .await;
     let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [{
         "method": "POST", "bulkId": "1", "path": "/Users",
         "data": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "externalId": "701984",
@@ -167,21 +172,17 @@ async fn paging_1000_entries_yields_each_once_in_order_while_entries_are_added()
     let s = TestServer::start().await;
     let base = OffsetDateTime::parse("2025-01-01T00:00:00Z", &Rfc3339).unwrap();
     let mut expected: Vec<(String, String)> = Vec::new();
-    s.state
-        .store
-        .call_blocking(|c| {
-            for i in 0..1000 {
-                // Three entries per instant: the id tiebreaker decides within an instant.
-                let at = base + time::Duration::seconds(i / 3);
-                let id = format!("entry-{:04}", (i * 7919) % 1000);
-                let mut doc = entry(&id, J, "C", &i.to_string(), "success", "create", "", SP);
-                doc["activityDateTime"] = json!(at.format(&Rfc3339).unwrap());
-                logs::insert_doc(c, &doc, &datetime_key(at))?;
-                expected.push((datetime_key(at), id));
-            }
-            Ok(())
-        })
-        .unwrap();
+    let mut docs = Vec::new();
+    for i in 0..1000 {
+        // Three entries per instant: the id tiebreaker decides within an instant.
+        let at = base + time::Duration::seconds(i / 3);
+        let id = format!("entry-{:04}", (i * 7919) % 1000);
+        let mut doc = entry(&id, J, "C", &i.to_string(), "success", "create", "", SP);
+        doc["activityDateTime"] = json!(at.format(&Rfc3339).unwrap());
+        docs.push(doc);
+        expected.push((datetime_key(at), id));
+    }
+    insert(&s, &docs).await;
     expected.sort();
     expected.reverse();
     let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
@@ -197,7 +198,7 @@ async fn paging_1000_entries_yields_each_once_in_order_while_entries_are_added()
             let at = OffsetDateTime::parse("2025-06-01T00:00:00Z", &Rfc3339).unwrap() + time::Duration::seconds(page);
             let mut doc = entry(&format!("new-{page}-{n}"), J, "C", "x", "success", "create", "", SP);
             doc["activityDateTime"] = json!(at.format(&Rfc3339).unwrap());
-            s.state.store.call_blocking(|c| logs::insert_doc(c, &doc, &datetime_key(at))).unwrap();
+            insert(&s, &[doc]).await;
         }
         match body["@odata.nextLink"].as_str() {
             Some(next) => {
@@ -225,7 +226,7 @@ async fn paging_1000_entries_yields_each_once_in_order_while_entries_are_added()
 #[tokio::test]
 async fn beta_adds_action_and_status_info_and_single_entries_carry_entity_context() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let v1 = get_ok(&s, &format!("{}/e2", logs_url(&s, "v1.0"))).await;
     assert_eq!(v1["@odata.context"], format!("{}/v1.0/$metadata#auditLogs/provisioning/$entity", s.base));
     assert_eq!(v1["id"], "e2");
@@ -252,7 +253,7 @@ async fn beta_adds_action_and_status_info_and_single_entries_carry_entity_contex
 #[tokio::test]
 async fn auth_and_not_found_errors() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let r = s.http.get(logs_url(&s, "v1.0")).send().await.unwrap();
     assert_graph_error(r, 401, "InvalidAuthenticationToken", "Access token is empty.").await;
     let upload_only = s.token_with(&[roles::UPLOAD, roles::USER_READ], "https://graph.microsoft.com", 3600);
@@ -272,7 +273,7 @@ async fn auth_and_not_found_errors() {
 #[tokio::test]
 async fn bad_query_options_get_400_naming_the_problem() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let entity = "microsoft.graph.provisioningObjectSummary";
     let valid_token = entra_inbound::odata::skiptoken::encode(&[json!("x")]);
     let cases: Vec<(String, String, &str)> = vec![

@@ -89,8 +89,13 @@ impl TestServer {
             .unwrap()
     }
 
-    pub fn staged_count(&self) -> usize {
-        self.state.store.call_blocking(|c| entra_inbound::store::staging::count_all(c)).unwrap()
+    /// Operations staged and not yet applied, across jobs (read through the store boundary).
+    pub async fn staged_count(&self) -> usize {
+        let mut n = 0;
+        for job in self.state.jobs.all() {
+            n += self.state.store.backlog(&job.id, job.applied_through()).await.unwrap();
+        }
+        n
     }
 }
 
@@ -134,31 +139,37 @@ impl TestServer {
         r.json().await.unwrap()
     }
 
-    /// Every provisioning-log entry in processing order (read from the store, rendered as the API renders it).
-    pub fn log_entries(&self) -> Vec<serde_json::Value> {
-        self.state
-            .store
-            .call_blocking(|c| {
-                let mut stmt = c.prepare("SELECT id FROM provisioning_log ORDER BY activity_time, rowid")?;
-                let ids = stmt.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-                ids.iter()
-                    .map(|id| {
-                        let stored = entra_inbound::store::log_query::get(c, id)?.unwrap();
-                        entra_inbound::provisioning::log_render::document(stored)
-                    })
-                    .collect()
-            })
-            .unwrap()
+    /// Every provisioning-log entry in processing order, as the logs API returns them (all pages).
+    pub async fn log_entries(&self) -> Vec<serde_json::Value> {
+        let mut url = format!("{}/v1.0/auditLogs/provisioning?$orderby=activityDateTime%20asc&$top=1000", self.base);
+        let mut out = Vec::new();
+        loop {
+            let r = self.http.get(&url).bearer_auth(self.token()).send().await.unwrap();
+            assert_eq!(r.status(), 200, "listing the logs");
+            let page: serde_json::Value = r.json().await.unwrap();
+            out.extend(page["value"].as_array().unwrap().iter().cloned());
+            match page["@odata.nextLink"].as_str() {
+                Some(next) => url = next.to_owned(),
+                None => return out,
+            }
+        }
     }
 
-    /// The directory user with this employeeId.
-    pub fn user(&self, employee_id: &str) -> entra_inbound::directory::DirectoryUser {
-        let id = employee_id.to_owned();
-        self.state
-            .store
-            .call_blocking(move |c| entra_inbound::store::directory::find_by_employee_id(c, &id))
-            .unwrap()
-            .unwrap_or_else(|| panic!("no user with employeeId {employee_id}"))
+    /// The directory user with this employeeId (read through the store boundary).
+    pub async fn user(&self, employee_id: &str) -> entra_inbound::directory::DirectoryUser {
+        use entra_inbound::odata::{PageQuery, USER_FIELDS, USER_ORDER, parse_filter};
+        let filter = parse_filter(&format!("employeeId eq '{}'", employee_id.replace('\'', "''"))).unwrap();
+        let query = PageQuery::new(&USER_FIELDS, &USER_ORDER, Some(filter), &[], None, 2).unwrap();
+        let page = self.state.store.query_users(query, false).await.unwrap();
+        page.users.into_iter().next().unwrap_or_else(|| panic!("no user with employeeId {employee_id}"))
+    }
+
+    /// The directory user with this employeeId as Graph beta shows it (every property).
+    pub async fn user_doc(&self, employee_id: &str) -> serde_json::Value {
+        let id = self.user(employee_id).await.id;
+        let r = self.http.get(format!("{}/beta/users/{id}", self.base)).bearer_auth(self.token()).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        r.json().await.unwrap()
     }
 }
 

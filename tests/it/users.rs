@@ -1,10 +1,9 @@
 //! Users read API (spec A.3b): property sets per version, `$select`, `$filter`, `$orderby`, `$top` paging,
-//! `$count`, `$expand=manager`, `/users/{id | upn}`, `/users/{id}/manager`, and every error path. Users go
-//! straight into the store, so results are deterministic.
+//! `$count`, `$expand=manager`, `/users/{id | upn}`, `/users/{id}/manager`, and every error path. Users are
+//! seeded through the store boundary (`Store::import`), so results are deterministic.
 
 use entra_inbound::auth::roles;
-use entra_inbound::directory::{DirectoryUser, USER_PROPERTIES, V1_DEFAULT_PROPERTIES};
-use entra_inbound::store::directory;
+use entra_inbound::directory::{DirectoryUser, TargetValue, USER_PROPERTIES, V1_DEFAULT_PROPERTIES};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -24,19 +23,25 @@ fn user(
     manager: Option<&str>,
     extra: Value,
 ) -> DirectoryUser {
-    let mut u = DirectoryUser::new(id.to_owned(), "2025-01-15T10:00:00Z");
+    let created = time::macros::datetime!(2025-01-15 10:00 UTC);
+    let mut u = DirectoryUser::new(id.to_owned(), created);
     for (k, v) in [("userPrincipalName", upn), ("displayName", name), ("department", dept), ("employeeId", employee_id)]
     {
-        u.doc.insert(k.into(), json!(v));
+        u.set(k, &TargetValue::Text(v.into()));
     }
-    if let Value::Object(m) = extra {
-        u.doc.extend(m);
+    for (k, v) in extra.as_object().into_iter().flatten() {
+        let value = match v {
+            Value::Bool(b) => TargetValue::Bool(*b),
+            Value::Array(a) => TargetValue::List(a.iter().map(|x| x.as_str().unwrap().to_owned()).collect()),
+            other => TargetValue::Text(other.as_str().unwrap().to_owned()),
+        };
+        u.set(k, &value);
     }
     u.manager_id = manager.map(str::to_owned);
     u
 }
 
-fn seed(s: &TestServer) {
+async fn seed(s: &TestServer) {
     let users = [
         user(MIA, "mia@contoso.com", "Mia Manager", "Exec", "E0", None, json!({"accountEnabled": true})),
         user(
@@ -51,7 +56,7 @@ fn seed(s: &TestServer) {
         user(ALEX, "alex@contoso.com", "Alex Wilber", "Eng", "E2", Some(MIA), json!({"accountEnabled": true})),
         user(BOB, "bob@fabrikam.com", "Bob Brown", "Sales", "E3", None, json!({})),
     ];
-    s.state.store.call_blocking(|c| users.iter().try_for_each(|u| directory::save(c, u))).unwrap();
+    s.state.store.import(users.to_vec(), Vec::new()).await.unwrap();
 }
 
 fn url(s: &TestServer, version: &str, rest: &str) -> String {
@@ -83,7 +88,7 @@ fn enc(s: &str) -> String {
 #[tokio::test]
 async fn v1_returns_the_default_property_set_and_beta_the_full_set() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let v1 = get_ok(&s, &url(&s, "v1.0", "")).await;
     assert_eq!(v1["@odata.context"], format!("{}/v1.0/$metadata#users", s.base));
     assert_eq!(upns(&v1), ["adele@contoso.com", "alex@contoso.com", "bob@fabrikam.com", "mia@contoso.com"]);
@@ -113,7 +118,7 @@ async fn v1_returns_the_default_property_set_and_beta_the_full_set() {
 #[tokio::test]
 async fn select_picks_properties_and_shapes_the_context() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let body = get_ok(&s, &url(&s, "v1.0", "?$select=id,displayName,EmployeeId,accountEnabled")).await;
     assert_eq!(
         body["@odata.context"],
@@ -133,7 +138,7 @@ async fn select_picks_properties_and_shapes_the_context() {
 #[tokio::test]
 async fn filter_forms_select_the_right_users() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let cases: &[(&str, &[&str])] = &[
         ("startswith(displayName,'a')", &["adele@contoso.com", "alex@contoso.com"]),
         ("department eq 'eng'", &["adele@contoso.com", "alex@contoso.com"]),
@@ -156,7 +161,7 @@ async fn filter_forms_select_the_right_users() {
 #[tokio::test]
 async fn top_pages_through_next_links_that_repeat_the_options() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let mut next = url(
         &s,
         "beta",
@@ -179,7 +184,7 @@ async fn top_pages_through_next_links_that_repeat_the_options() {
 #[tokio::test]
 async fn count_needs_consistency_level_eventual() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let u = url(&s, "v1.0", "?$count=true&$filter=department%20eq%20'Eng'&$top=1");
     let r = s.http.get(&u).bearer_auth(s.token()).header("ConsistencyLevel", "eventual").send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -199,7 +204,7 @@ async fn count_needs_consistency_level_eventual() {
 #[tokio::test]
 async fn expand_manager_in_both_forms() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let body = get_ok(&s, &url(&s, "v1.0", "?$expand=manager")).await;
     let adele = &body["value"][0];
     assert_eq!(adele["manager"]["@odata.type"], "#microsoft.graph.user");
@@ -221,7 +226,7 @@ async fn expand_manager_in_both_forms() {
 #[tokio::test]
 async fn users_by_id_or_upn_and_their_manager() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let by_upn = get_ok(&s, &url(&s, "v1.0", "/ADELE@Contoso.com")).await;
     assert_eq!(by_upn["@odata.context"], format!("{}/v1.0/$metadata#users/$entity", s.base));
     assert_eq!(by_upn["id"], ADELE);
@@ -248,7 +253,7 @@ async fn users_by_id_or_upn_and_their_manager() {
 #[tokio::test]
 async fn auth_errors() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     for rest in ["", &format!("/{ADELE}"), &format!("/{ADELE}/manager")] {
         let r = s.http.get(url(&s, "v1.0", rest)).send().await.unwrap();
         assert_graph_error(r, 401, "InvalidAuthenticationToken", "Access token is empty.").await;
@@ -267,7 +272,7 @@ async fn auth_errors() {
 #[tokio::test]
 async fn bad_query_options_get_400_naming_the_problem() {
     let s = TestServer::start().await;
-    seed(&s);
+    seed(&s).await;
     let cases: Vec<(String, String, &str)> = vec![
         ("?$select=id,foo".into(), "Property 'foo' is not supported in $select.".into(), "foo"),
         ("?$select=manager".into(), "Property 'manager' is not supported in $select.".into(), "manager"),

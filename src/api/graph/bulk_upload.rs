@@ -15,7 +15,7 @@ use crate::auth::{Principal, roles};
 use crate::error::{ApiError, ErrorDetail};
 use crate::scim::bulk::{Violation, parse_bulk_request};
 use crate::state::AppState;
-use crate::store::staging::{NewOperation, stage_bulk_request};
+use crate::store::NewOperation;
 
 const PATH: &str = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/bulkUpload";
 
@@ -54,30 +54,19 @@ async fn bulk_upload(
     }
     let ops = parse_bulk_request(&body).map_err(|v| ApiError::InvalidDataFormat(details(v)))?;
 
-    if !state.staging.try_reserve(ops.len()) {
+    let Some(reservation) = state.staging.try_reserve(ops.len()) else {
         return Err(ApiError::Throttled { retry_after_secs: 1 });
-    }
-    let received = crate::odata::datetime_key(state.clock.now());
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let job_key = job.id.clone();
-    let staged = state
-        .store
-        .call(move |conn| {
-            let new: Vec<NewOperation<'_>> = ops
-                .iter()
-                .map(|o| NewOperation { bulk_id: &o.bulk_id, external_id: &o.external_id, data: &o.data })
-                .collect();
-            stage_bulk_request(conn, &job_key, &request_id, &received, &new).map(|()| ops.len())
-        })
-        .await;
-    let count = match staged {
-        Ok(count) => count,
-        Err(e) => {
-            tracing::error!(error = %e, "staging failed");
-            return Err(ApiError::Unavailable("The operations could not be staged; retry later.".into()));
-        }
     };
-    tracing::info!(job = %job.id, operations = count, "bulkUpload staged");
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let new: Vec<NewOperation<'_>> =
+        ops.iter().map(|o| NewOperation { bulk_id: &o.bulk_id, external_id: &o.external_id, data: &o.data }).collect();
+    // The reservation is given back when this returns early (a storage failure included).
+    if let Err(e) = state.store.stage(&job.id, &request_id, state.clock.now(), &new).await {
+        tracing::error!(job = %job.id, error = %e, "staging failed; answering 503");
+        return Err(ApiError::Unavailable("The operations could not be staged; retry later.".into()));
+    }
+    reservation.keep();
+    tracing::info!(job = %job.id, operations = ops.len(), "bulkUpload staged");
     job.wake.notify_one();
 
     let location =

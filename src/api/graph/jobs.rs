@@ -11,15 +11,14 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 
-use super::provisioning_logs::get_only;
-use super::{GraphVersion, json_body};
+use super::{GraphVersion, get_only, json_body};
 use crate::api::extract::GraphBytes;
+use crate::api::storage_failure;
 use crate::auth::{Principal, roles};
 use crate::error::ApiError;
 use crate::provisioning::jobs::Job;
 use crate::provisioning::status::ResetScope;
 use crate::state::AppState;
-use crate::store::staging;
 
 pub(super) const JOBS: &str = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs";
 
@@ -66,13 +65,9 @@ pub(super) fn job_for(
 }
 
 async fn job_json(state: &AppState, job: &Job) -> Result<Value, ApiError> {
-    let users = state
-        .store
-        .call(|c| Ok(c.query_row("SELECT count(*) FROM directory_user", [], |r| r.get::<_, i64>(0))?))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let users = state.store.count_users().await.map_err(storage_failure)?;
     let paused = job.is_paused();
-    let status = job.with_status(|s| s.to_json(paused, u64::try_from(users).unwrap_or(0)));
+    let status = job.with_status(|s| s.to_json(paused, users));
     Ok(json!({
         "id": job.id,
         "templateId": job.config.template_id,
@@ -89,7 +84,7 @@ async fn job_json(state: &AppState, job: &Job) -> Result<Value, ApiError> {
 }
 
 async fn save(state: &AppState, job: &Job) -> Result<(), ApiError> {
-    state.save_job_state(job).await.map_err(|e| ApiError::Internal(e.to_string()))
+    state.save_job_state(job).await.map_err(storage_failure)
 }
 
 async fn list(
@@ -179,27 +174,13 @@ async fn restart(
 ) -> Result<StatusCode, ApiError> {
     let (_, job) = job_for(&state, &path, &principal, Access::Write)?;
     let scope = reset_scope(&body)?;
-    let key = job.id.clone();
-    let purged = state
-        .store
-        .call(move |c| {
-            let newest = staging::newest_seq(c, &key)?;
-            let removed = match newest {
-                Some(seq) => staging::remove_through(c, &key, seq)?,
-                None => 0,
-            };
-            Ok((newest, removed))
-        })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    if let (Some(seq), removed) = purged {
-        state.staging.release(removed);
-        job.mark_processed(seq, 0);
-    }
+    let purged = state.store.purge_staged(&job.id).await.map_err(storage_failure)?;
+    state.staging.release(purged.operations);
+    job.mark_through(purged.through);
     job.with_status(|s| s.restart(&scope));
     save(&state, &job).await?;
     job.wake.notify_one();
-    tracing::info!(job = %job.id, purged = purged.1, ?scope, "job restarted");
+    tracing::info!(job = %job.id, purged = purged.operations, ?scope, "job restarted");
     Ok(StatusCode::NO_CONTENT)
 }
 

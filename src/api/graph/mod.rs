@@ -3,10 +3,12 @@
 mod bulk_upload;
 mod jobs;
 mod provisioning_logs;
+mod query;
 mod schema;
 mod users;
 
 use axum::Router;
+use axum::routing::MethodRouter;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -17,6 +19,11 @@ pub fn routes() -> Router<AppState> {
         .merge(users::routes())
         .merge(jobs::routes())
         .merge(schema::routes())
+}
+
+/// Other methods get Graph's 405 envelope with `Allow: GET`.
+pub(super) fn get_only(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.fallback(|| async { ApiError::MethodNotAllowed { allow: "GET" } })
 }
 
 /// A JSON request body, or 400 saying why it is not one.

@@ -11,16 +11,15 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::jobs::{Access, JOBS, job_for};
-use super::json_body;
-use super::provisioning_logs::get_only;
+use super::{get_only, json_body};
 use crate::api::extract::GraphBytes;
+use crate::api::storage_failure;
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorDetail};
 use crate::expr::{self, EvalContext};
 use crate::provisioning::jobs::JobSchema;
 use crate::provisioning::scoping::OPERATORS;
 use crate::state::AppState;
-use crate::store::schemas;
 
 pub fn routes() -> Router<AppState> {
     let schema = format!("{JOBS}/{{job_id}}/schema");
@@ -84,9 +83,7 @@ async fn put_schema(
             e.target,
         )],
     })?;
-    let key = job.id.clone();
-    let doc = schema.raw.clone();
-    state.store.call(move |c| schemas::save(c, &key, &doc)).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.store.save_schema(&job.id, schema.raw.clone()).await.map_err(storage_failure)?;
     job.set_schema(schema);
     Ok(StatusCode::NO_CONTENT)
 }

@@ -24,20 +24,19 @@ use axum::response::Json;
 use axum::routing::get;
 use serde_json::{Map, Value, json};
 
-use super::GraphVersion;
-use super::provisioning_logs::{QueryOptions, get_only, next_link, odata_error, store_error};
+use super::query::{QueryOptions, next_link, odata_error, page_query};
+use super::{GraphVersion, get_only};
+use crate::api::storage_failure;
 use crate::auth::{Principal, roles};
 use crate::directory::{DirectoryUser, USER_PROPERTIES, V1_DEFAULT_PROPERTIES};
 use crate::error::{ApiError, ErrorDetail};
-use crate::odata::{USER_FIELDS, parse_filter, parse_orderby, parse_select, parse_top, skiptoken};
+use crate::odata::{USER_FIELDS, USER_ORDER, parse_select};
 use crate::state::AppState;
-use crate::store::user_query::{self, UserQuery};
 
 const DEFAULT_TOP: u32 = 100;
 const MAX_TOP: u32 = 999;
 const READ_ROLES: &[&str] = &[roles::USER_READ, roles::DIRECTORY_READ];
 const LIST_OPTIONS: &[&str] = &["$filter", "$select", "$top", "$orderby", "$skiptoken", "$count", "$expand"];
-const COLLECTIONS: &[&str] = &["businessPhones", "otherMails"];
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -123,17 +122,7 @@ fn project(user: &DirectoryUser, version: GraphVersion, select: Option<&[String]
         }
         (None, GraphVersion::Beta) => USER_PROPERTIES.to_vec(),
     };
-    let mut out = Map::new();
-    for name in names {
-        let value = match user.doc.get(name) {
-            Some(v) if !v.is_null() => v.clone(),
-            _ if COLLECTIONS.contains(&name) => json!([]),
-            _ if name == "id" => json!(user.id),
-            _ => Value::Null,
-        };
-        out.insert(name.to_owned(), value);
-    }
-    out
+    names.into_iter().map(|name| (name.to_owned(), user.graph_value(name).unwrap_or(Value::Null))).collect()
 }
 
 /// A user as a `directoryObject` (manager): `@odata.type` first, then the properties.
@@ -181,29 +170,15 @@ async fn list(
     check_role(&principal)?;
     let opts = QueryOptions::parse(raw.as_deref(), LIST_OPTIONS)?;
     let shape = Shape::parse(version, &opts)?;
-    let filter =
-        opts.get("$filter").filter(|f| !f.trim().is_empty()).map(parse_filter).transpose().map_err(odata_error)?;
-    let order = match opts.get("$orderby") {
-        Some(o) => parse_orderby(o, &USER_FIELDS).map_err(odata_error)?,
-        None => Vec::new(),
-    };
-    let top = opts.get("$top").map(|t| parse_top(t, MAX_TOP)).transpose().map_err(odata_error)?.unwrap_or(DEFAULT_TOP);
-    let after = opts.get("$skiptoken").map(skiptoken::decode).transpose().map_err(odata_error)?;
+    let query = page_query(&opts, &USER_FIELDS, &USER_ORDER, DEFAULT_TOP, MAX_TOP)?;
     let count = parse_count(opts.get("$count"), &headers)?;
-    let query = UserQuery::new(filter.as_ref(), &order, after.as_deref(), top, count).map_err(odata_error)?;
-
-    let expand = shape.manager.is_some();
-    let (page, managers) = state
-        .store
-        .call(move |c| {
-            let page = user_query::list(c, &query)?;
-            let ids: Vec<&str> =
-                if expand { page.users.iter().filter_map(|u| u.manager_id.as_deref()).collect() } else { vec![] };
-            let managers = user_query::by_ids(c, &ids)?;
-            Ok((page, managers))
-        })
-        .await
-        .map_err(store_error)?;
+    let page = state.store.query_users(query, count).await.map_err(storage_failure)?;
+    let managers = if shape.manager.is_some() {
+        let ids = page.users.iter().filter_map(|u| u.manager_id.clone()).collect();
+        state.store.users_by_ids(ids).await.map_err(storage_failure)?
+    } else {
+        Default::default()
+    };
 
     let base = format!("{}/{}", state.base_url, version.as_str());
     let mut body = Map::new();
@@ -230,22 +205,14 @@ async fn load(
     key: &str,
     with_manager: bool,
 ) -> Result<(DirectoryUser, Option<DirectoryUser>), ApiError> {
-    let k = key.to_owned();
-    let found = state
-        .store
-        .call(move |c| {
-            let Some(user) = user_query::find(c, &k)? else {
-                return Ok(None);
-            };
-            let manager = match user.manager_id.as_deref().filter(|_| with_manager) {
-                Some(m) => user_query::by_ids(c, &[m])?.remove(m),
-                None => None,
-            };
-            Ok(Some((user, manager)))
-        })
-        .await
-        .map_err(store_error)?;
-    found.ok_or_else(|| ApiError::NotFound(key.to_owned()))
+    let Some(user) = state.store.find_user(key).await.map_err(storage_failure)? else {
+        return Err(ApiError::NotFound(key.to_owned()));
+    };
+    let manager = match user.manager_id.clone().filter(|_| with_manager) {
+        Some(m) => state.store.users_by_ids(vec![m.clone()]).await.map_err(storage_failure)?.remove(&m),
+        None => None,
+    };
+    Ok((user, manager))
 }
 
 async fn get_user(
@@ -305,7 +272,7 @@ mod tests {
 
     #[test]
     fn v1_default_set_puts_id_last_and_fills_collections() {
-        let u = DirectoryUser::new("u1".into(), "2025-01-15T10:00:00Z");
+        let u = DirectoryUser::new("u1".into(), time::OffsetDateTime::UNIX_EPOCH);
         let v1 = project(&u, GraphVersion::V1, None);
         assert_eq!(v1.keys().next_back().map(String::as_str), Some("id"));
         assert_eq!(v1["businessPhones"], json!([]));

@@ -1,276 +1,239 @@
 //! The directory part of one operation: matching, the create / update / disable / skip decision, the
-//! directory rules (UPN, required properties) and the export step.
+//! directory rules (UPN, required properties) and the export step (docs/fidelity.md, A.2).
 
-use rusqlite::Connection;
 use time::OffsetDateTime;
 
-use super::prepare::Prepared;
-use super::{JobSettings, Work};
-use crate::directory::{DirectoryUser, TargetValue, check_create};
-use crate::provisioning::log_entry::{self, Action, Derived, Entry, ErrorInfo, Status, Step, TARGET_SYSTEM};
-use crate::provisioning::schema::{CompiledMapping, CompiledSchema, FlowType};
-use crate::store::staging::StagedOperation;
-use crate::store::{StoreError, directory as users};
+use super::JobSettings;
+use super::directory::Directory;
+use super::prepare::{Mapped, PreparedOperation, fail, skip};
+use crate::directory::{CreateProblem, DirectoryUser, check_create};
+use crate::provisioning::log::{
+    Description, EvaluatedMappings, ModifiedProperty, ProvisioningAction, ProvisioningObjectSummary,
+    ProvisioningResult, ProvisioningStep, StepType,
+};
+use crate::provisioning::schema::{CompiledSchema, FlowType};
 
-/// Matching, the create/update decision and the export: the directory part of one operation.
-pub(super) fn apply(
-    conn: &Connection,
+/// An operation after its export: its entry and the user it left current (for the reference pass).
+#[derive(Debug)]
+pub(super) struct Exported {
+    pub(super) entry: ProvisioningObjectSummary,
+    pub(super) started: std::time::Instant,
+    pub(super) user_id: Option<String>,
+    pub(super) manager_external_id: Option<String>,
+}
+
+/// Matching, the create/update decision and the export.
+pub(super) fn export(
+    dir: &mut Directory<'_>,
     job: &JobSettings<'_>,
     schema: &CompiledSchema,
-    op: &StagedOperation,
-    prepared: Prepared,
+    op: PreparedOperation,
     now: OffsetDateTime,
     block_disables: bool,
-) -> Result<Work, StoreError> {
-    let (mut work, values, mapped, match_value) = match prepared {
-        Prepared::Done(work) => return Ok(work),
-        Prepared::Ready { work, values, mapped, match_value } => (work, values, mapped, match_value),
+) -> Exported {
+    let PreparedOperation { mut entry, started, mapped } = op;
+    let Some(mapped) = mapped else {
+        return Exported { entry, started, user_id: None, manager_external_id: None };
     };
-    let values: Vec<(&CompiledMapping, Option<TargetValue>)> =
-        values.into_iter().filter_map(|(i, v)| Some((schema.mappings.get(i)?, v))).collect();
-    let mut entry = std::mem::replace(&mut work.entry, Entry::new("", ""));
     let matching = &schema.mappings[schema.matching];
-    let existing = match matching.target.as_str() {
-        "employeeId" => users::find_by_employee_id(conn, &match_value)?,
-        other => users::find_by_property(conn, other, &match_value)?,
+    let existing = dir.find(&matching.target, &mapped.match_value).cloned();
+    let user_id = match existing {
+        None => create(dir, job, schema, &mapped, &mut entry, now),
+        Some(user) => Some(update(dir, job, schema, &mapped, user, &mut entry, block_disables)),
     };
-    let manager = Manager { external_id: work.manager_external_id.as_deref(), found: &mut work.manager_at_export };
-    let result = match existing {
-        None => create(conn, job, op, &values, manager, &match_value, &mut entry, now)?,
-        Some(user) => update(conn, job, op, &values, manager, user, &mut entry, block_disables)?,
-    };
-    match result {
-        Written::Nothing => {}
-        Written::Unchanged(id) => work.user_id = Some(id),
-        Written::Current(user) => {
-            work.user_id = Some(user.id.clone());
-            work.user = Some(user);
-        }
-    }
     if let Some(export) = entry.steps.last_mut()
-        && export.kind == "export"
-        && entry.status != Status::Failure
+        && export.step_type == StepType::Export
+        && entry.status != ProvisioningResult::Failure
     {
-        export.derived = Derived::Mappings;
-        entry.mapped = mapped;
+        export.mappings =
+            Some(EvaluatedMappings { set: std::sync::Arc::clone(&schema.mapping_set), values: mapped.shown });
     }
-    work.entry = entry;
-    Ok(work)
+    Exported { entry, started, user_id, manager_external_id: mapped.manager_external_id }
 }
 
-/// What an operation left in the directory.
-enum Written {
-    /// No user (a failed create).
-    Nothing,
-    /// This user, as stored before the operation: the operation wrote nothing.
-    Unchanged(String),
-    /// This user as the store now holds it.
-    Current(DirectoryUser),
-}
-
-/// An operation's manager (by externalId), and where the export records what it resolved to.
-struct Manager<'a> {
-    external_id: Option<&'a str>,
-    found: &'a mut Option<Option<String>>,
-}
-
-/// Set the manager when it is already in the directory, so the user is written once; the reference pass
+/// Sets the manager when it is already in the directory, so the user is written once; the reference pass
 /// still runs after the batch's exports and finds a manager exported later in the batch.
 fn set_known_manager(
-    conn: &Connection,
+    dir: &Directory<'_>,
     user: &mut DirectoryUser,
-    manager: Manager<'_>,
-    entry: &mut Entry,
-) -> Result<bool, StoreError> {
-    let Some(ext) = manager.external_id else { return Ok(false) };
-    let found = users::id_by_employee_id(conn, ext)?;
-    *manager.found = Some(found.clone());
-    match found {
+    manager_external_id: Option<&str>,
+    entry: &mut ProvisioningObjectSummary,
+) -> bool {
+    let Some(ext) = manager_external_id else { return false };
+    match dir.find("employeeId", ext).map(|m| m.id.clone()) {
         Some(manager_id) if manager_id != user.id && user.manager_id.as_deref() != Some(manager_id.as_str()) => {
-            entry.modified.push(("manager".into(), user.manager_id.clone(), Some(manager_id.clone())));
+            entry.modified_properties.push(ModifiedProperty {
+                display_name: "manager".into(),
+                old_value: user.manager_id.clone(),
+                new_value: Some(manager_id.clone()),
+            });
             user.manager_id = Some(manager_id);
-            Ok(true)
+            true
         }
-        _ => Ok(false),
+        _ => false,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+fn export_step(
+    name: &'static str,
+    status: ProvisioningResult,
+    description: Description,
+    who: String,
+) -> ProvisioningStep {
+    ProvisioningStep::new(name, StepType::Export, status, description).detail("ReportableIdentifier", who)
+}
+
 fn create(
-    conn: &Connection,
+    dir: &mut Directory<'_>,
     job: &JobSettings<'_>,
-    op: &StagedOperation,
-    values: &[(&CompiledMapping, Option<TargetValue>)],
-    manager: Manager<'_>,
-    match_value: &str,
-    entry: &mut Entry,
+    schema: &CompiledSchema,
+    mapped: &Mapped,
+    entry: &mut ProvisioningObjectSummary,
     now: OffsetDateTime,
-) -> Result<Written, StoreError> {
-    entry.action = Action::Create;
-    entry.steps.push(
-        Step::new(
-            "EntrySynchronizationAdd",
-            "matching",
-            Status::Success,
-            format!(
-                "User '{}' will be created in {TARGET_SYSTEM} (User is active and assigned in {}, but no matching User was found in {TARGET_SYSTEM})",
-                op.external_id,
-                log_entry::SOURCE_SYSTEM
-            ),
-        )
-        .detail("MatchingValue", match_value),
-    );
+) -> Option<String> {
+    let source = entry.source_identity.id.clone();
+    entry.action = ProvisioningAction::Create;
     let id = uuid::Uuid::new_v4().to_string();
-    let mut user = DirectoryUser::new(id.clone(), &crate::graph_time::graph_datetime(now));
-    for (m, v) in values {
-        if m.target == "manager" {
+    let mut user = DirectoryUser::new(id.clone(), now);
+    for (i, v) in &mapped.values {
+        let target = &schema.mappings[*i].target;
+        if target == "manager" {
             continue;
         }
         if let Some(v) = v {
-            user.set(&m.target, v);
-            entry.modified.push((m.target.clone(), None, Some(v.display())));
+            user.set(target, v);
+            entry.modified_properties.push(ModifiedProperty {
+                display_name: target.clone(),
+                old_value: None,
+                new_value: Some(v.display()),
+            });
         }
     }
-    let upn = user.text("userPrincipalName").unwrap_or_default().to_owned();
-    let taken = !upn.is_empty() && users::upn_taken(conn, &upn, &id)?;
-    entry.target_display_name = user.text("displayName").unwrap_or_default().to_owned();
-    if let Err(problem) = check_create(&user, job.verified_domains, taken) {
-        entry.modified.clear();
-        entry.fail(ErrorInfo {
-            code: problem.error_code().into(),
-            category: "nonServiceFailure".into(),
-            reason: problem.reason(),
-            recommended_action: None,
-        });
-        entry.target_display_name.clear();
-        entry.steps.push(
-            Step::new(
-                "EntryExportAdd",
-                "export",
-                Status::Failure,
-                format!(
-                    "Failed to create User '{}' in {TARGET_SYSTEM}",
-                    if upn.is_empty() { &op.external_id } else { &upn }
-                ),
-            )
-            .detail("ReportableIdentifier", if upn.is_empty() { op.external_id.clone() } else { upn }),
-        );
-        return Ok(Written::Nothing);
-    }
-    set_known_manager(conn, &mut user, manager, entry)?;
-    users::save(conn, &user)?;
-    entry.modified.push(("objectId".into(), None, Some(id.clone())));
-    entry.target_id = id;
     entry.steps.push(
-        Step::new("EntryExportAdd", "export", Status::Success, format!("User '{upn}' was created in {TARGET_SYSTEM}"))
-            .detail("ReportableIdentifier", upn),
+        ProvisioningStep::new(
+            "EntrySynchronizationAdd",
+            StepType::Matching,
+            ProvisioningResult::Success,
+            Description::WillCreate { source: source.clone(), enabled: user.account_enabled },
+        )
+        .detail("MatchingValue", mapped.match_value.clone()),
     );
-    Ok(Written::Current(user))
+    let upn = user.user_principal_name().to_owned();
+    let taken = !upn.is_empty() && dir.upn_taken(&upn, &id);
+    if let Err(problem) = check_create(&user, job.verified_domains, taken) {
+        entry.modified_properties.clear();
+        fail(entry, problem.error_code(), "nonServiceFailure", problem.reason(), None);
+        let who = if upn.is_empty() { source } else { upn };
+        entry.steps.push(export_step(
+            "EntryExportAdd",
+            ProvisioningResult::Failure,
+            Description::CreateFailed { who: who.clone() },
+            who,
+        ));
+        return None;
+    }
+    entry.target_identity.display_name = user.display_name().to_owned();
+    set_known_manager(dir, &mut user, mapped.manager_external_id.as_deref(), entry);
+    dir.save(user);
+    entry.modified_properties.push(ModifiedProperty {
+        display_name: "objectId".into(),
+        old_value: None,
+        new_value: Some(id.clone()),
+    });
+    entry.target_identity.id.clone_from(&id);
+    entry.steps.push(export_step(
+        "EntryExportAdd",
+        ProvisioningResult::Success,
+        Description::Created { upn: upn.clone() },
+        upn,
+    ));
+    Some(id)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn update(
-    conn: &Connection,
+    dir: &mut Directory<'_>,
     job: &JobSettings<'_>,
-    op: &StagedOperation,
-    values: &[(&CompiledMapping, Option<TargetValue>)],
-    manager: Manager<'_>,
+    schema: &CompiledSchema,
+    mapped: &Mapped,
     mut user: DirectoryUser,
-    entry: &mut Entry,
+    entry: &mut ProvisioningObjectSummary,
     block_disables: bool,
-) -> Result<Written, StoreError> {
-    let upn_before = user.text("userPrincipalName").unwrap_or_default().to_owned();
-    entry.target_id = user.id.clone();
-    entry.target_display_name = user.text("displayName").unwrap_or_default().to_owned();
-    entry.steps.push(Step::new(
+) -> String {
+    let source = entry.source_identity.id.clone();
+    let upn_before = user.user_principal_name().to_owned();
+    entry.target_identity.id.clone_from(&user.id);
+    entry.target_identity.display_name = user.display_name().to_owned();
+    entry.steps.push(ProvisioningStep::new(
         "EntrySynchronizationUpdate",
-        "matching",
-        Status::Success,
-        format!("User '{}' matched User '{upn_before}' ({}) in {TARGET_SYSTEM}", op.external_id, user.id),
+        StepType::Matching,
+        ProvisioningResult::Success,
+        Description::Matched { source: source.clone(), upn: upn_before.clone(), id: user.id.clone() },
     ));
-    let was_enabled = user.account_enabled();
+    let was_enabled = user.account_enabled;
     let mut changed = false;
-    for (m, v) in values {
+    for (i, v) in &mapped.values {
         let Some(new) = v else { continue }; // null values never flow
-        let skip = match m.flow_type {
+        let m = &schema.mappings[*i];
+        let skip_it = match m.flow_type {
             FlowType::ObjectAddOnly => true,
             FlowType::AttributeAddOnly => user.get(&m.target).is_some(),
             _ => m.target == "manager",
         };
-        if skip {
+        if skip_it || user.holds(&m.target, new) {
             continue;
         }
-        if !user.holds(&m.target, new) {
-            let old = user.get(&m.target);
-            entry.modified.push((m.target.clone(), old.map(|o| o.display()), Some(new.display())));
-            user.set(&m.target, new);
-            changed = true;
-        }
+        entry.modified_properties.push(ModifiedProperty {
+            display_name: m.target.clone(),
+            old_value: user.get(&m.target).map(|o| o.display()),
+            new_value: Some(new.display()),
+        });
+        user.set(&m.target, new);
+        changed = true;
     }
-    changed |= set_known_manager(conn, &mut user, manager, entry)?;
+    changed |= set_known_manager(dir, &mut user, mapped.manager_external_id.as_deref(), entry);
+    let id = user.id.clone();
     if !changed {
-        entry.skip(
-            format!(
-                "The state of the user in both the source and target systems already match. No change to the User '{}' currently needs to be made.",
-                op.external_id
-            ),
-            "RedundantExport",
-        );
-        return Ok(Written::Current(user));
+        skip(entry, Description::Redundant { source }, "RedundantExport");
+        return id;
     }
-    if block_disables && was_enabled && !user.account_enabled() {
-        entry.action = Action::StagedDelete;
-        entry.status = Status::Skipped;
-        entry.modified.clear();
+    if block_disables && was_enabled && !user.account_enabled {
+        entry.action = ProvisioningAction::StagedDelete;
+        entry.status = ProvisioningResult::Skipped;
+        entry.modified_properties.clear();
         entry.steps.push(
-            Step::new(
+            ProvisioningStep::new(
                 "EntryExportStagedDelete",
-                "export",
-                Status::Skipped,
-                format!(
-                    "User '{upn_before}' was not disabled: this cycle would disable more users than the accidental-deletion threshold ({}) allows. The job is quarantined until it is restarted.",
-                    job.deletion_threshold
-                ),
+                StepType::Export,
+                ProvisioningResult::Skipped,
+                Description::DeletionThresholdExceeded {
+                    upn: upn_before,
+                    threshold: u64::try_from(job.deletion_threshold).unwrap_or(u64::MAX),
+                },
             )
             .detail("SkipReason", "TooManyDeletes"),
         );
-        return Ok(Written::Unchanged(user.id));
+        return id;
     }
-    let upn = user.text("userPrincipalName").unwrap_or_default().to_owned();
-    if !upn.eq_ignore_ascii_case(&upn_before) && users::upn_taken(conn, &upn, &user.id)? {
-        entry.action = Action::Update;
-        entry.modified.clear();
-        let problem = crate::directory::CreateProblem::UpnTaken(upn.clone());
-        entry.fail(ErrorInfo {
-            code: problem.error_code().into(),
-            category: "nonServiceFailure".into(),
-            reason: problem.reason(),
-            recommended_action: None,
-        });
-        entry.steps.push(
-            Step::new(
-                "EntryExportUpdate",
-                "export",
-                Status::Failure,
-                format!("Failed to update User '{upn_before}' in {TARGET_SYSTEM}"),
-            )
-            .detail("ReportableIdentifier", upn_before),
-        );
-        return Ok(Written::Unchanged(user.id));
-    }
-    users::save(conn, &user)?;
-    entry.target_display_name = user.text("displayName").unwrap_or_default().to_owned();
-    let disabling = was_enabled && !user.account_enabled();
-    entry.action = if disabling { Action::Disable } else { Action::Update };
-    let verb = if disabling { "disabled" } else { "updated" };
-    entry.steps.push(
-        Step::new(
+    let upn = user.user_principal_name().to_owned();
+    if !upn.eq_ignore_ascii_case(&upn_before) && dir.upn_taken(&upn, &user.id) {
+        entry.action = ProvisioningAction::Update;
+        entry.modified_properties.clear();
+        let problem = CreateProblem::UpnTaken(upn);
+        fail(entry, problem.error_code(), "nonServiceFailure", problem.reason(), None);
+        entry.steps.push(export_step(
             "EntryExportUpdate",
-            "export",
-            Status::Success,
-            format!("User '{upn}' was {verb} in {TARGET_SYSTEM}"),
-        )
-        .detail("ReportableIdentifier", upn),
-    );
-    Ok(Written::Current(user))
+            ProvisioningResult::Failure,
+            Description::UpdateFailed { upn: upn_before.clone() },
+            upn_before,
+        ));
+        return id;
+    }
+    entry.target_identity.display_name = user.display_name().to_owned();
+    let disabling = was_enabled && !user.account_enabled;
+    entry.action = if disabling { ProvisioningAction::Disable } else { ProvisioningAction::Update };
+    let description =
+        if disabling { Description::Disabled { upn: upn.clone() } } else { Description::Updated { upn: upn.clone() } };
+    entry.steps.push(export_step("EntryExportUpdate", ProvisioningResult::Success, description, upn));
+    dir.save(user);
+    id
 }

@@ -1,166 +1,155 @@
-//! Reference resolution (spec A.2 "Manager"): after every export of the batch, each operation's manager
-//! (by externalId) is set or remembered with a warning; references that were waiting for a manager who has
-//! now arrived are set and logged as `update` entries.
+//! Reference resolution (docs/fidelity.md, A.2 "Manager"): after every export of the batch, each operation's
+//! manager (by externalId) is set or remembered with a warning; references that were waiting for a manager
+//! who has now arrived are set and logged as `update` entries.
 
 use std::time::Instant;
 
-use rusqlite::Connection;
-
-use super::{JobSettings, Work};
-use crate::directory::DirectoryUser;
-use crate::provisioning::log_entry::{Action, Entry, Status, Step, TARGET_SYSTEM};
-use crate::store::{StoreError, directory as users};
-
-/// Whether a manager reference can be waiting: false while the store held none when the pass began and the
-/// pass added none, so a matched user's waiting reference needs no delete.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct PendingReferences {
-    pub(super) any: bool,
-}
+use super::JobSettings;
+use super::directory::Directory;
+use super::export::Exported;
+use super::prepare::new_entry;
+use crate::provisioning::log::{
+    Description, ModifiedProperty, ProvisioningAction, ProvisioningObjectSummary, ProvisioningResult, ProvisioningStep,
+    StepType,
+};
+use crate::store::PendingReference;
 
 /// The reference pass for one operation: set the manager, or remember it for later with a warning.
-pub(super) fn resolve_manager(
-    conn: &Connection,
-    job: &JobSettings<'_>,
-    w: &mut Work,
-    pending: &mut PendingReferences,
-) -> Result<(), StoreError> {
-    let (Some(user_id), Some(manager_ext)) = (w.user_id.as_deref(), w.manager_external_id.as_deref()) else {
-        return Ok(());
+pub(super) fn resolve_manager(dir: &mut Directory<'_>, job: &JobSettings<'_>, op: &mut Exported) {
+    let (Some(user_id), Some(manager_ext)) = (op.user_id.as_deref(), op.manager_external_id.as_deref()) else {
+        return;
     };
-    if w.entry.status == Status::Failure {
-        return Ok(());
+    let entry = &mut op.entry;
+    if entry.status == ProvisioningResult::Failure {
+        return;
     }
-    // The user as the export left it; re-read when that is not known to be current.
-    let mut user = match w.user.take() {
-        Some(user) => user,
-        None => match users::find_by_id(conn, user_id)? {
-            Some(user) => user,
-            None => return Ok(()),
-        },
-    };
-    // The export's lookup when it still holds (see `run_pass`).
-    let found = match w.manager_at_export.take() {
-        Some(found) => found,
-        None => users::id_by_employee_id(conn, manager_ext)?,
-    };
-    match found {
+    let Some(mut user) = dir.user(user_id).cloned() else { return };
+    let source = entry.source_identity.id.clone();
+    match dir.find("employeeId", manager_ext).map(|m| m.id.clone()) {
         Some(manager_id) if manager_id != user.id => {
-            // A user this operation created cannot have a reference waiting.
-            if w.entry.action != Action::Create && pending.any {
-                users::remove_pending_reference(conn, &user.id)?;
-            }
+            dir.remove_pending(&user.id);
             if user.manager_id.as_deref() != Some(manager_id.as_str()) {
-                let change = ("manager".to_owned(), user.manager_id.clone(), Some(manager_id.clone()));
-                match w.entry.modified.iter_mut().find(|(name, _, _)| name == "manager") {
-                    Some(set) => set.2 = change.2,
-                    None => w.entry.modified.push(change),
+                let old = user.manager_id.clone();
+                match entry.modified_properties.iter_mut().find(|m| m.display_name == "manager") {
+                    Some(set) => set.new_value = Some(manager_id.clone()),
+                    None => entry.modified_properties.push(ModifiedProperty {
+                        display_name: "manager".into(),
+                        old_value: old,
+                        new_value: Some(manager_id.clone()),
+                    }),
                 }
                 user.manager_id = Some(manager_id.clone());
-                users::save(conn, &user)?;
-                promote_skip_to_update(&mut w.entry, &user);
+                promote_skip_to_update(entry, user.user_principal_name());
+                dir.save(user);
             }
-            w.entry.steps.push(
-                Step::new(
+            entry.steps.push(
+                ProvisioningStep::new(
                     "EntryReferenceResolution",
-                    "referenceResolution",
-                    Status::Success,
-                    format!(
-                        "Reference 'manager' of User '{}' resolved to User '{manager_id}' (externalId '{manager_ext}')",
-                        w.entry.source_id
-                    ),
+                    StepType::ReferenceResolution,
+                    ProvisioningResult::Success,
+                    Description::ManagerResolved { source, manager_id, manager_external_id: manager_ext.to_owned() },
                 )
                 .detail("manager", manager_ext),
             );
         }
         _ => {
-            users::add_pending_reference(conn, &user.id, job.job_id, &w.entry.source_id, manager_ext)?;
-            pending.any = true;
-            w.entry.steps.push(
-                Step::new(
+            dir.add_pending(PendingReference {
+                user_id: user.id.clone(),
+                job_id: job.job_id.to_owned(),
+                source_id: source.clone(),
+                manager_external_id: manager_ext.to_owned(),
+            });
+            entry.steps.push(
+                ProvisioningStep::new(
                     "EntryReferenceResolution",
-                    "referenceResolution",
-                    Status::Warning,
-                    format!(
-                        "The manager of User '{}' (externalId '{manager_ext}') is not in {TARGET_SYSTEM} yet, so the reference was not set. It will be set when a User with employeeId '{manager_ext}' is provisioned.",
-                        w.entry.source_id
-                    ),
+                    StepType::ReferenceResolution,
+                    ProvisioningResult::Warning,
+                    Description::ManagerWaiting { source, manager_external_id: manager_ext.to_owned() },
                 )
                 .detail("manager", manager_ext),
             );
         }
     }
-    Ok(())
 }
 
 /// A redundant entry whose manager changed becomes an update after all.
-fn promote_skip_to_update(entry: &mut Entry, user: &DirectoryUser) {
-    if entry.action != Action::Other || entry.status != Status::Skipped {
+fn promote_skip_to_update(entry: &mut ProvisioningObjectSummary, upn: &str) {
+    if entry.action != ProvisioningAction::Other || entry.status != ProvisioningResult::Skipped {
         return;
     }
-    entry.action = Action::Update;
-    entry.status = Status::Success;
-    let upn = user.text("userPrincipalName").unwrap_or_default().to_owned();
+    entry.action = ProvisioningAction::Update;
+    entry.status = ProvisioningResult::Success;
     if let Some(step) = entry.steps.iter_mut().find(|s| s.name == "EntrySynchronizationSkip") {
-        *step = Step::new(
+        let mappings = step.mappings.take();
+        *step = ProvisioningStep::new(
             "EntryExportUpdate",
-            "export",
-            Status::Success,
-            format!("User '{upn}' was updated in {TARGET_SYSTEM}"),
+            StepType::Export,
+            ProvisioningResult::Success,
+            Description::Updated { upn: upn.to_owned() },
         )
         .detail("ReportableIdentifier", upn);
+        step.mappings = mappings;
     }
 }
 
 /// References that waited for a manager who is now in the directory: set them, one `update` entry each.
-pub(super) fn resolve_waiting_references(conn: &Connection, job: &JobSettings<'_>) -> Result<Vec<Entry>, StoreError> {
+pub(super) fn resolve_waiting_references(
+    dir: &mut Directory<'_>,
+    job: &JobSettings<'_>,
+) -> Vec<(ProvisioningObjectSummary, Instant)> {
     let mut out = Vec::new();
-    for (user_id, job_id, source_id, manager_ext, manager_id) in users::resolvable_references(conn)? {
-        if job_id != job.job_id {
+    for p in dir.resolvable(job.job_id) {
+        dir.remove_pending(&p.user_id);
+        let Some(mut user) = dir.user(&p.user_id).cloned() else { continue };
+        let Some(manager_id) = dir.find("employeeId", &p.manager_external_id).map(|m| m.id.clone()) else {
             continue;
-        }
-        users::remove_pending_reference(conn, &user_id)?;
-        let Some(mut user) = users::find_by_id(conn, &user_id)? else { continue };
+        };
         if user.id == manager_id {
             continue;
         }
         let started = Instant::now();
-        let upn = user.text("userPrincipalName").unwrap_or_default().to_owned();
-        let mut entry = Entry::new(&source_id, user.text("displayName").unwrap_or_default());
-        entry.target_id = user.id.clone();
-        entry.target_display_name = entry.source_display_name.clone();
-        entry.action = Action::Update;
-        entry.modified.push(("manager".into(), user.manager_id.clone(), Some(manager_id.clone())));
-        user.manager_id = Some(manager_id.clone());
-        users::save(conn, &user)?;
-        entry.steps.push(Step::new(
+        let upn = user.user_principal_name().to_owned();
+        let source = p.source_id.clone();
+        let mut entry = new_entry(job, &source, user.display_name());
+        entry.target_identity.id.clone_from(&user.id);
+        entry.target_identity.display_name = user.display_name().to_owned();
+        entry.action = ProvisioningAction::Update;
+        entry.modified_properties.push(ModifiedProperty {
+            display_name: "manager".into(),
+            old_value: user.manager_id.clone(),
+            new_value: Some(manager_id.clone()),
+        });
+        entry.steps.push(ProvisioningStep::new(
             "EntrySynchronizationUpdate",
-            "matching",
-            Status::Success,
-            format!("User '{source_id}' matched User '{upn}' ({}) in {TARGET_SYSTEM}", user.id),
+            StepType::Matching,
+            ProvisioningResult::Success,
+            Description::Matched { source: source.clone(), upn: upn.clone(), id: user.id.clone() },
         ));
         entry.steps.push(
-            Step::new(
+            ProvisioningStep::new(
                 "EntryExportUpdate",
-                "export",
-                Status::Success,
-                format!("User '{upn}' was updated in {TARGET_SYSTEM}"),
+                StepType::Export,
+                ProvisioningResult::Success,
+                Description::Updated { upn: upn.clone() },
             )
             .detail("ReportableIdentifier", upn),
         );
         entry.steps.push(
-            Step::new(
+            ProvisioningStep::new(
                 "EntryReferenceResolution",
-                "referenceResolution",
-                Status::Success,
-                format!(
-                    "Reference 'manager' of User '{source_id}' resolved to User '{manager_id}' (externalId '{manager_ext}'). It had been waiting because that manager was not provisioned when User '{source_id}' was processed."
-                ),
+                StepType::ReferenceResolution,
+                ProvisioningResult::Success,
+                Description::ManagerResolvedLater {
+                    source,
+                    manager_id: manager_id.clone(),
+                    manager_external_id: p.manager_external_id.clone(),
+                },
             )
-            .detail("manager", manager_ext),
+            .detail("manager", p.manager_external_id.clone()),
         );
-        entry.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        out.push(entry);
+        user.manager_id = Some(manager_id);
+        dir.save(user);
+        out.push((entry, started));
     }
-    Ok(out)
+    out
 }

@@ -1,0 +1,243 @@
+//! The staging database and its writer thread: ingest's own write path.
+//!
+//! Each accepted bulkUpload is one row (its operations encoded together), written by a thread that owns the
+//! staging file's only write connection. The thread takes every request waiting when it becomes free and
+//! commits them in one transaction (group commit): under load one fsync serves many requests, and each
+//! request still gets its answer — and its 202 — only after its own row is durable. The engine never writes
+//! this file: what it applied is recorded in the main database (`job_progress`, in the same transaction as
+//! its writes), and applied rows are trimmed from here afterwards, so a crash between the two can neither
+//! lose nor repeat an operation.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
+
+use rusqlite::{Connection, params};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use super::super::{NewOperation, StagedOperation, StagedRequest, StoreError};
+use crate::graph_time::from_ticks;
+
+/// The staging schema (created when missing; its version is `user_version` 1).
+pub(super) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS staged_request (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,  -- arrival order; never reused, so watermarks stay valid
+    job_id     TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    received   INTEGER NOT NULL,                   -- 100 ns ticks since the Unix epoch
+    operations INTEGER NOT NULL,
+    body       BLOB NOT NULL                       -- postcard: [(bulkId, externalId, data JSON)]
+) STRICT;
+CREATE INDEX IF NOT EXISTS staged_request_by_job ON staged_request (job_id, seq);
+";
+
+/// Most requests one group commit takes.
+const MAX_GROUP: usize = 1024;
+
+#[derive(Serialize)]
+struct OperationRef<'a> {
+    bulk_id: &'a str,
+    external_id: &'a str,
+    data: &'a str,
+}
+
+#[derive(Deserialize)]
+struct OperationOwned {
+    bulk_id: String,
+    external_id: String,
+    data: String,
+}
+
+/// The stored form of a request's operations.
+pub(super) fn encode(ops: &[NewOperation<'_>]) -> Result<Vec<u8>, StoreError> {
+    let refs: Vec<OperationRef<'_>> =
+        ops.iter().map(|o| OperationRef { bulk_id: o.bulk_id, external_id: o.external_id, data: o.data }).collect();
+    postcard::to_allocvec(&refs).map_err(|e| StoreError::Corrupt(format!("encoding staged operations: {e}")))
+}
+
+fn decode(seq: i64, body: &[u8]) -> Result<Vec<StagedOperation>, StoreError> {
+    let ops: Vec<OperationOwned> = postcard::from_bytes(body)
+        .map_err(|e| StoreError::Corrupt(format!("staged request {seq} cannot be read: {e}")))?;
+    Ok(ops
+        .into_iter()
+        .map(|o| StagedOperation { bulk_id: o.bulk_id, external_id: o.external_id, data: o.data })
+        .collect())
+}
+
+/// Work for the ingest thread.
+pub(super) enum Command {
+    Stage {
+        job_id: String,
+        request_id: String,
+        received: i64,
+        operations: i64,
+        body: Vec<u8>,
+        reply: oneshot::Sender<Result<i64, StoreError>>,
+    },
+    /// Remove a job's requests up to and including `through` (applied or purged).
+    Trim { job_id: String, through: i64 },
+    /// Remove every request; answers the highest sequence number ever issued and, per job, the operations
+    /// removed that were staged after the job's `applied` progress (never processed).
+    Clear { applied: HashMap<String, i64>, reply: oneshot::Sender<Result<Cleared, StoreError>> },
+}
+
+/// What a [`Command::Clear`] removed.
+#[derive(Debug)]
+pub(super) struct Cleared {
+    pub(super) highest: i64,
+    pub(super) unprocessed: HashMap<String, usize>,
+}
+
+/// One command's answer.
+enum Answer {
+    Seq(i64),
+    Cleared(Cleared),
+    Nothing,
+}
+
+/// Runs the ingest thread until every sender is gone.
+pub(super) fn run(mut conn: Connection, commands: Receiver<Command>) {
+    while let Ok(first) = commands.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match commands.try_recv() {
+                Ok(c) => group.push(c),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        match apply(&mut conn, &group) {
+            Ok(answers) => {
+                for (command, answer) in group.into_iter().zip(answers) {
+                    match (command, answer) {
+                        (Command::Stage { reply, .. }, Answer::Seq(seq)) => {
+                            let _ = reply.send(Ok(seq));
+                        }
+                        (Command::Clear { reply, .. }, Answer::Cleared(c)) => {
+                            let _ = reply.send(Ok(c));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, commands = group.len(), "staging failed; its requests are refused");
+                let failed = || StoreError::Corrupt(format!("staging failed: {e}"));
+                for command in group {
+                    match command {
+                        Command::Stage { reply, .. } => {
+                            let _ = reply.send(Err(failed()));
+                        }
+                        Command::Clear { reply, .. } => {
+                            let _ = reply.send(Err(failed()));
+                        }
+                        Command::Trim { .. } => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for a group; one answer per command.
+fn apply(conn: &mut Connection, group: &[Command]) -> Result<Vec<Answer>, StoreError> {
+    let tx = conn.transaction()?;
+    let mut answers = Vec::with_capacity(group.len());
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO staged_request (job_id, request_id, received, operations, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for command in group {
+            answers.push(match command {
+                Command::Stage { job_id, request_id, received, operations, body, .. } => {
+                    insert.execute(params![job_id, request_id, received, operations, body])?;
+                    Answer::Seq(tx.last_insert_rowid())
+                }
+                Command::Trim { job_id, through } => {
+                    tx.prepare_cached("DELETE FROM staged_request WHERE job_id = ?1 AND seq <= ?2")?
+                        .execute(params![job_id, through])?;
+                    Answer::Nothing
+                }
+                Command::Clear { applied, .. } => {
+                    let mut unprocessed: HashMap<String, usize> = HashMap::new();
+                    let mut rows = tx.prepare("SELECT job_id, seq, operations FROM staged_request")?;
+                    let rows =
+                        rows.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))?;
+                    for row in rows {
+                        let (job, seq, ops) = row?;
+                        if seq > applied.get(&job).copied().unwrap_or(0) {
+                            *unprocessed.entry(job).or_default() += usize::try_from(ops).unwrap_or(0);
+                        }
+                    }
+                    tx.execute("DELETE FROM staged_request", [])?;
+                    Answer::Cleared(Cleared { highest: highest_seq(&tx)?, unprocessed })
+                }
+            });
+        }
+    }
+    tx.commit()?;
+    Ok(answers)
+}
+
+/// The highest sequence number ever issued (0 before the first).
+pub(super) fn highest_seq(conn: &Connection) -> Result<i64, StoreError> {
+    let seq: Option<i64> = conn
+        .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'staged_request'", [], |r| r.get(0))
+        .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
+    Ok(seq.unwrap_or(0))
+}
+
+/// Hands `command` to the ingest thread.
+pub(super) fn send(commands: &Sender<Command>, command: Command) -> Result<(), StoreError> {
+    commands.send(command).map_err(|_| StoreError::Task("the ingest thread has stopped".into()))
+}
+
+/// A job's requests after `after`, oldest first, whole, until they hold at least `max_ops` operations.
+pub(super) fn read_after(
+    conn: &Connection,
+    job_id: &str,
+    after: i64,
+    max_ops: usize,
+) -> Result<Vec<StagedRequest>, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT seq, request_id, received, body FROM staged_request WHERE job_id = ?1 AND seq > ?2 ORDER BY seq",
+    )?;
+    let mut rows = stmt.query(params![job_id, after])?;
+    let (mut out, mut ops) = (Vec::new(), 0usize);
+    while ops < max_ops {
+        let Some(row) = rows.next()? else { break };
+        let seq: i64 = row.get(0)?;
+        let body: Vec<u8> = row.get(3)?;
+        let operations = decode(seq, &body)?;
+        ops += operations.len();
+        out.push(StagedRequest {
+            seq,
+            job_id: job_id.to_owned(),
+            request_id: row.get(1)?,
+            received: from_ticks(row.get(2)?),
+            operations,
+        });
+    }
+    Ok(out)
+}
+
+/// The newest sequence number staged for a job, if any is staged.
+pub(super) fn newest_seq(conn: &Connection, job_id: &str) -> Result<Option<i64>, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT max(seq) FROM staged_request WHERE job_id = ?1")?
+        .query_row(params![job_id], |r| r.get(0))?)
+}
+
+/// Operations of a job's requests in `(after, through]`.
+pub(super) fn operations_between(
+    conn: &Connection,
+    job_id: &str,
+    after: i64,
+    through: i64,
+) -> Result<usize, StoreError> {
+    let n: i64 = conn
+        .prepare_cached(
+            "SELECT coalesce(sum(operations), 0) FROM staged_request WHERE job_id = ?1 AND seq > ?2 AND seq <= ?3",
+        )?
+        .query_row(params![job_id, after, through], |r| r.get(0))?;
+    Ok(usize::try_from(n).unwrap_or(0))
+}
