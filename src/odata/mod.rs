@@ -29,7 +29,7 @@ mod query;
 pub mod skiptoken;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use crate::parse::{ParseError, Span};
 

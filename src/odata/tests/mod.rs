@@ -4,6 +4,8 @@
 
 mod parse;
 
+pub(crate) use parse::{Lcg, random_filter};
+
 use super::*;
 
 /// Every `$filter` form Microsoft material shows for the logs API (docs/fidelity.md A.3).

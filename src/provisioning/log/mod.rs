@@ -17,7 +17,7 @@ pub use model::{
 pub use render::{for_beta, to_graph_json};
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use serde_json::json;

@@ -4,9 +4,15 @@
 //!
 //! Ids come from `AUTOINCREMENT` and are never reused (not even after a reset), so a decoded value can be
 //! cached by id for the life of the process, by the writer and every reader alike.
+//!
+//! The writer looks an id up for every step of every entry it stores, so those lookups allocate nothing
+//! when they hit: key lists are found by a fast hash of their strings, mapping sets by the address of the
+//! job's shared set (the cache holds the `Arc`, so the address cannot be reused), and a batch's context by
+//! comparing with the last one used.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex, RwLock};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -36,6 +42,9 @@ pub(super) struct CycleContext {
     pub(super) cycle_id: Arc<str>,
 }
 
+/// A stored key list and its id.
+type KnownKeys = (Arc<Vec<String>>, i64);
+
 /// A context and a cycle id: what a `log_context` row is looked up by.
 type ContextKey = (Arc<EntryContext>, Arc<str>);
 
@@ -44,8 +53,17 @@ type ContextKey = (Arc<EntryContext>, Arc<str>);
 pub(super) struct Dictionary {
     by_id: RwLock<HashMap<i64, Entry>>,
     contexts: RwLock<HashMap<i64, CycleContext>>,
-    ids: RwLock<HashMap<(u8, String), i64>>,
+    /// Key lists by the hash of their strings.
+    key_ids: RwLock<HashMap<u64, Vec<KnownKeys>>>,
+    /// Mapping sets by the address of the shared set.
+    mapping_ids: RwLock<HashMap<usize, (Arc<MappingSet>, i64)>>,
     context_ids: RwLock<HashMap<ContextKey, i64>>,
+    /// The context and cycle the writer used last, and its id.
+    last_context: Mutex<Option<(Arc<EntryContext>, String, i64)>>,
+}
+
+fn hash_keys(keys: &[&str]) -> u64 {
+    foldhash::fast::FixedState::default().hash_one(keys)
 }
 
 fn poisoned() -> StoreError {
@@ -54,11 +72,7 @@ fn poisoned() -> StoreError {
 
 impl Dictionary {
     /// The id of `text` of `kind`, stored on first use (inside the caller's transaction).
-    pub(super) fn intern(&self, conn: &Connection, kind: Kind, text: &str) -> Result<i64, StoreError> {
-        let key = (kind as u8, text.to_owned());
-        if let Some(id) = self.ids.read().map_err(|_| poisoned())?.get(&key) {
-            return Ok(*id);
-        }
+    fn intern(&self, conn: &Connection, kind: Kind, text: &str) -> Result<i64, StoreError> {
         let id = match conn
             .prepare_cached("SELECT id FROM log_dictionary WHERE kind = ?1 AND text = ?2")?
             .query_row(params![kind as u8, text], |r| r.get(0))
@@ -71,27 +85,38 @@ impl Dictionary {
                 conn.last_insert_rowid()
             }
         };
-        self.ids.write().map_err(|_| poisoned())?.insert(key, id);
         Ok(id)
     }
 
-    /// The id of the keys `keys` (0 for none).
-    pub(super) fn keys_id<'k>(
-        &self,
-        conn: &Connection,
-        keys: impl Iterator<Item = &'k str>,
-    ) -> Result<i64, StoreError> {
-        let keys: Vec<&str> = keys.collect();
+    /// The id of the key list `keys` (0 for none).
+    pub(super) fn keys_id(&self, conn: &Connection, keys: &[&str]) -> Result<i64, StoreError> {
         if keys.is_empty() {
             return Ok(0);
         }
-        let text = serde_json::to_string(&keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.intern(conn, Kind::Keys, &text)
+        let hash = hash_keys(keys);
+        let same = |k: &Arc<Vec<String>>| k.len() == keys.len() && k.iter().zip(keys).all(|(a, b)| a == b);
+        if let Some(found) = self.key_ids.read().map_err(|_| poisoned())?.get(&hash)
+            && let Some((_, id)) = found.iter().find(|(k, _)| same(k))
+        {
+            return Ok(*id);
+        }
+        let text = serde_json::to_string(keys).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let id = self.intern(conn, Kind::Keys, &text)?;
+        let owned = Arc::new(keys.iter().map(|k| (*k).to_owned()).collect());
+        self.key_ids.write().map_err(|_| poisoned())?.entry(hash).or_default().push((owned, id));
+        Ok(id)
     }
 
-    pub(super) fn mappings_id(&self, conn: &Connection, set: &MappingSet) -> Result<i64, StoreError> {
+    /// The id of a job's mapping set.
+    pub(super) fn mappings_id(&self, conn: &Connection, set: &Arc<MappingSet>) -> Result<i64, StoreError> {
+        let address = Arc::as_ptr(set) as usize;
+        if let Some((_, id)) = self.mapping_ids.read().map_err(|_| poisoned())?.get(&address) {
+            return Ok(*id);
+        }
         let text = serde_json::to_string(&set.0).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        self.intern(conn, Kind::Mappings, &text)
+        let id = self.intern(conn, Kind::Mappings, &text)?;
+        self.mapping_ids.write().map_err(|_| poisoned())?.insert(address, (Arc::clone(set), id));
+        Ok(id)
     }
 
     /// The decoded value of `id`.
@@ -138,6 +163,19 @@ impl Dictionary {
         context: &Arc<EntryContext>,
         cycle_id: &str,
     ) -> Result<i64, StoreError> {
+        let mut last = self.last_context.lock().map_err(|_| poisoned())?;
+        if let Some((c, cycle, id)) = last.as_ref()
+            && Arc::ptr_eq(c, context)
+            && cycle == cycle_id
+        {
+            return Ok(*id);
+        }
+        let id = self.find_context(conn, context, cycle_id)?;
+        *last = Some((Arc::clone(context), cycle_id.to_owned(), id));
+        Ok(id)
+    }
+
+    fn find_context(&self, conn: &Connection, context: &Arc<EntryContext>, cycle_id: &str) -> Result<i64, StoreError> {
         let key = (Arc::clone(context), Arc::<str>::from(cycle_id));
         if let Some(id) = self.context_ids.read().map_err(|_| poisoned())?.get(&key) {
             return Ok(*id);
@@ -201,7 +239,9 @@ impl Dictionary {
     /// Forget every value → id mapping (after a reset deleted the rows); id → value mappings stay true.
     pub(super) fn forget_ids(&self) -> Result<(), StoreError> {
         self.context_ids.write().map_err(|_| poisoned())?.clear();
-        self.ids.write().map_err(|_| poisoned())?.clear();
+        self.key_ids.write().map_err(|_| poisoned())?.clear();
+        self.mapping_ids.write().map_err(|_| poisoned())?.clear();
+        *self.last_context.lock().map_err(|_| poisoned())? = None;
         Ok(())
     }
 }

@@ -211,3 +211,47 @@ pub(super) fn entry_from_form_1(
             .collect(),
     })
 }
+
+/// A form-1 body (as version 4 wrote it) for migration tests: a create of `source` whose import step is
+/// derived from `record` and whose export step from the row's mapping set (`mapped` values).
+#[cfg(test)]
+pub(super) fn form_1_body(source: &str, record: &str, mapped: &[&str]) -> Vec<u8> {
+    let entry = Entry1 {
+        source_id: source.into(),
+        source_display_name: "Babs".into(),
+        target_id: "u1".into(),
+        target_display_name: "Babs".into(),
+        action: Action1::Create,
+        status: Status1::Success,
+        steps: vec![
+            Step1 {
+                name: "EntryImport".into(),
+                kind: "import".into(),
+                status: Status1::Success,
+                description: format!("Received User '{source}' from API"),
+                details: vec![],
+                derived: Derived1::Record,
+            },
+            Step1 {
+                name: "EntryExportAdd".into(),
+                kind: "export".into(),
+                status: Status1::Success,
+                description: "User 'b@x' was created in Microsoft Entra ID".into(),
+                details: vec![("ReportableIdentifier".into(), "b@x".into())],
+                derived: Derived1::Mappings,
+            },
+        ],
+        modified: vec![("displayName".into(), None, Some("Babs".into()))],
+        error: Some(ErrorInfo1 {
+            code: "E".into(),
+            category: "c".into(),
+            reason: "r".into(),
+            recommended_action: None,
+        }),
+        duration_ms: 4,
+        record: Some(record.into()),
+        active_imported_false: true,
+        mapped: mapped.iter().map(|v| Shown1::Value((*v).into())).collect(),
+    };
+    postcard::to_extend(&entry, vec![FORM_1]).unwrap_or_default()
+}

@@ -47,7 +47,20 @@ const KNOWN_STEP_NAMES: &[&str] = &[
 pub(super) const COLUMNS: &str = "e.id, e.activity, e.ctx, e.change_id, e.duration_ms, e.action, e.status, e.source_id, \
      e.source_name, e.source_type, e.target_id, e.target_name, e.target_type, e.body";
 
-#[derive(Serialize, Deserialize)]
+// The stored body, written from borrowed views ([`BodyRef`] and friends) and read into owned values
+// ([`Body`] and friends). postcard is positional: each pair must keep the same fields in the same order, and
+// enums the same variants in the same order (the model's enums included); a change is a new `BODY_FORM`.
+
+#[derive(Serialize)]
+struct BodyRef<'a> {
+    error: Option<&'a ProvisioningErrorInfo>,
+    source_details: &'a [(String, String)],
+    target_details: &'a [(String, String)],
+    steps: Vec<StepRef<'a>>,
+    modified: Vec<ModifiedRef<'a>>,
+}
+
+#[derive(Deserialize)]
 struct Body {
     error: Option<ProvisioningErrorInfo>,
     source_details: Vec<(String, String)>,
@@ -56,13 +69,30 @@ struct Body {
     modified: Vec<ModifiedBody>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
+enum StepNameRef<'a> {
+    Known(u8),
+    Other(&'a str),
+}
+
+#[derive(Deserialize)]
 enum StepName {
     Known(u8),
     Other(String),
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
+struct StepRef<'a> {
+    name: StepNameRef<'a>,
+    step_type: StepType,
+    status: ProvisioningResult,
+    description: &'a Description,
+    keys: i64,
+    values: Vec<&'a str>,
+    mappings: Option<(i64, Vec<ShownRef<'a>>)>,
+}
+
+#[derive(Deserialize)]
 struct StepBody {
     name: StepName,
     step_type: StepType,
@@ -75,7 +105,16 @@ struct StepBody {
     mappings: Option<(i64, Vec<ShownBody>)>,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
+enum ShownRef<'a> {
+    Value(&'a str),
+    Imported(u32),
+    Null,
+    Redacted,
+    FlowIgnored,
+}
+
+#[derive(Deserialize)]
 enum ShownBody {
     Value(String),
     /// The value of the import step's detail at this index.
@@ -85,7 +124,13 @@ enum ShownBody {
     FlowIgnored,
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
+enum ModifiedRef<'a> {
+    Plain { name: &'a str, old: Option<&'a str>, new: Option<&'a str> },
+    Mapped { index: u32, old: Option<&'a str> },
+}
+
+#[derive(Deserialize)]
 enum ModifiedBody {
     Plain {
         name: String,
@@ -137,19 +182,19 @@ fn identity_type(i: &ProvisionedIdentity) -> Option<&str> {
 }
 
 fn encode(conn: &Connection, dict: &Dictionary, e: &ProvisioningObjectSummary) -> Result<Vec<u8>, StoreError> {
-    let imported: HashMap<&str, u32> = e
+    let index = |i: usize| u32::try_from(i).unwrap_or(u32::MAX);
+    let imported: HashMap<&str, u32, foldhash::fast::FixedState> = e
         .steps
         .iter()
         .find(|s| s.step_type == StepType::Import)
-        .map(|s| {
-            s.details.iter().enumerate().map(|(i, (_, v))| (v.as_str(), u32::try_from(i).unwrap_or(u32::MAX))).collect()
-        })
+        .map(|s| s.details.iter().enumerate().map(|(i, (_, v))| (v.as_str(), index(i))).collect())
         .unwrap_or_default();
     let mut steps = Vec::with_capacity(e.steps.len());
+    let mut keys: Vec<&str> = Vec::new();
     for s in &e.steps {
         let name = match KNOWN_STEP_NAMES.iter().position(|n| *n == s.name) {
-            Some(i) => StepName::Known(u8::try_from(i).unwrap_or(u8::MAX)),
-            None => StepName::Other(s.name.to_string()),
+            Some(i) => StepNameRef::Known(u8::try_from(i).unwrap_or(u8::MAX)),
+            None => StepNameRef::Other(&s.name),
         };
         let mappings = match &s.mappings {
             None => None,
@@ -158,24 +203,26 @@ fn encode(conn: &Connection, dict: &Dictionary, e: &ProvisioningObjectSummary) -
                     .values
                     .iter()
                     .map(|v| match v {
-                        Shown::Value(v) => imported
-                            .get(v.as_str())
-                            .map_or_else(|| ShownBody::Value(v.clone()), |i| ShownBody::Imported(*i)),
-                        Shown::Null => ShownBody::Null,
-                        Shown::Redacted => ShownBody::Redacted,
-                        Shown::FlowIgnored => ShownBody::FlowIgnored,
+                        Shown::Value(v) => {
+                            imported.get(v.as_str()).map_or(ShownRef::Value(v), |i| ShownRef::Imported(*i))
+                        }
+                        Shown::Null => ShownRef::Null,
+                        Shown::Redacted => ShownRef::Redacted,
+                        Shown::FlowIgnored => ShownRef::FlowIgnored,
                     })
                     .collect();
                 Some((dict.mappings_id(conn, &m.set)?, values))
             }
         };
-        steps.push(StepBody {
+        keys.clear();
+        keys.extend(s.details.iter().map(|(k, _)| k.as_ref()));
+        steps.push(StepRef {
             name,
             step_type: s.step_type,
             status: s.status,
-            description: s.description.clone(),
-            keys: dict.keys_id(conn, s.details.iter().map(|(k, _)| k.as_ref()))?,
-            values: s.details.iter().map(|(_, v)| v.clone()).collect(),
+            description: &s.description,
+            keys: dict.keys_id(conn, &keys)?,
+            values: s.details.iter().map(|(_, v)| v.as_str()).collect(),
             mappings,
         });
     }
@@ -184,31 +231,31 @@ fn encode(conn: &Connection, dict: &Dictionary, e: &ProvisioningObjectSummary) -
         .modified_properties
         .iter()
         .map(|m| {
-            let index = mapped.and_then(|set| {
+            let position = mapped.and_then(|set| {
                 set.set.0.iter().zip(&set.values).position(|((target, _), shown)| {
                     *target == m.display_name && matches!((shown, &m.new_value), (Shown::Value(v), Some(n)) if v == n)
                 })
             });
-            match index {
-                Some(i) => {
-                    ModifiedBody::Mapped { index: u32::try_from(i).unwrap_or(u32::MAX), old: m.old_value.clone() }
-                }
-                None => ModifiedBody::Plain {
-                    name: m.display_name.clone(),
-                    old: m.old_value.clone(),
-                    new: m.new_value.clone(),
+            match position {
+                Some(i) => ModifiedRef::Mapped { index: index(i), old: m.old_value.as_deref() },
+                None => ModifiedRef::Plain {
+                    name: &m.display_name,
+                    old: m.old_value.as_deref(),
+                    new: m.new_value.as_deref(),
                 },
             }
         })
         .collect();
-    let body = Body {
-        error: e.error.clone(),
-        source_details: e.source_identity.details.clone(),
-        target_details: e.target_identity.details.clone(),
+    let body = BodyRef {
+        error: e.error.as_ref(),
+        source_details: &e.source_identity.details,
+        target_details: &e.target_identity.details,
         steps,
         modified,
     };
-    postcard::to_extend(&body, vec![BODY_FORM]).map_err(|e| StoreError::Corrupt(format!("encoding a log entry: {e}")))
+    let mut out = Vec::with_capacity(1024);
+    out.push(BODY_FORM);
+    postcard::to_extend(&body, out).map_err(|e| StoreError::Corrupt(format!("encoding a log entry: {e}")))
 }
 
 /// The entry in a row of [`COLUMNS`].

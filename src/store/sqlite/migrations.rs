@@ -20,7 +20,7 @@ use crate::graph_time::{parse_rfc3339, ticks};
 use crate::provisioning::log::{EntryContext, from_graph_json};
 
 /// Migrations 1–4 (SQL only) and 5's tables.
-const SQL: &[&str] = &[
+pub(super) const SQL: &[&str] = &[
     include_str!("migrations/0001_staging.sql"),
     include_str!("migrations/0002_directory_and_logs.sql"),
     include_str!("migrations/0003_job_state.sql"),
@@ -73,7 +73,7 @@ struct Request4 {
 }
 
 /// Version 4's staged operations, one staging request per (job, request) run, in arrival order.
-fn move_staged_operations(main: &Connection, staging: &mut Connection) -> Result<(), StoreError> {
+pub(super) fn move_staged_operations(main: &Connection, staging: &mut Connection) -> Result<(), StoreError> {
     let moved: Option<i64> = staging
         .query_row("SELECT 1 FROM staging_note WHERE name = ?1", params![MOVED_FROM_V4], |r| r.get(0))
         .optional()?;

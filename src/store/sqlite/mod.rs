@@ -21,6 +21,10 @@ mod open;
 mod pages;
 mod pool;
 mod sql;
+#[cfg(test)]
+mod sql_tests;
+#[cfg(test)]
+mod tests;
 mod unit;
 mod users;
 

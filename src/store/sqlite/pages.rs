@@ -138,7 +138,7 @@ pub(super) fn log(
 pub(super) fn users(conn: &Connection, query: &PageQuery, count: bool) -> Result<UserPage, StoreError> {
     let select = users::columns();
     let n = select.split(", ").count();
-    let (found, next) = run(conn, query, &USER_COLUMNS, &select, n, "user_record", |r| users::read(r, 0))?;
+    let (found, next) = run(conn, query, &USER_COLUMNS, select, n, "user_record", |r| users::read(r, 0))?;
     let count = if count {
         let total: i64 = match &query.filter {
             Some(f) => {

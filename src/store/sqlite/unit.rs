@@ -105,6 +105,15 @@ fn pending_where(conn: &Connection, condition: &str, params: &[&str]) -> Result<
 }
 
 pub(super) fn commit(conn: &mut Connection, dict: &Dictionary, w: &BatchWrites) -> Result<CommitOutcome, StoreError> {
+    let outcome = write(conn, dict, w);
+    if outcome.is_err() {
+        // Dictionary rows this transaction added are gone with it: forget their ids.
+        dict.forget_ids()?;
+    }
+    outcome
+}
+
+fn write(conn: &mut Connection, dict: &Dictionary, w: &BatchWrites) -> Result<CommitOutcome, StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     if !jobs::advance(&tx, &w.job_id, w.from, w.through)? {
         return Ok(CommitOutcome::Superseded);

@@ -5,8 +5,9 @@
 //! and the default listing order) and `employeeId` (matching). Nothing else is written per user.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
-use rusqlite::{Connection, Row, params, params_from_iter};
+use rusqlite::{Connection, Row, ToSql, params, params_from_iter};
 
 use super::super::StoreError;
 use crate::directory::{DirectoryUser, TEXT_PROPERTIES, TargetValue};
@@ -43,11 +44,14 @@ pub(super) const TEXT_COLUMNS: &[&str] = &[
 ];
 
 /// The columns [`read`] reads, in order: id, created, manager, enabled, the text columns, the JSON columns.
-pub(super) fn columns() -> String {
-    format!(
-        "id, created, manager_id, account_enabled, {}, business_phones, other_mails, extensions",
-        TEXT_COLUMNS.join(", ")
-    )
+pub(super) fn columns() -> &'static str {
+    static COLUMNS: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "id, created, manager_id, account_enabled, {}, business_phones, other_mails, extensions",
+            TEXT_COLUMNS.join(", ")
+        )
+    });
+    &COLUMNS
 }
 
 /// The same list with `prefix.` before each column (for joins).
@@ -64,24 +68,22 @@ fn json_list(list: &[String]) -> Result<Option<String>, StoreError> {
 
 /// Insert or replace `user`.
 pub(super) fn save(conn: &Connection, user: &DirectoryUser) -> Result<(), StoreError> {
-    let cols = columns();
-    let marks = vec!["?"; cols.split(", ").count()].join(", ");
-    let sql = format!("INSERT OR REPLACE INTO user_record ({cols}) VALUES ({marks})");
-    let mut stmt = conn.prepare_cached(&sql)?;
+    static SAVE: LazyLock<String> = LazyLock::new(|| {
+        let marks = vec!["?"; columns().split(", ").count()].join(", ");
+        format!("INSERT OR REPLACE INTO user_record ({}) VALUES ({marks})", columns())
+    });
+    let mut stmt = conn.prepare_cached(&SAVE)?;
     let extensions = if user.extensions.is_empty() {
         None
     } else {
         Some(serde_json::to_string(&user.extensions).map_err(|e| StoreError::Corrupt(e.to_string()))?)
     };
-    let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(TEXT_COLUMNS.len() + 7);
-    values.push(user.id.clone().into());
-    values.push(ticks(user.created).into());
-    values.push(user.manager_id.clone().into());
-    values.push(i64::from(user.account_enabled).into());
-    values.extend(user.texts.iter().map(|t| rusqlite::types::Value::from(t.clone())));
-    values.push(json_list(&user.business_phones)?.into());
-    values.push(json_list(&user.other_mails)?.into());
-    values.push(extensions.into());
+    let (created, enabled) = (ticks(user.created), i64::from(user.account_enabled));
+    let (phones, mails) = (json_list(&user.business_phones)?, json_list(&user.other_mails)?);
+    let mut values: Vec<&dyn ToSql> = Vec::with_capacity(TEXT_COLUMNS.len() + 7);
+    values.extend([&user.id as &dyn ToSql, &created, &user.manager_id, &enabled]);
+    values.extend(user.texts.iter().map(|t| t as &dyn ToSql));
+    values.extend([&phones as &dyn ToSql, &mails, &extensions]);
     stmt.execute(params_from_iter(values))?;
     Ok(())
 }
@@ -131,12 +133,14 @@ pub(super) fn by_ids(conn: &Connection, ids: &[&str]) -> Result<HashMap<String, 
 
 /// The user whose object id or userPrincipalName (case-insensitive) is `key`.
 pub(super) fn find(conn: &Connection, key: &str) -> Result<Option<DirectoryUser>, StoreError> {
-    let sql = format!(
-        "SELECT {c} FROM user_record WHERE id = ?1
-         UNION ALL SELECT {c} FROM user_record WHERE upn = ?1 COLLATE NOCASE AND id <> ?1 LIMIT 1",
-        c = columns()
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    static FIND: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT {c} FROM user_record WHERE id = ?1
+             UNION ALL SELECT {c} FROM user_record WHERE upn = ?1 COLLATE NOCASE AND id <> ?1 LIMIT 1",
+            c = columns()
+        )
+    });
+    let mut stmt = conn.prepare_cached(&FIND)?;
     let mut rows = stmt.query(params![key])?;
     rows.next()?.map(|r| read(r, 0)).transpose()
 }
