@@ -30,6 +30,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub storage: StorageConfig,
     pub staging: StagingConfig,
+    pub logs: LogsConfig,
     pub tenant: TenantConfig,
     pub auth: AuthConfig,
     pub admin: AdminConfig,
@@ -76,6 +77,15 @@ pub enum Synchronous {
 #[serde(deny_unknown_fields)]
 pub struct StagingConfig {
     pub queue_capacity: usize,
+}
+
+/// How long provisioning log entries are kept (docs/fidelity.md, B.2: the real service keeps 30 days).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    pub retention_days: u32,
+    /// Most entries kept (the newest); 0 = no limit besides retention.
+    pub max_entries: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -320,6 +330,9 @@ impl Config {
                     return invalid(format!("job '{}': rate limits must be positive", job.id));
                 }
             }
+        }
+        if self.logs.retention_days == 0 {
+            return invalid("logs.retention_days must be at least 1".into());
         }
         if self.server.body_limit_bytes == 0 {
             return invalid("server.body_limit_bytes must be positive".into());

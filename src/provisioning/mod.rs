@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod log;
 pub mod pipeline;
 pub mod rate_limit;
+pub mod retention;
 pub mod schema;
 pub mod scoping;
 pub mod staging_gauge;

@@ -16,6 +16,7 @@ use time::OffsetDateTime;
 use super::jobs::{Job, JobSchema};
 use super::log::EntryContext;
 use super::pipeline::{BatchResult, JobSettings, PreparedBatch, apply_batch, prepare_batch};
+use super::retention;
 use super::status::Execution;
 use crate::state::AppState;
 use crate::store::{CommitOutcome, StagedRequest, StoreError};
@@ -23,11 +24,12 @@ use crate::store::{CommitOutcome, StagedRequest, StoreError};
 /// Most operations processed in one unit of work (whole requests: a batch may hold up to 49 more).
 pub const BATCH_SIZE: usize = 500;
 
-/// Start a worker for every configured job.
+/// Start a worker for every configured job, and log retention.
 pub fn spawn_all(state: &AppState) {
     for job in state.jobs.all() {
         tokio::spawn(run(state.clone(), Arc::clone(job)));
     }
+    retention::spawn(state);
 }
 
 /// The pipeline's view of a job.
@@ -126,6 +128,10 @@ async fn run(state: AppState, job: Arc<Job>) {
             Ok(Some((result, last))) => {
                 tracing::debug!(job = %job.id, ?result, "batch processed");
                 floor = Some(last);
+                // Before the batch is reported processed, so a drain also waits for what it made expire.
+                if let Err(e) = retention::expire_some(&state).await {
+                    tracing::error!(error = %e, "log retention failed; the next batch retries");
+                }
                 state.staging.release(count);
                 job.mark_processed(through, count);
             }

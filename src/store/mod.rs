@@ -92,6 +92,12 @@ impl Store {
         Ok(Self { backend: Arc::new(sqlite::Sqlite::open(data_dir, synchronous)?), units: Arc::new(Mutex::new(())) })
     }
 
+    /// Makes every staging write fail until called with `false` (tests of failure paths).
+    #[cfg(test)]
+    pub(crate) fn refuse_staging(&self, refuse: bool) -> Result<(), StoreError> {
+        self.backend.refuse_staging(refuse)
+    }
+
     /// Where the store keeps its files.
     pub fn location(&self) -> &Path {
         self.backend.location()

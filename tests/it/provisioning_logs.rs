@@ -347,3 +347,33 @@ async fn bad_query_options_get_400_naming_the_problem() {
     assert_eq!(body["error"]["code"], "BadRequest");
     assert!(body["error"]["message"].as_str().unwrap().contains("%2B"), "{body}");
 }
+
+/// The `sourceIdentity/id` of every entry, in processing order.
+async fn sources(s: &TestServer) -> Vec<String> {
+    s.log_entries().await.iter().map(|e| e["sourceIdentity"]["id"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn entries_older_than_the_retention_period_are_deleted() {
+    let s = TestServer::with_config(|c| c.logs.retention_days = 30).await;
+    s.upload(bulk_of(&[scim_user("OLD", "old@contoso.com", None)])).await;
+    s.drain(JOB).await;
+    s.clock.advance(time::Duration::days(29));
+    s.upload(bulk_of(&[scim_user("MID", "mid@contoso.com", None)])).await;
+    s.drain(JOB).await;
+    assert_eq!(sources(&s).await, ["OLD", "MID"], "29 days old is within the period");
+    s.clock.advance(time::Duration::days(2));
+    s.upload(bulk_of(&[scim_user("NEW", "new@contoso.com", None)])).await;
+    s.drain(JOB).await;
+    assert_eq!(sources(&s).await, ["MID", "NEW"], "31 days old is gone");
+}
+
+#[tokio::test]
+async fn a_log_cap_keeps_the_newest_entries() {
+    let s = TestServer::with_config(|c| c.logs.max_entries = 3).await;
+    for i in 0..5 {
+        s.upload(bulk_of(&[scim_user(&format!("U{i}"), &format!("u{i}@contoso.com"), None)])).await;
+        s.drain(JOB).await;
+    }
+    assert_eq!(sources(&s).await, ["U2", "U3", "U4"]);
+}

@@ -107,3 +107,59 @@ fn details(violations: Vec<Violation>) -> Vec<ErrorDetail> {
         .map(|v| ErrorDetail { code: v.code.to_owned(), message: v.message, target: v.target })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use tower::ServiceExt;
+
+    use crate::auth::{SigningKeys, TokenRequest, issue_token, roles};
+    use crate::clock::{Clock, SystemClock};
+    use crate::config::Config;
+    use crate::state::AppState;
+
+    fn upload(config: &Config, token: &str) -> Request<Body> {
+        let (sp, job) = (&config.service_principals[0].id, &config.service_principals[0].jobs[0].id);
+        let body = include_str!("../../../tests/fixtures/example1.json");
+        Request::post(format!("/v1.0/servicePrincipals/{sp}/synchronization/jobs/{job}/bulkUpload"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/scim+json")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_staging_answers_503_and_gives_its_queue_slots_back() {
+        let mut config = Config::defaults().unwrap();
+        // Exactly one request of example 1 (two operations) fits.
+        config.staging.queue_capacity = 2;
+        let state = AppState::new(config.clone(), Arc::new(SystemClock)).await.unwrap();
+        let roles: Vec<String> = roles::ALL.iter().map(|r| (*r).to_owned()).collect();
+        let token = issue_token(
+            &SigningKeys::development().unwrap(),
+            &TokenRequest {
+                tenant_id: &config.tenant.id,
+                client_id: &config.clients[0].client_id,
+                client_display_name: "test",
+                roles: &roles,
+                audience: "https://graph.microsoft.com",
+                now: SystemClock.now(),
+                lifetime_secs: 600,
+                auth_method: "1",
+            },
+        )
+        .unwrap();
+        let app = crate::app(state.clone());
+        state.store.refuse_staging(true).unwrap();
+        let refused = app.clone().oneshot(upload(&config, &token)).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(state.staging.pending(), 0, "the failed request's reservation was given back");
+        state.store.refuse_staging(false).unwrap();
+        let accepted = app.oneshot(upload(&config, &token)).await.unwrap();
+        assert_eq!(accepted.status(), StatusCode::ACCEPTED, "its two slots are free again");
+        assert_eq!(state.staging.pending(), 2);
+    }
+}

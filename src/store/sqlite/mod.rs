@@ -301,4 +301,16 @@ impl Sqlite {
     pub(crate) fn location(&self) -> &Path {
         self.location.path()
     }
+
+    /// Makes every staging write fail until called with `false` (tests of failure paths).
+    #[cfg(test)]
+    pub(crate) fn refuse_staging(&self, refuse: bool) -> Result<(), StoreError> {
+        let conn = Connection::open(self.location.path().join(STAGING_DB))?;
+        conn.execute_batch(if refuse {
+            "CREATE TRIGGER refuse BEFORE INSERT ON staged_request BEGIN SELECT RAISE(ABORT, 'refused for a test'); END;"
+        } else {
+            "DROP TRIGGER refuse;"
+        })?;
+        Ok(())
+    }
 }
