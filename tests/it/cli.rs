@@ -1,22 +1,6 @@
 //! The binary as a new user runs it: `token`, `healthcheck`, config errors, and durability across `kill -9`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-
 use crate::support::*;
-
-const BIN: &str = env!("CARGO_BIN_EXE_entra-inbound");
-
-fn command() -> Command {
-    let mut c = Command::new(BIN);
-    // Keep the developer's environment out of the test.
-    for (k, _) in std::env::vars() {
-        if k.starts_with("ENTRA_INBOUND") {
-            c.env_remove(k);
-        }
-    }
-    c
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_token_command_mints_what_the_server_accepts() {
@@ -65,25 +49,6 @@ fn an_unknown_config_key_is_an_error_naming_it() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("lisen"), "{err}");
-}
-
-/// Start the binary on a free port; returns the child and its base URL (read from the banner).
-fn spawn_server(args: &[&str]) -> (Child, String) {
-    let mut child = command()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    // Keep draining the banner so the child never writes into a closed pipe.
-    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
-    (child, base)
 }
 
 #[tokio::test]

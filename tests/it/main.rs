@@ -6,6 +6,7 @@
 
 mod bulk_upload;
 mod cli;
+mod crash;
 mod engine;
 mod identity;
 mod identity_discovery;

@@ -285,3 +285,36 @@ impl Drop for TlsTestServer {
         }
     }
 }
+
+const BIN: &str = env!("CARGO_BIN_EXE_entra-inbound");
+
+/// The `entra-inbound` binary, with the developer's `ENTRA_INBOUND*` environment kept out of the test.
+pub fn command() -> std::process::Command {
+    let mut c = std::process::Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("ENTRA_INBOUND") {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+/// Start the binary on a free port; returns the child and its base URL (read from the banner).
+pub fn spawn_server(args: &[&str]) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = command()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    // Keep draining the banner so the child never writes into a closed pipe.
+    std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    let base = line.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
+    (child, base)
+}
