@@ -55,6 +55,12 @@ async fn seed(s: &TestServer) {
     insert(s, &docs).await;
 }
 
+/// A server that keeps the seeded entries: they date from 2022 and 2025, and retention (30 days by the
+/// server's clock) would delete them.
+async fn start() -> TestServer {
+    TestServer::with_config(|c| c.logs.retention_days = 36_500).await
+}
+
 fn logs_url(s: &TestServer, version: &str) -> String {
     format!("{}/{version}/auditLogs/provisioning", s.base)
 }
@@ -81,7 +87,7 @@ fn filtered(s: &TestServer, version: &str, filter: &str, extra: &str) -> String 
 
 #[tokio::test]
 async fn every_filter_form_from_microsoft_material_selects_the_right_entries() {
-    let s = TestServer::start().await;
+    let s = start().await;
     seed(&s).await;
     let cases: &[(&str, &str, &str, &[&str])] = &[
         ("v1.0", &format!("jobid eq '{J}'"), "", &["e5", "e3", "e2", "e1"]),
@@ -133,7 +139,7 @@ async fn every_filter_form_from_microsoft_material_selects_the_right_entries() {
 
 #[tokio::test]
 async fn the_bulk_upload_location_url_works_as_is() {
-    let s = TestServer::start().await;
+    let s = start().await;
     insert(
         &s,
         &[
@@ -169,7 +175,7 @@ async fn the_bulk_upload_location_url_works_as_is() {
 
 #[tokio::test]
 async fn paging_1000_entries_yields_each_once_in_order_while_entries_are_added() {
-    let s = TestServer::start().await;
+    let s = start().await;
     let base = OffsetDateTime::parse("2025-01-01T00:00:00Z", &Rfc3339).unwrap();
     let mut expected: Vec<(String, String)> = Vec::new();
     let mut docs = Vec::new();
@@ -225,7 +231,7 @@ async fn paging_1000_entries_yields_each_once_in_order_while_entries_are_added()
 
 #[tokio::test]
 async fn beta_adds_action_and_status_info_and_single_entries_carry_entity_context() {
-    let s = TestServer::start().await;
+    let s = start().await;
     seed(&s).await;
     let v1 = get_ok(&s, &format!("{}/e2", logs_url(&s, "v1.0"))).await;
     assert_eq!(v1["@odata.context"], format!("{}/v1.0/$metadata#auditLogs/provisioning/$entity", s.base));
@@ -252,7 +258,7 @@ async fn beta_adds_action_and_status_info_and_single_entries_carry_entity_contex
 
 #[tokio::test]
 async fn auth_and_not_found_errors() {
-    let s = TestServer::start().await;
+    let s = start().await;
     seed(&s).await;
     let r = s.http.get(logs_url(&s, "v1.0")).send().await.unwrap();
     assert_graph_error(r, 401, "InvalidAuthenticationToken", "Access token is empty.").await;
@@ -272,7 +278,7 @@ async fn auth_and_not_found_errors() {
 
 #[tokio::test]
 async fn bad_query_options_get_400_naming_the_problem() {
-    let s = TestServer::start().await;
+    let s = start().await;
     seed(&s).await;
     let entity = "microsoft.graph.provisioningObjectSummary";
     let valid_token = entra_inbound::odata::skiptoken::encode(&[json!("x")]);
