@@ -65,7 +65,8 @@ async fn accepted_operations_survive_kill_9_with_a_data_dir() {
     .unwrap();
     let data = dir.path().join("data");
     let args = ["--data-dir", data.to_str().unwrap(), "--config", config.to_str().unwrap()];
-    let (mut child, base) = spawn_server(&args);
+    let mut server = spawn_server(&args);
+    let base = server.base.clone();
     let token = String::from_utf8(command().arg("token").output().unwrap().stdout).unwrap();
     let http = reqwest::Client::new();
     let url = format!("{base}/v1.0/servicePrincipals/{SP}/synchronization/jobs/{JOB}/bulkUpload");
@@ -80,14 +81,12 @@ async fn accepted_operations_survive_kill_9_with_a_data_dir() {
             .unwrap();
         assert_eq!(r.status(), 202);
     }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    server.kill_9();
 
-    let (mut child, base) = spawn_server(&args);
-    let health = http.get(format!("{base}/health")).send().await.unwrap();
+    let mut server = spawn_server(&args);
+    let health = http.get(format!("{}/health", server.base)).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    server.kill_9();
 
     let store = entra_inbound::store::Store::open(Some(&data), entra_inbound::config::Synchronous::Full).unwrap();
     let staged = store.read_staged(JOB, 0, 100).await.unwrap();

@@ -64,14 +64,15 @@ async fn accepted_operations_are_applied_exactly_once_across_repeated_kill_9() {
     let token = String::from_utf8(command().arg("token").output().unwrap().stdout).unwrap().trim().to_owned();
     let accepted = Arc::new(Mutex::new(Vec::new()));
     for round in 0..ROUNDS {
-        let (mut child, base) = spawn_server(&args);
+        let mut server = spawn_server(&args);
         let clients: Vec<_> = (0..CLIENTS as u64)
-            .map(|c| tokio::spawn(client(base.clone(), token.clone(), round * 1_000_000 + c, Arc::clone(&accepted))))
+            .map(|c| {
+                tokio::spawn(client(server.base.clone(), token.clone(), round * 1_000_000 + c, Arc::clone(&accepted)))
+            })
             .collect();
         // The kill lands at a random moment: mid-request, mid-staging, mid-batch or between batches.
         tokio::time::sleep(std::time::Duration::from_millis(50 + rng.below(450))).await;
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
+        server.kill_9();
         for c in clients {
             c.await.unwrap();
         }
@@ -79,14 +80,14 @@ async fn accepted_operations_are_applied_exactly_once_across_repeated_kill_9() {
     let accepted = accepted.lock().unwrap().clone();
     assert!(accepted.len() > 100, "the clients got operations accepted between kills ({})", accepted.len());
 
-    let (mut child, base) = spawn_server(&args);
+    let server = spawn_server(&args);
+    let base = &server.base;
     let http = reqwest::Client::new();
     let drained = http.post(format!("{base}/_emulator/jobs/{JOB}/drain?timeout=120")).send().await.unwrap();
     assert_eq!(drained.status(), 200);
     let logs = get_all(&http, &token, format!("{base}/v1.0/auditLogs/provisioning?$top=1000")).await;
     let users = get_all(&http, &token, format!("{base}/beta/users?$select=employeeId&$top=999")).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(server);
 
     let mut entries: BTreeMap<String, usize> = BTreeMap::new();
     for e in &logs {

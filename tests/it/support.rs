@@ -299,8 +299,28 @@ pub fn command() -> std::process::Command {
     c
 }
 
-/// Start the binary on a free port; returns the child and its base URL (read from the banner).
-pub fn spawn_server(args: &[&str]) -> (std::process::Child, String) {
+/// A running `entra-inbound serve`; killed (SIGKILL) when dropped, so a failing test leaves nothing behind.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// SIGKILL, and wait until it is gone.
+    pub fn kill_9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill_9();
+    }
+}
+
+/// Start the binary on a free port (its base URL read from the banner).
+pub fn spawn_server(args: &[&str]) -> ServerProcess {
     use std::io::{BufRead, BufReader};
     let mut child = command()
         .args(["serve", "--listen", "127.0.0.1:0"])
@@ -315,6 +335,7 @@ pub fn spawn_server(args: &[&str]) -> (std::process::Child, String) {
     // Keep draining the banner so the child never writes into a closed pipe.
     std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
     let base = line.trim().rsplit(' ').next().unwrap().to_owned();
-    assert!(base.starts_with("http://127.0.0.1:"), "{line}");
-    (child, base)
+    let server = ServerProcess { child, base };
+    assert!(server.base.starts_with("http://127.0.0.1:"), "{line}");
+    server
 }
