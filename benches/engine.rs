@@ -17,37 +17,17 @@ use entra_inbound::config::Config;
 use entra_inbound::provisioning::worker;
 use entra_inbound::state::AppState;
 use entra_inbound::store::{NewOperation, Store, StoreError};
-use serde_json::{Value, json};
+#[path = "common/workload.rs"]
+mod workload;
 
 // The same allocator as the binary.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn user(i: usize, title: &str) -> Value {
-    json!({
-        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-        "externalId": format!("E{i:06}"),
-        "userName": format!("user{i}@contoso.com"),
-        "name": {"givenName": format!("Given{i}"), "familyName": format!("Family{i}")},
-        "displayName": format!("Given{i} Family{i}"),
-        "emails": [{"value": format!("user{i}@contoso.com"), "type": "work", "primary": true}],
-        "addresses": [{"type": "work", "streetAddress": "1 Main St", "locality": "Springfield", "region": "WA", "postalCode": "98000", "country": "US"}],
-        "phoneNumbers": [{"value": "555-0100", "type": "work"}, {"value": "555-0199", "type": "mobile"}],
-        "userType": "Employee",
-        "title": title,
-        "preferredLanguage": "en-US",
-        "active": true,
-        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {
-            "costCenter": "4130", "organization": "Contoso", "division": "Sales", "department": "Field",
-            "manager": {"value": format!("E{:06}", i / 10)}
-        }
-    })
-}
-
 /// Stages `users` records as requests of 50; returns the last request's sequence number.
 async fn stage(store: &Store, job: &str, users: usize, title: &str) -> Result<i64, StoreError> {
-    let data: Vec<String> = (0..users).map(|i| user(i, title).to_string()).collect();
-    let ids: Vec<String> = (0..users).map(|i| format!("E{i:06}")).collect();
+    let data: Vec<String> = (0..users).map(|i| workload::user(i, title).to_string()).collect();
+    let ids: Vec<String> = (0..users).map(|i| format!("E{i:07}")).collect();
     let mut last = 0;
     for (chunk, id_chunk) in data.chunks(50).zip(ids.chunks(50)) {
         let ops: Vec<NewOperation<'_>> =

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Every figure of BENCHMARKS.md in one bounded run, loopback only: ingest (durable and default mode) with wrk,
+# the in-process parse ceiling, 202 latency and log visibility at 40 requests/s, engine throughput, start-up
+# time and idle memory, and memory with 1,000,000 users and their log entries. Prints a table and writes
+# bench/results.json (flat keys, units in the names).
+#
+# Usage: bench/run.sh            (about 5 minutes after the release build on 2 cores)
+#        BENCH_USERS=100000 bench/run.sh   (a smaller memory run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+USERS_1M=${BENCH_USERS:-1000000}
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v wrk >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y -qq wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+  fi
+  command -v wrk >/dev/null || { echo "bench/run.sh: wrk is needed (Debian: apt-get install wrk)" >&2; exit 1; }
+fi
+
+echo "== building (release)"
+cargo build --release --locked --bin entra-inbound 2>&1 | tail -1
+bench_bin() {
+  cargo bench --locked --no-run --bench "$1" --message-format=json 2>/dev/null |
+    python3 -c 'import json,sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["bench"]:
+        print(m["executable"])'
+}
+BIN=target/release/entra-inbound
+ENGINE=$(bench_bin engine)
+FIGURES=$(bench_bin figures)
+TOKEN=$("$BIN" token)
+export TOKEN
+
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# serve NAME [ARGS…]: starts the emulator with config $WORK/NAME.toml; sets PORT and PID.
+serve() {
+  local name=$1
+  shift
+  PORT=$(free_port)
+  "$BIN" serve --listen "127.0.0.1:$PORT" --config "$WORK/$name.toml" "$@" >"$WORK/$name.log" 2>&1 &
+  PID=$!
+  PIDS+=("$PID")
+  for _ in $(seq 1 200); do
+    curl -fsS "http://127.0.0.1:$PORT/health" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "bench/run.sh: the emulator ($name) did not start; its log:" >&2
+  cat "$WORK/$name.log" >&2
+  exit 1
+}
+stop() { kill "$PID"; wait "$PID" 2>/dev/null || true; }
+
+job_config() { # state rate_limit queue_capacity
+  cat <<EOF
+[staging]
+queue_capacity = $3
+[[service_principals]]
+id = "c0ffee00-0000-4000-8000-0000000000a1"
+display_name = "API-driven provisioning to Microsoft Entra ID"
+[[service_principals.jobs]]
+id = "API2AAD.c0ffee00000040008000000000000001.c0ffee00-0000-4000-8000-0000000000b1"
+state = "$1"
+rate_limit = $2
+EOF
+}
+job_config paused 1000000 100000000 >"$WORK/paused.toml"
+job_config started 1000 100000 >"$WORK/latency.toml"
+job_config started 1000000 100000000 >"$WORK/load.toml"
+
+"$FIGURES" body 0 >"$WORK/body.json"
+cat >"$WORK/post.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/scim+json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("TOKEN")
+local f = io.open(os.getenv("BODY"), "r")
+wrk.body = f:read("*a")
+f:close()
+EOF
+export BODY="$WORK/body.json"
+
+# ingest: requests/s × 50 operations, paused job (nothing but staging), quota lifted.
+ingest() {
+  local out
+  out=$(wrk -t1 -c8 -d10s -s "$WORK/post.lua" \
+    "http://127.0.0.1:$PORT/v1.0/servicePrincipals/c0ffee00-0000-4000-8000-0000000000a1/synchronization/jobs/API2AAD.c0ffee00000040008000000000000001.c0ffee00-0000-4000-8000-0000000000b1/bulkUpload")
+  if grep -q "Non-2xx" <<<"$out"; then echo "bench/run.sh: uploads were refused:" >&2; echo "$out" >&2; exit 1; fi
+  awk '/Requests\/sec/ { printf "%.0f", $2 * 50 }' <<<"$out"
+}
+
+echo "== ingest, durable (--data-dir, synchronous=full), job paused"
+serve paused --data-dir "$WORK/durable"
+INGEST_DURABLE=$(ingest)
+stop
+echo "   $INGEST_DURABLE operations/s"
+
+echo "== ingest, default mode, job paused"
+serve paused
+INGEST_MEMORY=$(ingest)
+stop
+echo "   $INGEST_MEMORY operations/s"
+
+echo "== parse ceiling (in process, every core)"
+CEILING=$("$FIGURES" ceiling 5)
+echo "   $CEILING"
+
+echo "== 40 requests/s of 50 new users (2,000 operations/s), default mode: 202 latency and log visibility"
+serve latency
+LATENCY=$("$FIGURES" latency "http://127.0.0.1:$PORT" "$TOKEN" 15 40)
+stop
+echo "   $LATENCY"
+
+echo "== engine, default mappings (20,000 users: creates, updates, unchanged), default mode and --data-dir"
+ENGINE_OUT=$(ENGINE_BENCH_USERS=20000 "$ENGINE" --bench)
+echo "$ENGINE_OUT" | sed 's/^/   /'
+
+echo "== start → /health 200 (median of 10) and idle memory"
+START=$("$FIGURES" start "$BIN" 10)
+echo "   $START"
+
+echo "== $USERS_1M users and their log entries, default mode, quota lifted"
+serve load
+LOAD=$("$FIGURES" load "http://127.0.0.1:$PORT" "$TOKEN" "$USERS_1M" 4)
+MEMORY=$("$FIGURES" memory "$PID")
+stop
+echo "   $LOAD"
+echo "   $MEMORY"
+
+MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r)"
+python3 - "$INGEST_DURABLE" "$INGEST_MEMORY" "$CEILING" "$LATENCY" "$ENGINE_OUT" "$START" "$LOAD" "$MEMORY" "$MACHINE" "$USERS_1M" <<'EOF'
+import json, re, sys
+durable, memory, ceiling, latency, engine, start, load, mem, machine, users = sys.argv[1:]
+ceiling, latency, start, load, mem = (json.loads(x) for x in (ceiling, latency, start, load, mem))
+r = {
+    "mode": "release",
+    "machine": machine,
+    "ingest_durable_ops_per_s": int(durable),
+    "ingest_memory_ops_per_s": int(memory),
+    "parse_ceiling_ops_per_s": int(ceiling["parse_ceiling_ops_per_s"]),
+}
+r["ingest_memory_ratio_of_ceiling"] = round(r["ingest_memory_ops_per_s"] / r["parse_ceiling_ops_per_s"], 2)
+r["ingest_durable_ratio_of_ceiling"] = round(r["ingest_durable_ops_per_s"] / r["parse_ceiling_ops_per_s"], 2)
+r["latency_40rps_p50_ms"] = latency["latency_p50_ms"]
+r["latency_40rps_p99_ms"] = latency["latency_p99_ms"]
+r["visible_2000ops_p50_ms"] = latency["visible_p50_ms"]
+r["visible_2000ops_p99_ms"] = latency["visible_p99_ms"]
+for m in re.finditer(r"engine/(\w+)/(\w+)\s+\d+ operations in [\d.]+ s = (\d+) operations/s", engine):
+    r[f"engine_{m[1]}_{m[2]}_ops_per_s"] = int(m[3])
+r["start_ms"] = start["start_ms"]
+r["idle_rss_mib"] = start["idle_rss_mib"]
+scale = "1m" if int(users) == 1000000 else f"{int(users) // 1000}k"
+r[f"rss_{scale}_users_mib"] = mem["total_mib"]
+r[f"rss_{scale}_users_process_mib"] = mem["rss_mib"]
+r[f"files_{scale}_users_mib"] = mem["files_mib"]
+r[f"peak_rss_{scale}_users_mib"] = mem["peak_rss_mib"]
+r[f"load_{scale}_users_s"] = load["total_s"]
+json.dump(r, open("bench/results.json", "w"), indent=2)
+open("bench/results.json", "a").write("\n")
+targets = [
+    ("ingest_durable_ops_per_s", ">=", 100000), ("ingest_memory_ops_per_s", ">=", 120000),
+    ("latency_40rps_p99_ms", "<", 5), ("visible_2000ops_p99_ms", "<", 25),
+    ("engine_memory_create_ops_per_s", ">=", 50000), ("engine_durable_create_ops_per_s", ">=", 50000),
+    ("start_ms", "<", 20), ("idle_rss_mib", "<", 16), (f"rss_{scale}_users_mib", "<", 2048),
+]
+print()
+print(f"{'figure':40} {'value':>12}  target")
+for k, v in r.items():
+    if k in ("mode", "machine"):
+        continue
+    t = next((f"{op} {n}" + ("  ok" if (v >= n if op == ">=" else v < n) else "  MISSED") for key, op, n in targets if key == k), "")
+    print(f"{k:40} {v:>12}  {t}")
+print(f"\nmachine: {machine}\nwritten: bench/results.json")
+EOF
