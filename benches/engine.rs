@@ -43,10 +43,10 @@ async fn run(label: &str, config: Config, users: usize) -> Result<(), Box<dyn st
     worker::spawn_all(&state);
     for (phase, title) in [("create", "Engineer"), ("update", "Senior Engineer"), ("skip", "Senior Engineer")] {
         let last = stage(&state.store, &job.id, users, title).await?;
-        let mut processed = job.watch_processed();
+        let mut gate = job.watch_gate();
         let started = Instant::now();
         job.wake.notify_one();
-        processed.wait_for(|seq| *seq >= last).await?;
+        gate.wait_for(|g| g.processed >= last).await?;
         let secs = started.elapsed().as_secs_f64();
         println!(
             "engine/{label}/{phase:<6} {users} operations in {secs:.3} s = {:.0} operations/s",

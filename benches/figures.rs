@@ -59,7 +59,10 @@ fn ceiling(seconds: u64) {
         workers.into_iter().map(|w| w.join().unwrap_or(0)).collect()
     });
     let ops: usize = counts.iter().sum();
-    println!("{}", json!({"parse_ceiling_ops_per_s": (ops as f64 / started.elapsed().as_secs_f64()).round(), "threads": threads}));
+    println!(
+        "{}",
+        json!({"parse_ceiling_ops_per_s": (ops as f64 / started.elapsed().as_secs_f64()).round(), "threads": threads})
+    );
 }
 
 async fn latency(base: String, token: String, seconds: u64, rate: u64) -> Result<(), Error> {

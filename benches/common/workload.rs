@@ -35,5 +35,6 @@ pub fn bulk(users: impl IntoIterator<Item = Value>) -> String {
         .into_iter()
         .map(|u| json!({"method": "POST", "bulkId": u["externalId"].clone(), "path": "/Users", "data": u}))
         .collect();
-    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops, "failOnErrors": null}).to_string()
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops, "failOnErrors": null})
+        .to_string()
 }

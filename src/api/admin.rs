@@ -75,7 +75,8 @@ fn drain_timeout(raw: Option<&str>) -> Result<Duration, ApiError> {
     Ok(Duration::from_secs(secs.min(3600)))
 }
 
-/// 200 once every operation staged before the call is processed and logged; 408 on timeout; 409 if paused.
+/// 200 once every operation staged before the call is processed and logged; 408 on timeout; 409 if the job
+/// is paused, or is quarantined before it got there.
 async fn drain(
     State(state): State<AppState>,
     Path(job_id): Path<String>,
@@ -86,18 +87,18 @@ async fn drain(
     if job.is_paused() {
         return Err(ApiError::Conflict(format!("Job '{job_id}' is paused; start it before draining.")));
     }
-    if job.is_quarantined() {
+    let target = state.store.newest_staged(&job.id).await.map_err(storage_failure)?.unwrap_or(0);
+    let mut gate = job.watch_gate();
+    // The worker records a batch's progress and the quarantine it caused in one step, so "quarantined before
+    // reaching the target" is never a batch in between.
+    let reached = gate.wait_for(|g| g.processed >= target || g.quarantined);
+    let gate = match tokio::time::timeout(timeout, reached).await {
+        Ok(Ok(gate)) => *gate,
+        Ok(Err(_)) => return Err(ApiError::Unavailable("The job's worker stopped.".into())),
+        Err(_) => return Err(ApiError::Timeout),
+    };
+    if gate.processed < target {
         return Err(ApiError::Conflict(format!("Job '{job_id}' is in quarantine; restart it before draining.")));
-    }
-    let target = state.store.newest_staged(&job.id).await.map_err(storage_failure)?;
-    let mut processed = job.watch_processed();
-    if let Some(target) = target {
-        let wait = processed.wait_for(|seq| *seq >= target);
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(_)) => return Err(ApiError::Unavailable("The job's worker stopped.".into())),
-            Err(_) => return Err(ApiError::Timeout),
-        }
     }
     Ok(Json(json!({"jobId": job.id, "processed": job.processed_total(), "pending": 0})).into_response())
 }

@@ -42,7 +42,6 @@ pub struct Job {
     schema: RwLock<Arc<JobSchema>>,
     gate: watch::Sender<Gate>,
     status: Mutex<JobStatus>,
-    processed_seq: watch::Sender<i64>,
     processed_total: AtomicU64,
 }
 
@@ -72,7 +71,8 @@ impl Job {
         self.gate.borrow().quarantined
     }
 
-    /// Whether the worker may process (started and not quarantined).
+    /// The run state and progress: whether the worker may process (started and not quarantined), and
+    /// how far it got.
     pub fn watch_gate(&self) -> watch::Receiver<Gate> {
         self.gate.subscribe()
     }
@@ -115,28 +115,35 @@ impl Job {
         }
     }
 
-    /// Record that every staged request up to `seq` was applied (`count` operations in this batch).
-    pub fn mark_processed(&self, seq: i64, count: usize) {
+    /// Records a committed batch: the job's new status, and every staged request up to `seq` applied
+    /// (`count` operations). Both change in one step of the gate, so a drain that sees the operations
+    /// applied also sees the status they led to (a quarantine included). Returns whether the job is
+    /// quarantined now.
+    pub fn finish_batch(&self, status: JobStatus, seq: i64, count: usize) -> bool {
         self.processed_total.fetch_add(count as u64, Ordering::AcqRel);
-        self.mark_through(seq);
+        let mut guard = self.status.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *guard = status;
+        let quarantined = guard.is_quarantined();
+        self.gate.send_modify(|g| {
+            g.quarantined = quarantined;
+            g.processed = g.processed.max(seq);
+        });
+        quarantined
     }
 
-    /// Record that nothing staged up to `seq` is waiting any more (applied, purged or dropped).
+    /// Record that nothing staged up to `seq` is waiting any more (purged or dropped, or applied before a
+    /// restart of the emulator).
     pub fn mark_through(&self, seq: i64) {
-        self.processed_seq.send_if_modified(|s| {
-            let moved = seq > *s;
-            *s = (*s).max(seq);
+        self.gate.send_if_modified(|g| {
+            let moved = seq > g.processed;
+            g.processed = g.processed.max(seq);
             moved
         });
     }
 
     /// The last staged request applied, purged or dropped: where the next batch starts.
     pub fn applied_through(&self) -> i64 {
-        *self.processed_seq.borrow()
-    }
-
-    pub fn watch_processed(&self) -> watch::Receiver<i64> {
-        self.processed_seq.subscribe()
+        self.gate.borrow().processed
     }
 
     /// Operations processed since start.
@@ -145,11 +152,13 @@ impl Job {
     }
 }
 
-/// What holds a job's worker back.
+/// What holds a job's worker back, and how far it got.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Gate {
     pub paused: bool,
     pub quarantined: bool,
+    /// The last staged request applied, purged or dropped.
+    pub processed: i64,
 }
 
 impl Gate {
@@ -182,9 +191,12 @@ impl JobRegistry {
                     limiter: JobLimiter::new(&job.quotas(), Arc::clone(clock)),
                     wake: Notify::new(),
                     schema: RwLock::new(Arc::new(JobSchema::compile(default_schema(&job.template_id))?)),
-                    gate: watch::Sender::new(Gate { paused: job.state == JobState::Paused, quarantined: false }),
+                    gate: watch::Sender::new(Gate {
+                        paused: job.state == JobState::Paused,
+                        quarantined: false,
+                        processed: 0,
+                    }),
                     status: Mutex::new(JobStatus::default()),
-                    processed_seq: watch::Sender::new(0),
                     processed_total: AtomicU64::new(0),
                 }));
             }

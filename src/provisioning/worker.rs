@@ -17,7 +17,7 @@ use super::jobs::{Job, JobSchema};
 use super::log::EntryContext;
 use super::pipeline::{BatchResult, JobSettings, PreparedBatch, apply_batch, prepare_batch};
 use super::retention;
-use super::status::Execution;
+use super::status::{Execution, JobStatus, QuarantineReason};
 use crate::state::AppState;
 use crate::store::{CommitOutcome, StagedRequest, StoreError};
 
@@ -125,15 +125,18 @@ async fn run(state: AppState, job: Arc<Job>) {
         let (outcome, next) = tokio::join!(process(&state, &settings, &job, batch, now, queue_empty), prepare_next);
         ahead = next;
         match outcome {
-            Ok(Some((result, last))) => {
-                tracing::debug!(job = %job.id, ?result, "batch processed");
-                floor = Some(last);
+            Ok(Some(done)) => {
+                tracing::debug!(job = %job.id, result = ?done.result, "batch processed");
+                floor = Some(done.last_activity);
                 // Before the batch is reported processed, so a drain also waits for what it made expire.
                 if let Err(e) = retention::expire_some(&state).await {
                     tracing::error!(error = %e, "log retention failed; the next batch retries");
                 }
                 state.staging.release(count);
-                job.mark_processed(through, count);
+                job.finish_batch(done.status, through, count);
+                if let Some(reason) = done.quarantined {
+                    tracing::warn!(job = %job.id, reason = reason.as_str(), "job quarantined");
+                }
             }
             Ok(None) => {
                 tracing::debug!(job = %job.id, "batch superseded by a restart or reset before it committed; dropped");
@@ -173,9 +176,19 @@ async fn prepare(
         .map_err(|e| StoreError::Task(e.to_string()))
 }
 
-/// One batch's unit of work, with the job's execution recorded in the same commit, so a drain that sees the
-/// operations applied also sees them counted and sees the job's status (and any quarantine). `None` when
-/// the batch was superseded. On success, the `activityDateTime` of its last entry.
+/// A committed batch.
+struct Processed {
+    result: BatchResult,
+    /// The job's status with the batch recorded (already in the store).
+    status: JobStatus,
+    /// Why the batch put the job in quarantine, if it did.
+    quarantined: Option<QuarantineReason>,
+    /// The `activityDateTime` of its last entry.
+    last_activity: OffsetDateTime,
+}
+
+/// One batch's unit of work, with the job's execution recorded in the same commit. `None` when the batch was
+/// superseded.
 async fn process(
     state: &AppState,
     settings: &Arc<Settings>,
@@ -183,7 +196,7 @@ async fn process(
     batch: PreparedBatch,
     now: OffsetDateTime,
     queue_empty: bool,
-) -> Result<Option<(BatchResult, OffsetDateTime)>, StoreError> {
+) -> Result<Option<Processed>, StoreError> {
     let keys = batch.keys(&settings.for_job(job));
     let unit = state.store.begin_batch(keys).await?;
     let cycle_id = uuid::Uuid::new_v4().to_string();
@@ -194,19 +207,13 @@ async fn process(
     })
     .await
     .map_err(|e| StoreError::Task(e.to_string()))?;
-    let last = writes.entries.last().map_or(now, |e| e.activity_date_time);
+    let last_activity = writes.entries.last().map_or(now, |e| e.activity_date_time);
     let mut status = job.status();
     let execution = Execution { cycle_id, began: now, ended: state.clock.now().max(now), result };
     let quarantined = status.record(execution, &job.thresholds(), queue_empty);
     writes.job_state = Some((job.is_paused(), serde_json::to_value(&status).unwrap_or_default()));
-    match unit.commit(writes).await? {
-        CommitOutcome::Superseded => Ok(None),
-        CommitOutcome::Committed => {
-            job.with_status(|s| *s = status);
-            if let Some(reason) = quarantined {
-                tracing::warn!(job = %job.id, reason = reason.as_str(), "job quarantined");
-            }
-            Ok(Some((result, last)))
-        }
-    }
+    Ok(match unit.commit(writes).await? {
+        CommitOutcome::Superseded => None,
+        CommitOutcome::Committed => Some(Processed { result, status, quarantined, last_activity }),
+    })
 }
