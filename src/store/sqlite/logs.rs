@@ -1,6 +1,6 @@
 //! Provisioning log entries as rows: the properties `$filter`/`$orderby` use are columns (the job's and
-//! cycle's shared facts through `log_context`), everything else is one compact `body` (postcard behind a
-//! version byte).
+//! cycle's shared facts through `log_context`), everything else is one compact body (postcard behind a
+//! version byte), kept with the bodies written alongside it in a compressed block (`blocks`).
 //!
 //! What keeps the body small (1M entries must fit the memory budget, see BENCHMARKS.md):
 //! - detail keys are stored once per distinct key list (`log_dictionary`), a step keeps only its values;
@@ -19,6 +19,7 @@ use rusqlite::{Connection, Row, params};
 use serde::{Deserialize, Serialize};
 
 use super::super::StoreError;
+use super::blocks::{self, BlockCache};
 use super::dictionary::Dictionary;
 use crate::graph_time::{from_ticks, ticks};
 use crate::provisioning::log::{
@@ -45,7 +46,7 @@ const KNOWN_STEP_NAMES: &[&str] = &[
 
 /// The columns a reader selects, in [`read`]'s order.
 pub(super) const COLUMNS: &str = "e.id, e.activity, e.ctx, e.change_id, e.duration_ms, e.action, e.status, e.source_id, \
-     e.source_name, e.source_type, e.target_id, e.target_name, e.target_type, e.body";
+     e.source_name, e.source_type, e.target_id, e.target_name, e.target_type, e.block, e.slot";
 
 // The stored body, written from borrowed views ([`BodyRef`] and friends) and read into owned values
 // ([`Body`] and friends). postcard is positional: each pair must keep the same fields in the same order, and
@@ -144,35 +145,41 @@ enum ModifiedBody {
     },
 }
 
-/// Insert `entry` (inside the caller's transaction).
+/// Insert `entries` (inside the caller's transaction), their bodies in blocks of up to
+/// [`blocks::MAX_BODIES`].
 pub(super) fn insert(
     conn: &Connection,
     dict: &Dictionary,
-    entry: &ProvisioningObjectSummary,
+    entries: &[ProvisioningObjectSummary],
 ) -> Result<(), StoreError> {
-    let ctx = dict.context_id(conn, &entry.context, &entry.cycle_id)?;
-    let body = encode(conn, dict, entry)?;
-    conn.prepare_cached(
-        "INSERT INTO log_entry (id, activity, ctx, change_id, duration_ms, action, status, source_id, source_name,
-            source_type, target_id, target_name, target_type, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-    )?
-    .execute(params![
-        entry.id,
-        ticks(entry.activity_date_time),
-        ctx,
-        entry.change_id,
-        entry.duration_in_milliseconds,
-        entry.action.as_str(),
-        entry.status.as_str(),
-        entry.source_identity.id,
-        entry.source_identity.display_name,
-        identity_type(&entry.source_identity),
-        entry.target_identity.id,
-        entry.target_identity.display_name,
-        identity_type(&entry.target_identity),
-        body
-    ])?;
+    for chunk in entries.chunks(blocks::MAX_BODIES) {
+        let bodies = chunk.iter().map(|e| encode(conn, dict, e)).collect::<Result<Vec<_>, _>>()?;
+        let block = blocks::insert(conn, &bodies)?;
+        let mut stmt = conn.prepare_cached(
+            "INSERT INTO log_entry (id, activity, ctx, change_id, duration_ms, action, status, source_id, source_name,
+                source_type, target_id, target_name, target_type, block, slot)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        )?;
+        for (slot, entry) in chunk.iter().enumerate() {
+            stmt.execute(params![
+                entry.id,
+                ticks(entry.activity_date_time),
+                dict.context_id(conn, &entry.context, &entry.cycle_id)?,
+                entry.change_id,
+                entry.duration_in_milliseconds,
+                entry.action.as_str(),
+                entry.status.as_str(),
+                entry.source_identity.id,
+                entry.source_identity.display_name,
+                identity_type(&entry.source_identity),
+                entry.target_identity.id,
+                entry.target_identity.display_name,
+                identity_type(&entry.target_identity),
+                block,
+                i64::try_from(slot).unwrap_or(i64::MAX),
+            ])?;
+        }
+    }
     Ok(())
 }
 
@@ -258,16 +265,20 @@ fn encode(conn: &Connection, dict: &Dictionary, e: &ProvisioningObjectSummary) -
     postcard::to_extend(&body, out).map_err(|e| StoreError::Corrupt(format!("encoding a log entry: {e}")))
 }
 
-/// The entry in a row of [`COLUMNS`].
+/// The entry in a row of [`COLUMNS`]; its body comes from `blocks`.
 pub(super) fn read(
     conn: &Connection,
     dict: &Dictionary,
+    blocks: &mut BlockCache,
     row: &Row<'_>,
 ) -> Result<ProvisioningObjectSummary, StoreError> {
     let id: String = row.get(0)?;
     let corrupt = |what: String| StoreError::Corrupt(format!("log entry {id}: {what}"));
     let ctx = dict.context(conn, row.get(2)?)?;
-    let blob: Vec<u8> = row.get(13)?;
+    let slot: i64 = row.get(14)?;
+    let block = blocks.body(conn, row.get(13)?, slot)?;
+    let blob =
+        usize::try_from(slot).ok().and_then(|s| block.get(s)).ok_or_else(|| corrupt(format!("no slot {slot}")))?;
     let body: Body = match blob.split_first() {
         Some((&BODY_FORM, rest)) => postcard::from_bytes(rest).map_err(|e| corrupt(e.to_string()))?,
         _ => return Err(corrupt("unknown body form".into())),

@@ -141,6 +141,7 @@ fn convert_logs(tx: &Connection, dict: &Dictionary) -> Result<(), StoreError> {
     )?;
     let mut rows = stmt.query([])?;
     let mut contexts: HashMap<(String, String, String, String), Arc<EntryContext>> = HashMap::new();
+    let mut entries = Vec::new();
     while let Some(r) = rows.next()? {
         let id: String = r.get(0)?;
         let activity = parse_rfc3339(&r.get::<_, String>(1)?).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
@@ -163,7 +164,10 @@ fn convert_logs(tx: &Connection, dict: &Dictionary) -> Result<(), StoreError> {
                 legacy::entry_from_form_1(row, &body, &text(10)?)?
             }
         };
-        logs::insert(tx, dict, &entry)?;
+        entries.push(entry);
+        if entries.len() == super::blocks::MAX_BODIES {
+            logs::insert(tx, dict, &std::mem::take(&mut entries))?;
+        }
     }
-    Ok(())
+    logs::insert(tx, dict, &entries)
 }

@@ -11,6 +11,7 @@
 //! Module map: `open` (files and connections), `migrations` (+ `legacy`), `ingest`, `unit`, `users`,
 //! `logs` (+ `dictionary`), `jobs`, `pages` (+ `sql`), `pool`.
 
+mod blocks;
 mod dictionary;
 mod ingest;
 mod jobs;
@@ -232,7 +233,7 @@ impl Sqlite {
             let tx = c.transaction()?;
             tx.execute_batch(
                 "DELETE FROM user_record; DELETE FROM pending_reference; DELETE FROM log_entry;
-                 DELETE FROM log_context; DELETE FROM log_dictionary;",
+                 DELETE FROM log_block; DELETE FROM log_context; DELETE FROM log_dictionary;",
             )?;
             jobs::skip_all_to(&tx, &job_ids, highest)?;
             tx.commit()?;
@@ -288,9 +289,7 @@ impl Sqlite {
             for u in &users_in {
                 users::save(&tx, u)?;
             }
-            for e in &entries {
-                logs::insert(&tx, dict, e)?;
-            }
+            logs::insert(&tx, dict, &entries)?;
             tx.commit()?;
             Ok(())
         })

@@ -9,6 +9,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row, params_from_iter};
 
 use super::super::{LogPage, StoreError, UserPage};
+use super::blocks::BlockCache;
 use super::dictionary::Dictionary;
 use super::sql::{Columns, filter_sql, page_sql};
 use super::{logs, users};
@@ -68,7 +69,7 @@ pub(super) static USER_COLUMNS: Columns = Columns {
 };
 
 /// Number of columns [`logs::COLUMNS`] selects.
-const LOG_COLUMN_COUNT: usize = 14;
+const LOG_COLUMN_COUNT: usize = 15;
 
 /// The sort keys of a row, read after its first `at` columns.
 fn keys(row: &Row<'_>, at: usize, query: &PageQuery, columns: &Columns) -> Result<Vec<KeyValue>, StoreError> {
@@ -98,7 +99,7 @@ fn run<T>(
     select: &str,
     select_count: usize,
     from: &str,
-    read: impl Fn(&Row<'_>) -> Result<T, StoreError>,
+    mut read: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
 ) -> Result<(Vec<T>, Option<Vec<KeyValue>>), StoreError> {
     let (sql, params) = page_sql(query, columns, select, from)?;
     // Dynamic SQL: not cached, so it never evicts the hot statements.
@@ -118,8 +119,10 @@ fn run<T>(
 }
 
 pub(super) fn logs(conn: &Connection, dict: &Dictionary, query: &PageQuery) -> Result<LogPage, StoreError> {
-    let (entries, next) =
-        run(conn, query, &LOG_COLUMNS, logs::COLUMNS, LOG_COLUMN_COUNT, LOG_FROM, |r| logs::read(conn, dict, r))?;
+    let mut blocks = BlockCache::default();
+    let (entries, next) = run(conn, query, &LOG_COLUMNS, logs::COLUMNS, LOG_COLUMN_COUNT, LOG_FROM, |r| {
+        logs::read(conn, dict, &mut blocks, r)
+    })?;
     Ok(LogPage { entries, next })
 }
 
@@ -132,7 +135,7 @@ pub(super) fn log(
     let sql = format!("SELECT {} FROM {LOG_FROM} WHERE e.id = ?1", logs::COLUMNS);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query([id])?;
-    rows.next()?.map(|r| logs::read(conn, dict, r)).transpose()
+    rows.next()?.map(|r| logs::read(conn, dict, &mut BlockCache::default(), r)).transpose()
 }
 
 pub(super) fn users(conn: &Connection, query: &PageQuery, count: bool) -> Result<UserPage, StoreError> {

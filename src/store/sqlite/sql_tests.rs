@@ -132,8 +132,8 @@ fn insert_log_with(
     .unwrap();
     db.execute(
         "INSERT INTO log_entry (id, activity, ctx, change_id, duration_ms, action, status, source_id, source_name,
-            target_id, target_name, body)
-         VALUES (?1, ?2, (SELECT id FROM log_context WHERE context = ?3 || ?4 || ?5), ?6, ?7, ?8, ?9, ?10, ?11, '', '', x'')",
+            target_id, target_name, block, slot)
+         VALUES (?1, ?2, (SELECT id FROM log_context WHERE context = ?3 || ?4 || ?5), ?6, ?7, ?8, ?9, ?10, ?11, '', '', 0, 0)",
         params![id, ticks(at), job, cycle, sp, format!("ch-{id}"), dur, action, status, source, name],
     )
     .unwrap();

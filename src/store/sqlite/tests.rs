@@ -172,18 +172,24 @@ async fn a_directory_view_holds_every_holder_of_every_key_asked() {
 #[tokio::test]
 async fn retention_deletes_old_entries_and_all_but_the_newest() {
     let s = store();
-    let entries: Vec<_> = (0..10)
-        .map(|i| {
-            let mut e = sample();
-            e.id = format!("e{i}");
-            e.activity_date_time = datetime!(2025-01-01 0:00 UTC) + time::Duration::days(i);
-            e
-        })
-        .collect();
-    s.import(vec![], entries).await.unwrap();
+    let entry = |i: i64| {
+        let mut e = sample();
+        e.id = format!("e{i}");
+        e.activity_date_time = datetime!(2025-01-01 0:00 UTC) + time::Duration::days(i);
+        e
+    };
+    // Two imports: two blocks of bodies, e0–e2 and e3–e9.
+    s.import(vec![], (0..3).map(entry).collect()).await.unwrap();
+    s.import(vec![], (3..10).map(entry).collect()).await.unwrap();
+    let blocks = || -> i64 {
+        let c = Connection::open(s.location().join(MAIN_DB)).unwrap();
+        c.query_row("SELECT count(*) FROM log_block", [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(blocks(), 2);
     assert_eq!(s.expire_logs(datetime!(2025-01-04 0:00 UTC), None).await.unwrap(), 3);
     assert!(s.log_entry("e2").await.unwrap().is_none());
     assert!(s.log_entry("e3").await.unwrap().is_some());
+    assert_eq!(blocks(), 1, "a block goes with its last entry");
     assert_eq!(s.expire_logs(datetime!(2000-01-01 0:00 UTC), Some(4)).await.unwrap(), 3);
     assert!(s.log_entry("e5").await.unwrap().is_none());
     assert!(s.log_entry("e6").await.unwrap().is_some(), "the newest four stay");

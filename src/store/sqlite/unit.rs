@@ -121,9 +121,7 @@ fn write(conn: &mut Connection, dict: &Dictionary, w: &BatchWrites) -> Result<Co
     for user in &w.users {
         users::save(&tx, user)?;
     }
-    for entry in &w.entries {
-        logs::insert(&tx, dict, entry)?;
-    }
+    logs::insert(&tx, dict, &w.entries)?;
     for id in &w.references_removed {
         tx.prepare_cached("DELETE FROM pending_reference WHERE user_id = ?1")?.execute(params![id])?;
     }

@@ -1,7 +1,9 @@
 -- Version 5: typed records and fewer writes per operation. Users get one column per property (no JSON
 -- document); log entries keep their filterable properties as columns and the rest in a compact body, with
 -- the facts entries share stored once (log_context per job and cycle, log_dictionary for detail keys and
--- mapping sets). Staged operations move to their own file (staging.db); job_progress records, per job, the
+-- mapping sets). The bodies of the entries one batch wrote are compressed together (log_block): records of
+-- a feed repeat each other, so a block is a fraction of its entries' bodies.
+-- Staged operations move to their own file (staging.db); job_progress records, per job, the
 -- last staged request the engine applied, in the same transaction as its writes.
 -- Migration 5 (migrations.rs) fills these tables from the version-4 ones, then drops those.
 CREATE TABLE user_record (
@@ -77,11 +79,23 @@ CREATE TABLE log_entry (
     target_id   TEXT NOT NULL,
     target_name TEXT NOT NULL,
     target_type TEXT,               -- NULL = 'User'
-    body        BLOB NOT NULL
+    block       INTEGER NOT NULL,   -- log_block.id: where the body is
+    slot        INTEGER NOT NULL    -- the body's index in its block
 ) STRICT;
 CREATE INDEX log_entry_by_time ON log_entry (activity, id);
 CREATE UNIQUE INDEX log_entry_by_id ON log_entry (id);
 CREATE INDEX log_entry_by_source ON log_entry (source_id);
+
+CREATE TABLE log_block (
+    id   INTEGER PRIMARY KEY,
+    live INTEGER NOT NULL,          -- entries still referring to it
+    body BLOB NOT NULL              -- a version byte, then the zstd frame of its entries' bodies
+) STRICT;
+-- A block goes when its last entry does (retention deletes entries one by one).
+CREATE TRIGGER log_entry_releases_block AFTER DELETE ON log_entry BEGIN
+    UPDATE log_block SET live = live - 1 WHERE id = old.block;
+    DELETE FROM log_block WHERE id = old.block AND live <= 0;
+END;
 
 CREATE TABLE job_progress (
     job_id  TEXT PRIMARY KEY NOT NULL,
