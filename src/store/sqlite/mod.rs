@@ -237,6 +237,7 @@ impl Sqlite {
             )?;
             jobs::skip_all_to(&tx, &job_ids, highest)?;
             tx.commit()?;
+            c.execute_batch("PRAGMA incremental_vacuum;")?;
             dict.forget_ids()
         })
         .await?;

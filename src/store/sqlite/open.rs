@@ -144,7 +144,10 @@ pub(super) fn connect(
     })?;
     conn.busy_timeout(Duration::from_secs(10))?;
     if role == Role::Writer {
+        // Both take effect only on a new file. Incremental auto-vacuum lets the store give the pages of trimmed
+        // staging rows and expired log entries back (`PRAGMA incremental_vacuum`), so the files shrink again.
         conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+        conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
     }
     let sync = match (durable, synchronous) {

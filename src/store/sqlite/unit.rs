@@ -164,6 +164,7 @@ pub(super) fn expire_logs(
     }
     if deleted > 0 {
         conn.prepare_cached("DELETE FROM log_context WHERE id < (SELECT min(ctx) FROM log_entry)")?.execute([])?;
+        conn.execute_batch("PRAGMA incremental_vacuum(1024);")?;
     }
     Ok(deleted)
 }
