@@ -94,9 +94,21 @@ pub(crate) mod tests {
         assert_eq!(v["initiatedBy"]["initiatorType"], "system");
         let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         assert_eq!(keys.len(), 17, "{keys:?}");
-        let beta = for_beta(v);
+    }
+
+    #[test]
+    fn beta_adds_deprecated_action_and_status_info() {
+        let failed = to_graph_json(&sample());
+        let beta = for_beta(failed.clone());
         assert_eq!(beta["action"], "create");
         assert_eq!(beta["statusInfo"]["@odata.type"], "#microsoft.graph.statusDetails");
+        assert_eq!(beta["statusInfo"]["status"], failed["provisioningStatusInfo"]["status"]);
+        assert_eq!(beta["statusInfo"]["recommendedAction"], "fix");
+        let mut succeeded = sample();
+        succeeded.status = ProvisioningResult::Success;
+        succeeded.error = None;
+        let beta = for_beta(to_graph_json(&succeeded));
+        assert_eq!(beta["statusInfo"], json!({"@odata.type": "#microsoft.graph.statusBase", "status": "success"}));
     }
 
     #[test]

@@ -132,6 +132,22 @@ fn a_missing_manager_waits_and_is_set_when_it_arrives() {
 }
 
 #[test]
+fn a_waiting_reference_is_cleared_when_its_user_is_processed_again_with_the_manager_present() {
+    let (w, _) = apply(&[scim_user("E", Some("M"))], &[], vec![]);
+    let employee = written(&w, "E").clone();
+    // M arrives with E again in one batch: E's own entry sets the reference, so no third entry resolves it.
+    let (w, result) = apply(
+        &[scim_user("M", None), scim_user("E", Some("M"))],
+        std::slice::from_ref(&employee),
+        w.references_added.clone(),
+    );
+    assert_eq!((result.entries, result.references), (2, 1));
+    assert_eq!(w.references_removed, std::slice::from_ref(&employee.id));
+    assert!(w.references_added.is_empty());
+    assert_eq!(written(&w, "E").manager_id.as_deref(), Some(written(&w, "M").id.as_str()));
+}
+
+#[test]
 fn an_unreadable_staged_record_fails_its_own_entry_and_the_batch_goes_on() {
     let mut batch = batch_of(&[scim_user("0", None), scim_user("1", None)], 0);
     let broken = StagedOperation { bulk_id: "b".into(), external_id: "0".into(), data: "{\"externalId\": ".into() };
