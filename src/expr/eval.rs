@@ -5,14 +5,18 @@
 //! can drop the target attribute.
 //!
 //! Design constraints: the record is borrowed, never cloned; time comes from [`EvalContext::now`] (rule 5
-//! of STYLE.md); every failure is an [`EvalError`] that names the function and the source position.
+//! of STYLE.md); every failure is an [`EvalError`] that names the function and the source position; every
+//! node is held to the limits of `budget.rs` (value size, work), here and in the functions that could
+//! otherwise build a value far larger than their inputs.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
 use time::OffsetDateTime;
 
-use super::ast::{Call, CmpOp, ConstantForm, Expr, ExprKind};
+use super::ast::{AttributeRef, Call, CmpOp, ConstantForm, Expr, ExprKind};
+use super::budget::{self, Limit, STEP_COST, Work};
 use super::value::Value;
 use crate::parse::Span;
 use crate::scim::record::Record;
@@ -83,34 +87,60 @@ impl EvalError {
 /// assert_eq!(out.value, Value::from("b@example.com"));
 /// ```
 pub fn evaluate(expr: &Expr, record: &Record<'_>, ctx: &EvalContext<'_>) -> Result<Evaluated, EvalError> {
-    let mut ev = Evaluator { record, ctx, ignore_flow: false };
+    let mut ev = Evaluator::new(record, ctx);
     let value = ev.eval(expr)?;
     Ok(Evaluated { value, ignore_flow: ev.ignore_flow })
 }
 
 /// Per-evaluation state handed to the function implementations.
 pub(crate) struct Evaluator<'r, 'c> {
-    pub(crate) record: &'r Record<'r>,
+    record: &'r Record<'r>,
     pub(crate) ctx: &'c EvalContext<'c>,
     pub(crate) ignore_flow: bool,
+    pub(crate) work: Work,
 }
 
-impl Evaluator<'_, '_> {
+impl<'r, 'c> Evaluator<'r, 'c> {
+    pub(crate) fn new(record: &'r Record<'r>, ctx: &'c EvalContext<'c>) -> Self {
+        Self { record, ctx, ignore_flow: false, work: Work::default() }
+    }
+
     pub(crate) fn eval(&mut self, e: &Expr) -> Result<Value, EvalError> {
-        match &e.kind {
-            ExprKind::Attribute(a) => Ok(a.path.resolve(self.record)),
+        let fail = |limit: Limit| EvalError { span: e.span, message: format!("{}: {limit}", subject(e)) };
+        self.work.spend(STEP_COST).map_err(fail)?;
+        let value = match &e.kind {
+            ExprKind::Attribute(a) => return self.read_attribute(a, e.span),
             // `&HF7` means 247 wherever it is used, not only in BitAnd.
             ExprKind::Constant(c) if c.form == ConstantForm::Number && c.value.starts_with('&') => {
-                Ok(Value::Str(parse_int(&c.value).map_or_else(|| c.value.clone(), |n| n.to_string())))
+                Value::Str(parse_int(&c.value).map_or_else(|| c.value.clone(), |n| n.to_string()))
             }
-            ExprKind::Constant(c) => Ok(Value::Str(c.value.clone())),
-            ExprKind::Call(c) => (c.spec.eval)(self, c, e.span),
+            ExprKind::Constant(c) => Value::Str(c.value.clone()),
+            ExprKind::Call(c) => (c.spec.eval)(self, c, e.span)?,
             ExprKind::Compare(c) => {
                 let lhs = self.eval(&c.lhs)?;
                 let rhs = self.eval(&c.rhs)?;
-                Ok(Value::bool(compare(c.op, lhs.as_str().unwrap_or(""), rhs.as_str().unwrap_or(""))))
+                Value::bool(compare(c.op, lhs.as_str().unwrap_or(""), rhs.as_str().unwrap_or("")))
             }
-        }
+        };
+        let len = value.text_len();
+        budget::check_len(len).and_then(|()| self.work.spend(budget::units(len))).map_err(fail)?;
+        Ok(value)
+    }
+
+    /// Reads attribute `a` from the record, counting the members it scans and the text it copies.
+    pub(crate) fn read_attribute(&mut self, a: &AttributeRef, span: Span) -> Result<Value, EvalError> {
+        let mut scanned = 0;
+        let value = a.path.resolve(self.record, &mut scanned);
+        let len = value.text_len();
+        budget::check_len(len)
+            .and_then(|()| self.work.spend(scanned.saturating_add(budget::units(len))))
+            .map_err(|limit| EvalError { span, message: format!("[{}]: {limit}", a.name) })?;
+        Ok(value)
+    }
+
+    /// Counts `units` of work done by `call` itself (a regex pass, a compilation).
+    pub(crate) fn charge(&mut self, call: &Call, span: Span, units: u64) -> Result<(), EvalError> {
+        self.work.spend(units).map_err(|limit| EvalError::in_call(call, span, limit))
     }
 
     /// Argument slot `i` (null when omitted).
@@ -136,6 +166,16 @@ impl Evaluator<'_, '_> {
                 .map(Some)
                 .ok_or_else(|| EvalError::in_call(call, span, format!("{what} must be an integer, got '{s}'"))),
         }
+    }
+}
+
+/// How limit errors name a node: the function, `[attribute]`, or what the node is.
+fn subject(e: &Expr) -> Cow<'_, str> {
+    match &e.kind {
+        ExprKind::Call(c) => Cow::Borrowed(c.name),
+        ExprKind::Attribute(a) => Cow::Owned(format!("[{}]", a.name)),
+        ExprKind::Constant(_) => Cow::Borrowed("a constant"),
+        ExprKind::Compare(_) => Cow::Borrowed("a comparison"),
     }
 }
 
