@@ -7,6 +7,7 @@
 mod bulk_upload;
 mod cli;
 mod engine;
+mod hardening;
 mod identity;
 mod identity_discovery;
 mod jobs;

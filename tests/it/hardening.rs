@@ -1,0 +1,77 @@
+//! Hardening (issue 15): the limits that keep one hostile request or record from taking the emulator down —
+//! expression evaluation limits through `parseExpression` and the worker, token claims, the control API's
+//! cross-site rule, slow and idle connections, and the error bodies of the limits themselves.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+fn parse_expression_url(s: &TestServer) -> String {
+    format!("{}/v1.0/servicePrincipals/{SP}/synchronization/jobs/{JOB}/schema/parseExpression", s.base)
+}
+
+/// A parseExpression request body testing `expression` with one property.
+fn expression_test(expression: &str, key: &str, value: &str) -> Value {
+    json!({"expression": expression, "testInputObject": {"properties": [{"key": key, "value": value}]}})
+}
+
+/// `Join` of eight regex replacements of `[userName]`, the request that kept the emulator busy for 44 s.
+fn regex_join(pattern: &str) -> String {
+    let one = format!(r#"Replace([userName], , "{pattern}", , "x", , )"#);
+    format!(r#"Join(",", {})"#, vec![one; 8].join(", "))
+}
+
+/// `[userName]` wrapped in `levels` replacements that multiply every `a` by ten.
+fn tenfold(levels: usize) -> String {
+    (0..levels).fold("[userName]".to_owned(), |e, _| format!(r#"Replace({e}, "a", , , "aaaaaaaaaa", , )"#))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expression_attacks_answer_with_the_limit_and_never_starve_health() {
+    let s = TestServer::start().await;
+    let attacks = [
+        // The regex is refused when it is parsed: its automaton is over the size limit.
+        (expression_test(&regex_join(r"\\w{0,200}z"), "userName", &"a".repeat(1_000_000)), "size limit"),
+        // A smaller one cannot read a 1,000,000-character userName (over 64 KiB)…
+        (expression_test(&regex_join(r"\\w{0,10}z"), "userName", &"a".repeat(1_000_000)), "exceed 64 KiB"),
+        // …and is priced over the work limit on the largest it may read.
+        (expression_test(&regex_join(r"\\w{0,10}z"), "userName", &"a".repeat(65_536)), "more than 64 MiB"),
+        // Nine levels of tenfold growth aborted the process.
+        (expression_test(&tenfold(9), "userName", "aaaaaaaaaa"), "exceed 64 KiB"),
+    ];
+    let mut in_flight = Vec::new();
+    for _ in 0..2 {
+        for (body, limit) in &attacks {
+            let request = s.http.post(parse_expression_url(&s)).bearer_auth(s.token()).json(body);
+            in_flight.push((tokio::spawn(request.send()), *limit));
+        }
+    }
+    // The async workers stay free while the attacks are evaluated on the blocking pool.
+    let mut health_checks = 0;
+    while health_checks == 0 || in_flight.iter().any(|(task, _)| !task.is_finished()) {
+        let r = s.http.get(format!("{}/health", s.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        health_checks += 1;
+    }
+    for (task, limit) in in_flight {
+        let r: Value = task.await.unwrap().unwrap().json().await.unwrap();
+        assert_eq!(r["evaluationSucceeded"], false, "{r}");
+        let message = r["error"]["message"].as_str().unwrap();
+        assert!(message.contains(limit), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn a_record_over_the_value_limit_fails_alone_and_the_batch_goes_on() {
+    let s = TestServer::start().await;
+    let poison = scim_user("P1", &format!("{}@contoso.com", "p".repeat(70_000)), None);
+    s.upload(bulk_of(&[poison, scim_user("P2", "p2@contoso.com", None)])).await;
+    s.drain(JOB).await;
+    let entries = s.log_entries();
+    let failed = &entries[0]["provisioningStatusInfo"];
+    assert_eq!(failed["status"], "failure");
+    assert_eq!(failed["errorInformation"]["errorCode"], "AttributeMappingEvaluationFailed");
+    let reason = failed["errorInformation"]["reason"].as_str().unwrap();
+    assert!(reason.contains("[userName]: the value would exceed 64 KiB"), "{reason}");
+    assert_eq!(entries[1]["provisioningStatusInfo"]["status"], "success");
+}
