@@ -2,6 +2,7 @@
 //! expression evaluation limits through `parseExpression` and the worker, token claims, the control API's
 //! cross-site rule, slow and idle connections, and the error bodies of the limits themselves.
 
+use entra_inbound::clock::Clock;
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -74,4 +75,44 @@ async fn a_record_over_the_value_limit_fails_alone_and_the_batch_goes_on() {
     let reason = failed["errorInformation"]["reason"].as_str().unwrap();
     assert!(reason.contains("[userName]: the value would exceed 64 KiB"), "{reason}");
     assert_eq!(entries[1]["provisioningStatusInfo"]["status"], "success");
+}
+
+/// A token signed by the development key carrying exactly `claims`.
+fn signed(claims: &Value) -> String {
+    let keys = entra_inbound::auth::SigningKeys::development().unwrap();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(keys.kid.clone());
+    jsonwebtoken::encode(&header, claims, &keys.encoding).unwrap()
+}
+
+#[tokio::test]
+async fn a_token_missing_iss_aud_exp_or_tid_gets_the_401_of_a_wrong_value() {
+    let s = TestServer::start().await;
+    let now = s.clock.now().unix_timestamp();
+    let good = json!({
+        "iss": format!("https://sts.windows.net/{TENANT}/"), "aud": "https://graph.microsoft.com",
+        "exp": now + 3600, "tid": TENANT, "roles": ["AuditLog.Read.All"],
+    });
+    let url = format!("{}/v1.0/auditLogs/provisioning", s.base);
+    let r = s.http.get(&url).bearer_auth(signed(&good)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let rows = [
+        ("iss", json!("https://sts.windows.net/someone-else/"), "Access token validation failure. Invalid issuer."),
+        ("aud", json!("api://someone-else"), "Access token validation failure. Invalid audience."),
+        ("exp", json!(now - 3600), "Access token has expired or is not yet valid."),
+        ("tid", json!("someone-else"), "Access token validation failure. Invalid issuer."),
+    ];
+    for (claim, wrong, message) in rows {
+        let mut with_wrong = good.clone();
+        with_wrong[claim] = wrong;
+        let mut without = good.clone();
+        without.as_object_mut().unwrap().remove(claim);
+        let mut challenges = Vec::new();
+        for claims in [with_wrong, without] {
+            let r = s.http.get(&url).bearer_auth(signed(&claims)).send().await.unwrap();
+            challenges.push(r.headers()["www-authenticate"].clone());
+            assert_graph_error(r, 401, "InvalidAuthenticationToken", message).await;
+        }
+        assert_eq!(challenges[0], challenges[1], "{claim}");
+    }
 }
