@@ -40,6 +40,8 @@ pub enum TokenProblem {
     Expired,
     InvalidAudience,
     InvalidIssuer,
+    /// A bearer token on the control API (`/_emulator/*`) that is not `admin.token`.
+    InvalidAdminToken,
 }
 
 impl TokenProblem {
@@ -51,6 +53,7 @@ impl TokenProblem {
             TokenProblem::Expired => "Access token has expired or is not yet valid.",
             TokenProblem::InvalidAudience => "Access token validation failure. Invalid audience.",
             TokenProblem::InvalidIssuer => "Access token validation failure. Invalid issuer.",
+            TokenProblem::InvalidAdminToken => "The admin token is not valid.",
         }
     }
 }
@@ -64,6 +67,8 @@ pub enum ApiError {
     Unauthenticated(TokenProblem),
     #[error("insufficient privileges")]
     Forbidden,
+    #[error("cross-site request to the control API")]
+    CrossSite,
     #[error("resource '{0}' not found")]
     NotFound(String),
     #[error("throttled for {retry_after_secs}s")]
@@ -105,6 +110,11 @@ impl ApiError {
                 StatusCode::FORBIDDEN,
                 "Authorization_RequestDenied",
                 "Insufficient privileges to complete the operation.".into(),
+            ),
+            ApiError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                "The emulator control API refuses requests sent by web pages of other sites (Origin or Sec-Fetch-Site header).".into(),
             ),
             ApiError::NotFound(id) => (
                 StatusCode::NOT_FOUND,

@@ -82,6 +82,12 @@ impl Server {
         let app = crate::app(self.state.clone());
         crate::provisioning::worker::spawn_all(&self.state);
         self.state.set_ready();
+        if let Some(addr) = unguarded_control_api(&self.state.config) {
+            tracing::warn!(
+                %addr,
+                "the control API (/_emulator/reset, /_emulator/jobs/{{jobId}}/drain) answers anyone who can reach {addr}; set admin.token (ENTRA_INBOUND__ADMIN__TOKEN) to require a bearer token"
+            );
+        }
         tracing::info!(base_url = %self.state.base_url, tls_base_url = ?self.state.tls_base_url, "entra-inbound ready");
         let handle = axum_server::Handle::new();
         let https = match self.tls {
@@ -109,6 +115,15 @@ impl Server {
     }
 }
 
+/// A listener that exposes the control API beyond this machine while `admin.token` is empty (the container
+/// image does so by design; the start-up log says so once).
+fn unguarded_control_api(config: &Config) -> Option<SocketAddr> {
+    if !config.admin.token.is_empty() {
+        return None;
+    }
+    std::iter::once(config.server.listen).chain(config.tls_listen().ok().flatten()).find(|a| !a.ip().is_loopback())
+}
+
 /// Resolves on ctrl-c or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {
@@ -130,4 +145,21 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_non_loopback_listener_without_admin_token_is_reported() {
+        let mut config = Config::defaults().unwrap();
+        assert_eq!(unguarded_control_api(&config), None);
+        config.server.tls_listen = "0.0.0.0:8443".into();
+        assert_eq!(unguarded_control_api(&config), Some("0.0.0.0:8443".parse().unwrap()));
+        config.server.listen = "[::]:8080".parse().unwrap();
+        assert_eq!(unguarded_control_api(&config), Some("[::]:8080".parse().unwrap()));
+        config.admin.token = "sesame".into();
+        assert_eq!(unguarded_control_api(&config), None);
+    }
 }

@@ -116,3 +116,50 @@ async fn a_token_missing_iss_aud_exp_or_tid_gets_the_401_of_a_wrong_value() {
         assert_eq!(challenges[0], challenges[1], "{claim}");
     }
 }
+
+#[tokio::test]
+async fn the_control_api_refuses_requests_from_other_sites() {
+    let s = TestServer::start().await;
+    let reset = format!("{}/_emulator/reset", s.base);
+    let message =
+        "The emulator control API refuses requests sent by web pages of other sites (Origin or Sec-Fetch-Site header).";
+    let refused = [
+        ("origin", "http://evil.example"),
+        ("origin", "http://127.0.0.1:1"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ];
+    for (name, value) in refused {
+        let r = s.http.post(&reset).header(name, value).send().await.unwrap();
+        assert_graph_error(r, 403, "Authorization_RequestDenied", message).await;
+    }
+    let drain = format!("{}/_emulator/jobs/{JOB}/drain", s.base);
+    let r = s.http.post(&drain).header("origin", "http://evil.example").send().await.unwrap();
+    assert_graph_error(r, 403, "Authorization_RequestDenied", message).await;
+    // curl and test clients send neither header; the emulator's own origin and a typed URL pass.
+    for headers in [vec![], vec![("origin", s.base.as_str())], vec![("sec-fetch-site", "none")]] {
+        let mut request = s.http.post(&reset);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        assert_eq!(request.send().await.unwrap().status(), 204);
+    }
+    // /health and /ready are not part of the control API.
+    let r = s.http.get(format!("{}/health", s.base)).header("origin", "http://evil.example").send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_wrong_admin_token_is_named_as_such() {
+    let s = TestServer::with_config(|c| c.admin.token = "sesame".into()).await;
+    let url = format!("{}/_emulator/reset", s.base);
+    let r = s.http.post(&url).bearer_auth("open-sesame").send().await.unwrap();
+    assert_graph_error(r, 401, "InvalidAuthenticationToken", "The admin token is not valid.").await;
+    let r = s.http.post(&url).send().await.unwrap();
+    assert_graph_error(r, 401, "InvalidAuthenticationToken", "Access token is empty.").await;
+    // The cross-site rule comes first: the right token does not make a cross-site request acceptable.
+    let r = s.http.post(&url).bearer_auth("sesame").header("sec-fetch-site", "cross-site").send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(s.http.post(&url).bearer_auth("sesame").send().await.unwrap().status(), 204);
+}
