@@ -6,6 +6,7 @@
 
 mod bulk_upload;
 mod cli;
+mod connections;
 mod engine;
 mod hardening;
 mod identity;

@@ -3,14 +3,22 @@
 //!
 //! With `server.tls_listen` a second, HTTPS listener (axum-server + rustls) serves the same router; its requests
 //! carry [`ArrivedOverTls`] so discovery documents name the https base URL. One shutdown signal stops both.
+//! Both listeners are served by axum-server through the same connection limits (`connection.rs`: header
+//! and idle timeouts, a cap on open connections).
+
+mod connection;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Extension;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::accept::DefaultAcceptor;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::net::TcpListener;
+
+use connection::{Guard, Limits};
 
 use crate::auth::tls::{self, ArrivedOverTls, TlsError};
 use crate::clock::SharedClock;
@@ -89,23 +97,31 @@ impl Server {
             );
         }
         tracing::info!(base_url = %self.state.base_url, tls_base_url = ?self.state.tls_base_url, "entra-inbound ready");
+        let limits = Limits::new(&self.state.config.server);
         let handle = axum_server::Handle::new();
         let https = match self.tls {
             Some(t) => {
                 let tls_app = app.clone().layer(Extension(ArrivedOverTls));
-                let server = axum_server::from_tcp_rustls(t.listener, t.rustls)?.handle(handle.clone());
+                let tls = RustlsAcceptor::new(t.rustls).handshake_timeout(limits.handshake());
+                let server = axum_server::from_tcp(t.listener)?
+                    .acceptor(Guard::new(tls, Arc::clone(&limits)))
+                    .handle(handle.clone());
                 Some(tokio::spawn(server.serve(tls_app.into_make_service())))
             }
             None => None,
         };
-        // In-flight HTTPS requests get as long as a request may take.
+        // In-flight requests get as long as a request may take.
         let grace = Duration::from_secs(self.state.config.server.request_timeout_secs.max(1));
-        let stop_https = handle.clone();
-        let shutdown = async move {
+        let stop = handle.clone();
+        tokio::spawn(async move {
             shutdown.await;
-            stop_https.graceful_shutdown(Some(grace));
-        };
-        let plain = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+            stop.graceful_shutdown(Some(grace));
+        });
+        let plain = axum_server::from_tcp(self.listener.into_std()?)?
+            .acceptor(Guard::new(DefaultAcceptor::new(), limits))
+            .handle(handle.clone())
+            .serve(app.into_make_service())
+            .await;
         handle.graceful_shutdown(Some(grace));
         if let Some(task) = https {
             task.await.map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
