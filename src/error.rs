@@ -75,6 +75,8 @@ pub enum ApiError {
     Throttled { retry_after_secs: u64 },
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("request header fields too large")]
+    HeadersTooLarge,
     #[error("invalid data format")]
     InvalidDataFormat(Vec<ErrorDetail>),
     #[error("bad request: {message}")]
@@ -129,6 +131,15 @@ impl ApiError {
             ApiError::PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The request body is too large.".into())
             }
+            ApiError::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "RequestHeaderFieldsTooLarge",
+                format!(
+                    "The request header fields are too large: at most {} fields and {} KiB are accepted.",
+                    crate::api::headers::MAX_HEADER_FIELDS,
+                    crate::api::headers::MAX_HEADER_BYTES / 1024
+                ),
+            ),
             ApiError::InvalidDataFormat(_) => (StatusCode::BAD_REQUEST, "BadRequest", "Invalid Data Format".into()),
             ApiError::BadRequest { message, .. } => (StatusCode::BAD_REQUEST, "BadRequest", message.clone()),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m.clone()),

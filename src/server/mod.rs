@@ -117,11 +117,10 @@ impl Server {
             shutdown.await;
             stop.graceful_shutdown(Some(grace));
         });
-        let plain = axum_server::from_tcp(self.listener.into_std()?)?
-            .acceptor(Guard::new(DefaultAcceptor::new(), limits))
-            .handle(handle.clone())
-            .serve(app.into_make_service())
-            .await;
+        let mut plain =
+            axum_server::from_tcp(self.listener.into_std()?)?.acceptor(Guard::new(DefaultAcceptor::new(), limits));
+        raise_head_ceilings(&mut plain);
+        let plain = plain.handle(handle.clone()).serve(app.into_make_service()).await;
         handle.graceful_shutdown(Some(grace));
         if let Some(task) = https {
             task.await.map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
@@ -129,6 +128,13 @@ impl Server {
         plain?;
         Ok(())
     }
+}
+
+/// Lets request heads over the emulator's own limit reach the router, which answers them with the Graph error
+/// envelope instead of hyper's bare 431 (`api::headers`).
+fn raise_head_ceilings<A: axum_server::Address, Acc>(server: &mut axum_server::Server<A, Acc>) {
+    server.http_builder().http1().max_headers(crate::api::headers::HYPER_MAX_HEADER_FIELDS);
+    server.http_builder().http2().max_header_list_size(crate::api::headers::HYPER_MAX_HEADER_LIST_BYTES);
 }
 
 /// A listener that exposes the control API beyond this machine while `admin.token` is empty (the container

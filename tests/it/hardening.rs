@@ -163,3 +163,45 @@ async fn a_wrong_admin_token_is_named_as_such() {
     assert_eq!(r.status(), 403);
     assert_eq!(s.http.post(&url).bearer_auth("sesame").send().await.unwrap().status(), 204);
 }
+
+#[tokio::test]
+async fn request_heads_over_the_limit_get_431_with_the_graph_envelope() {
+    let s = TestServer::start().await;
+    let message = "The request header fields are too large: at most 100 fields and 64 KiB are accepted.";
+    let many = (0..150).fold(s.http.get(format!("{}/health", s.base)), |r, i| r.header(format!("x-h{i}"), "1"));
+    let r = many.send().await.unwrap();
+    assert_graph_error(r, 431, "RequestHeaderFieldsTooLarge", message).await;
+    let url = format!("{}/v1.0/users", s.base);
+    let r = s.http.get(&url).bearer_auth(s.token()).header("x-big", "b".repeat(70_000)).send().await.unwrap();
+    assert_graph_error(r, 431, "RequestHeaderFieldsTooLarge", message).await;
+    // Past hyper's own ceiling (256 fields) the head never reaches the emulator: hyper's bare 431.
+    let too_many = (0..300).fold(s.http.get(format!("{}/health", s.base)), |r, i| r.header(format!("x-h{i}"), "1"));
+    let r = too_many.send().await.unwrap();
+    assert_eq!(r.status(), 431);
+    assert_eq!(r.text().await.unwrap(), "");
+    // Under the limits nothing changes.
+    let some = (0..50).fold(s.http.get(&url).bearer_auth(s.token()), |r, i| r.header(format!("x-h{i}"), "1"));
+    assert_eq!(some.header("x-big", "b".repeat(60_000)).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn the_token_endpoint_answers_an_oversized_body_with_an_aadsts_error() {
+    let s = TestServer::start().await;
+    let r = s
+        .http
+        .post(format!("{}/{TENANT}/oauth2/v2.0/token", s.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("grant_type=client_credentials&pad={}", "a".repeat(3 * 1024 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(body["error_codes"], json!([90013]));
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.starts_with("AADSTS90013: The request body is too large for the token endpoint.\r\nTrace ID: ")
+    );
+}
