@@ -103,10 +103,9 @@ impl Server {
             Some(t) => {
                 let tls_app = app.clone().layer(Extension(ArrivedOverTls));
                 let tls = RustlsAcceptor::new(t.rustls).handshake_timeout(limits.handshake());
-                let server = axum_server::from_tcp(t.listener)?
-                    .acceptor(Guard::new(tls, Arc::clone(&limits)))
-                    .handle(handle.clone());
-                Some(tokio::spawn(server.serve(tls_app.into_make_service())))
+                let mut server = axum_server::from_tcp(t.listener)?.acceptor(Guard::new(tls, Arc::clone(&limits)));
+                raise_head_ceilings(&mut server);
+                Some(tokio::spawn(server.handle(handle.clone()).serve(tls_app.into_make_service())))
             }
             None => None,
         };

@@ -124,7 +124,12 @@ async fn the_https_listener_has_the_same_limits() {
     let mut partial = TcpStream::connect(&tls_addr).await.unwrap();
     partial.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01]).await.unwrap();
     assert_eq!(read_until_closed(&mut partial).await, b"");
-    // Requests over TLS are still served.
+    // Requests over TLS are still served, and a head over the limit gets the Graph envelope there too.
     let r = s.https_client().get(format!("{}/health", s.https_base)).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    let url = format!("{}/health", s.https_base);
+    let many = (0..150).fold(s.https_client().get(url), |r, i| r.header(format!("x-h{i}"), "1"));
+    let r = many.send().await.unwrap();
+    assert_eq!(r.status(), 431);
+    assert_eq!(r.headers()["content-type"], "application/json");
 }
