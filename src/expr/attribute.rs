@@ -78,16 +78,22 @@ impl AttrPath {
         let Some(root) = record.as_object() else {
             return Value::Null;
         };
-        let mut scan = Scan(scanned);
+        let mut scan = Scan(0);
+        let value = self.resolve_in(root, &mut scan);
+        *scanned += scan.0;
+        value
+    }
+
+    fn resolve_in(&self, root: &Map<'_>, scan: &mut Scan) -> Value {
         if let Some(segs) = &self.plain {
-            let v = walk(root, segs, &mut scan);
+            let v = walk(root, segs, scan);
             if !v.is_null() || segs.len() == 1 {
                 return v;
             }
         } else {
             for (ns, segs) in &self.namespaced {
                 if let Some(Json::Object(obj)) = scan.member(root, ns) {
-                    return walk(obj, segs, &mut scan);
+                    return walk(obj, segs, scan);
                 }
             }
         }
@@ -183,21 +189,25 @@ fn split_word(s: &str) -> (&str, &str) {
     (&s[..end], s[end..].trim_start())
 }
 
-/// The work counter of one resolution.
-struct Scan<'a>(&'a mut u64);
+/// The work counter of one resolution (members, elements and compared bytes; a record is far smaller
+/// than what would overflow it).
+struct Scan(u64);
 
-impl Scan<'_> {
+impl Scan {
+    #[inline]
     fn add(&mut self, n: usize) {
-        *self.0 = self.0.saturating_add(u64::try_from(n).unwrap_or(u64::MAX));
+        self.0 = self.0.wrapping_add(n as u64);
     }
 
     /// A member lookup scans the object's members.
+    #[inline]
     fn member<'r, 'a>(&mut self, obj: &'r Map<'a>, key: &str) -> Option<&'r Json<'a>> {
         self.add(obj.len());
         member(obj, key)
     }
 
     /// Converting a node reads every element of an array.
+    #[inline]
     fn value(&mut self, v: &Json<'_>) -> Value {
         if let Json::Array(items) = v {
             self.add(items.len());
@@ -206,7 +216,7 @@ impl Scan<'_> {
     }
 }
 
-fn walk(obj: &Map<'_>, segs: &[Segment], scan: &mut Scan<'_>) -> Value {
+fn walk(obj: &Map<'_>, segs: &[Segment], scan: &mut Scan) -> Value {
     let mut found = Found::default();
     collect_in(obj, segs, &mut found, scan);
     found.into_value(scan)
@@ -233,7 +243,7 @@ impl<'r> Found<'r> {
         };
     }
 
-    fn into_value(self, scan: &mut Scan<'_>) -> Value {
+    fn into_value(self, scan: &mut Scan) -> Value {
         match self {
             Found::None => Value::Null,
             Found::One(v) => scan.value(v),
@@ -245,7 +255,7 @@ impl<'r> Found<'r> {
     }
 }
 
-fn collect_in<'r>(obj: &'r Map<'r>, segs: &[Segment], out: &mut Found<'r>, scan: &mut Scan<'_>) {
+fn collect_in<'r>(obj: &'r Map<'r>, segs: &[Segment], out: &mut Found<'r>, scan: &mut Scan) {
     let Some((seg, rest)) = segs.split_first() else {
         return;
     };
@@ -271,7 +281,7 @@ fn collect_in<'r>(obj: &'r Map<'r>, segs: &[Segment], out: &mut Found<'r>, scan:
     }
 }
 
-fn collect<'r>(node: &'r Json<'r>, rest: &[Segment], out: &mut Found<'r>, scan: &mut Scan<'_>) {
+fn collect<'r>(node: &'r Json<'r>, rest: &[Segment], out: &mut Found<'r>, scan: &mut Scan) {
     if rest.is_empty() {
         out.push(node);
     } else if let Json::Object(obj) = node {
@@ -280,7 +290,7 @@ fn collect<'r>(node: &'r Json<'r>, rest: &[Segment], out: &mut Found<'r>, scan: 
 }
 
 /// Whether `elem` passes the filter; comparing strings counts their length.
-fn matches(elem: &Json<'_>, f: &Filter, scan: &mut Scan<'_>) -> bool {
+fn matches(elem: &Json<'_>, f: &Filter, scan: &mut Scan) -> bool {
     let Some(v) = elem.as_object().and_then(|o| scan.member(o, &f.attr)) else {
         return false;
     };

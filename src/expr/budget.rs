@@ -31,8 +31,8 @@ pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 /// The most work one evaluation may do, in bytes of text processed: 64 MiB.
 pub const MAX_WORK: u64 = 64 * 1024 * 1024;
 
-/// The work one node of the expression counts before it produces anything (a call, an attribute read, a
-/// constant): roughly what copying this many bytes costs.
+/// The work one node of the expression (a call, an attribute read, a constant) counts besides the bytes it
+/// produces: roughly what copying this many bytes costs.
 pub const STEP_COST: u64 = 128;
 
 /// A limit an evaluation would break; its `Display` is the end of the error message.
@@ -61,6 +61,7 @@ pub(crate) struct Work {
 
 impl Work {
     /// Counts `units` more; fails once the total would pass [`MAX_WORK`].
+    #[inline]
     pub(crate) fn spend(&mut self, units: u64) -> Result<(), Limit> {
         let done = self.done.saturating_add(units);
         if done > MAX_WORK {
@@ -77,11 +78,13 @@ impl Work {
 }
 
 /// `len` bytes as work units.
+#[inline]
 pub(crate) fn units(len: usize) -> u64 {
     u64::try_from(len).unwrap_or(u64::MAX)
 }
 
 /// Fails when a value of `len` bytes would break [`MAX_VALUE_BYTES`].
+#[inline]
 pub(crate) fn check_len(len: usize) -> Result<(), Limit> {
     if len > MAX_VALUE_BYTES { Err(Limit::Value) } else { Ok(()) }
 }
