@@ -205,3 +205,19 @@ async fn the_token_endpoint_answers_an_oversized_body_with_an_aadsts_error() {
         description.starts_with("AADSTS90013: The request body is too large for the token endpoint.\r\nTrace ID: ")
     );
 }
+
+#[tokio::test]
+async fn a_schema_with_a_pattern_over_the_size_limit_is_refused() {
+    let s = TestServer::start().await;
+    let url = format!("{}/v1.0/servicePrincipals/{SP}/synchronization/jobs/{JOB}/schema", s.base);
+    let mut schema: Value = s.http.get(&url).bearer_auth(s.token()).send().await.unwrap().json().await.unwrap();
+    let expression = r#"Replace([userName], , "\\w{0,200}z", , "x", , )"#;
+    schema["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"][6]["source"] =
+        json!({"type": "Function", "name": "Replace", "expression": expression});
+    let r = s.http.put(&url).bearer_auth(s.token()).json(&schema).send().await.unwrap();
+    let message = format!(
+        "The expression for 'surname' is invalid: Replace: invalid regexPattern: Compiled regex exceeds size limit of 1048576 bytes. (position 22): {expression}"
+    );
+    let body = assert_graph_error(r, 400, "BadRequest", &message).await;
+    assert_eq!(body["error"]["details"][0]["code"], "InvalidExpression");
+}
