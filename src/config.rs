@@ -48,6 +48,12 @@ pub struct ServerConfig {
     pub tls_listen: String,
     pub public_tls_base_url: String,
     pub request_timeout_secs: u64,
+    /// A request's headers must be complete this long after its first byte (and a TLS handshake as fast).
+    pub header_read_timeout_secs: u64,
+    /// A connection with no request in progress and nothing received for this long is closed.
+    pub keep_alive_timeout_secs: u64,
+    /// Most connections open at once, both listeners together.
+    pub max_connections: usize,
     pub body_limit_bytes: usize,
     pub log_format: LogFormat,
 }
@@ -337,6 +343,17 @@ impl Config {
         if self.server.body_limit_bytes == 0 {
             return invalid("server.body_limit_bytes must be positive".into());
         }
+        if self.server.header_read_timeout_secs == 0 || self.server.keep_alive_timeout_secs == 0 {
+            return invalid(
+                "server.header_read_timeout_secs and server.keep_alive_timeout_secs must be positive".into(),
+            );
+        }
+        if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&self.server.max_connections) {
+            return invalid(format!(
+                "server.max_connections must be between 1 and {}",
+                tokio::sync::Semaphore::MAX_PERMITS
+            ));
+        }
         self.tls_listen()?;
         if self.tls.cert_file.is_empty() != self.tls.key_file.is_empty() {
             return invalid("tls.cert_file and tls.key_file must be set together".into());
@@ -501,6 +518,28 @@ rate_preset = "troubleshooting"
             Config::load_with_env(None, env(&[("ENTRA_INBOUND__TLS__CERT_FILE", "c.pem")]), &Overrides::default())
                 .unwrap_err();
         assert!(err.to_string().contains("tls.cert_file and tls.key_file"), "{err}");
+    }
+
+    #[test]
+    fn connection_limits_must_be_positive() {
+        let c = Config::defaults().unwrap();
+        assert_eq!(
+            (c.server.header_read_timeout_secs, c.server.keep_alive_timeout_secs, c.server.max_connections),
+            (10, 60, 1024)
+        );
+        for key in ["HEADER_READ_TIMEOUT_SECS", "KEEP_ALIVE_TIMEOUT_SECS"] {
+            let err = Config::load_with_env(
+                None,
+                env(&[(&format!("ENTRA_INBOUND__SERVER__{key}"), "0")]),
+                &Overrides::default(),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("must be positive"), "{err}");
+        }
+        let err =
+            Config::load_with_env(None, env(&[("ENTRA_INBOUND__SERVER__MAX_CONNECTIONS", "0")]), &Overrides::default())
+                .unwrap_err();
+        assert!(err.to_string().contains("server.max_connections must be between 1 and"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@ mod admin;
 mod context;
 pub(crate) mod extract;
 mod graph;
+pub(crate) mod headers;
 mod identity;
 
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(state.clone(), context::request_context))
+                .layer(axum::middleware::from_fn(headers::limit_headers))
                 .layer(TraceLayer::new_for_http())
                 // Defence in depth: a bug that panics answers 500 (with request ids) instead of dropping the connection.
                 .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))

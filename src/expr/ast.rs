@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::attribute::AttrPath;
 use super::functions::FunctionSpec;
+use super::pattern::Pattern;
 use crate::parse::Span;
 
 /// One node of a parsed expression.
@@ -68,7 +69,7 @@ pub struct Call {
     pub args: Vec<Arg>,
     pub(crate) spec: &'static FunctionSpec,
     /// `Replace`'s `regexPattern`, compiled at parse time when it is a string constant.
-    pub(crate) regex: Option<Arc<regex::Regex>>,
+    pub(crate) regex: Option<Arc<Pattern>>,
 }
 
 /// One positional argument slot; `expr` is `None` when the slot was left empty.
@@ -137,7 +138,7 @@ impl Expr {
     }
 
     /// Calls `f` on this node and every node below it (pre-order).
-    pub(crate) fn visit(&self, f: &mut impl FnMut(&Expr)) {
+    pub(crate) fn visit<'e>(&'e self, f: &mut impl FnMut(&'e Expr)) {
         f(self);
         match &self.kind {
             ExprKind::Attribute(_) | ExprKind::Constant(_) => {}

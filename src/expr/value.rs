@@ -60,6 +60,25 @@ impl Value {
         }
     }
 
+    /// The bytes of text the value holds, counting one between each two values of a multi-valued one (so
+    /// splitting a string never makes it larger): what the evaluation limits measure.
+    pub(crate) fn text_len(&self) -> usize {
+        match self {
+            Value::Null => 0,
+            Value::Str(s) => s.len(),
+            Value::Multi(v) => v.iter().map(|s| s.len() + 1).sum::<usize>().saturating_sub(1),
+        }
+    }
+
+    /// Applies a fallible string transformation to every value, keeping null null.
+    pub(crate) fn try_map_str<E>(self, mut f: impl FnMut(&str) -> Result<String, E>) -> Result<Value, E> {
+        Ok(match self {
+            Value::Null => Value::Null,
+            Value::Str(s) => Value::Str(f(&s)?),
+            Value::Multi(v) => Value::Multi(v.iter().map(|s| f(s)).collect::<Result<_, _>>()?),
+        })
+    }
+
     /// Applies a string transformation to every value, keeping null null.
     pub(crate) fn map_str(self, mut f: impl FnMut(&str) -> String) -> Value {
         match self {

@@ -1,5 +1,5 @@
 //! The storage boundary. Everything the emulator keeps goes through [`Store`]: asynchronous operations named
-//! by intent, with backend-neutral records ([`records`]) in and out. No SQL, connection or row type crosses
+//! by intent, with backend-neutral records (such as [`BatchWrites`]) in and out. No SQL, connection or row type crosses
 //! it; the one backend today is embedded SQLite (`sqlite`), and a second one (PostgreSQL, for replicas
 //! sharing one state) implements the same operations.
 //!

@@ -6,8 +6,10 @@
 
 mod bulk_upload;
 mod cli;
+mod connections;
 mod crash;
 mod engine;
+mod hardening;
 mod identity;
 mod identity_discovery;
 mod jobs;

@@ -10,6 +10,7 @@
 //! the Graph app id `00000003-…`). v1 answers carry numbers as strings, as Entra's v1 endpoint does.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -38,9 +39,9 @@ pub(super) async fn token_v2(
     Path(segment): Path<String>,
     Extension(ids): Extension<RequestIds>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    respond(&state, &ids, grant(&state, &segment, Endpoint::V2, &headers, &body))
+    respond(&state, &ids, read_body(body).and_then(|body| grant(&state, &segment, Endpoint::V2, &headers, &body)))
 }
 
 pub(super) async fn token_v1(
@@ -48,9 +49,16 @@ pub(super) async fn token_v1(
     Path(segment): Path<String>,
     Extension(ids): Extension<RequestIds>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    respond(&state, &ids, grant(&state, &segment, Endpoint::V1, &headers, &body))
+    respond(&state, &ids, read_body(body).and_then(|body| grant(&state, &segment, Endpoint::V1, &headers, &body)))
+}
+
+/// The request body, or the AADSTS error for one that is too large (axum's default limit, 2 MiB) or unreadable.
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, OAuthError> {
+    body.map_err(|rejection| {
+        OAuthError::unreadable_body(rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+    })
 }
 
 fn respond(state: &AppState, ids: &RequestIds, result: Result<serde_json::Value, OAuthError>) -> Response {

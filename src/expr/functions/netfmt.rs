@@ -74,7 +74,9 @@ fn compile_custom(format: &str) -> Result<Vec<Spec>, String> {
     let mut out = Vec::new();
     let mut i = 0;
     while let Some(&c) = chars.get(i) {
-        let run = chars[i..].iter().take_while(|&&x| x == c).count();
+        // Only specifier letters repeat; counting the run of anything else would make a long run of one
+        // literal character quadratic.
+        let run = if "dMyhHmsfFtz".contains(c) { chars[i..].iter().take_while(|&&x| x == c).count() } else { 1 };
         let n = u8::try_from(run).unwrap_or(u8::MAX);
         let mut used = run;
         let spec = match c {
