@@ -23,7 +23,7 @@ mod eval;
 mod functions;
 mod lexer;
 mod parser;
-mod pattern;
+pub(crate) mod pattern;
 mod value;
 
 #[cfg(test)]
