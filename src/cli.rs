@@ -1,4 +1,4 @@
-//! The command line (DESIGN.md "Command line" contract): `serve` (the default), `token`, `healthcheck`.
+//! The command line (README "Command line"): `serve` (the default), `token`, `healthcheck`.
 //! Every flag also has an environment variable.
 //!
 //! The start-up banner goes to stdout, which ends up in CI logs and `docker logs`: it shows only what is

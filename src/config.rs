@@ -1,5 +1,5 @@
 //! Typed configuration, layered: embedded `config/default.toml` → `--config FILE` → `ENTRA_INBOUND__…`
-//! environment variables → command-line flags (DESIGN.md "Defaults").
+//! environment variables → command-line flags (README "Configuration").
 //!
 //! Design constraints: every struct denies unknown fields so a typo is an error that names the key; keys are
 //! snake_case because config-rs folds key case; the defaults carry the fixed, documented ids.

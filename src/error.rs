@@ -1,5 +1,5 @@
 //! The HTTP error boundary: one error type a handler can return, mapped to the Graph error envelope in one
-//! place (spec A.1: `{"error":{"code","message","details"?,"innerError":{"date","request-id","client-request-id"}}}`).
+//! place (docs/fidelity.md A.1: `{"error":{"code","message","details"?,"innerError":{"date","request-id","client-request-id"}}}`).
 //!
 //! Design constraint: `into_response` cannot see the request, yet the envelope must carry the request's ids
 //! and the injected clock's date. So it attaches a [`GraphError`] extension to a body-less response and the
@@ -31,7 +31,7 @@ pub struct GraphError {
     pub details: Vec<ErrorDetail>,
 }
 
-/// Why an access token was refused (spec A.1 row 2 messages).
+/// Why an access token was refused (docs/fidelity.md A.1 row 2 messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenProblem {
     Empty,

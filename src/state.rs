@@ -1,4 +1,4 @@
-//! `AppState`: the one cloneable bag of cheap handles every handler receives (STYLE.md rule 4).
+//! `AppState`: the one cloneable bag of cheap handles every handler receives (CONTRIBUTING.md code rule 4).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -1,4 +1,4 @@
-//! Emulator control surface (DESIGN.md "Emulator control API"): liveness, readiness, reset, and drain
+//! Emulator control surface (README "Using it from a test suite"): liveness, readiness, reset, and drain
 //! (wait until a job has processed everything staged before the call). Open on loopback by default;
 //! `admin.token` makes `/_emulator/*` require `Authorization: Bearer <token>`.
 //!

@@ -1,4 +1,4 @@
-//! The emulator as token authority (spec A.5, Part B §6; issue 5): the token endpoints (in [`token`]), the v2 and
+//! The emulator as token authority (docs/fidelity.md A.5): the token endpoints (in [`token`]), the v2 and
 //! v1 OpenID discovery documents and the JWKS, under `/{tenant}/…` like `login.microsoftonline.com`.
 //!
 //! Design constraints and decisions:

@@ -1,4 +1,4 @@
-//! HTTP only: routing, middleware, extractors and handlers; no business rules (DESIGN.md "Layout").
+//! HTTP only: routing, middleware, extractors and handlers; no business rules (CONTRIBUTING.md "Layout").
 
 mod admin;
 mod context;

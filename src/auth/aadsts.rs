@@ -1,4 +1,4 @@
-//! The token endpoint's error model (spec A.5, Part B §6.1): the AADSTS envelope
+//! The token endpoint's error model (docs/fidelity.md A.5): the AADSTS envelope
 //! `{error, error_description, error_codes, timestamp, trace_id, correlation_id, error_uri}` with the `error`,
 //! code and HTTP status Entra answers for each case.
 //!

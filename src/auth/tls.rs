@@ -1,4 +1,4 @@
-//! The HTTPS listener's certificate (issue 5 §5): the configured PEM files, or a generated local CA plus a server
+//! The HTTPS listener's certificate (docs/fidelity.md A.5): the configured PEM files, or a generated local CA plus a server
 //! certificate for `localhost`, `127.0.0.1`, `::1` and the configured names.
 //!
 //! Design constraints: MSAL and azure-identity refuse non-https authorities, so the CA must be something a user can

@@ -1,4 +1,4 @@
-//! Bearer-token validation (spec A.1 row 2): RS256 only (`none` and HS* refused), signature against the
+//! Bearer-token validation (docs/fidelity.md A.1 row 2): RS256 only (`none` and HS* refused), signature against the
 //! configured key, `exp`/`nbf` against the injected clock with a small leeway, Graph audiences, and the
 //! tenant's v1 or v2 issuer. Lenient mode accepts any non-empty bearer.
 //!

@@ -1,6 +1,6 @@
-//! Syntax tree of the expression language (spec Part B §5.1) and its two renderings: canonical source
+//! Syntax tree of the expression language (docs/fidelity.md B.5) and its two renderings: canonical source
 //! text (`Display`, which `parse` reads back to the same tree) and Graph's `attributeMappingSource` tree
-//! (spec §3.2/§3.3, the `parsedExpression` of `parseExpression`).
+//! (docs/fidelity.md B.3, the `parsedExpression` of `parseExpression`).
 //!
 //! Design constraints: every node carries the [`Span`] of its source text so evaluation errors can point
 //! at it; work that does not depend on the record (function lookup, attribute-path compilation, constant
@@ -150,7 +150,7 @@ impl Expr {
         }
     }
 
-    /// Graph's `attributeMappingSource` tree for this expression (spec §3.2/§3.3). Omitted arguments are
+    /// Graph's `attributeMappingSource` tree for this expression (docs/fidelity.md B.3). Omitted arguments are
     /// left out of `parameters`; each parameter's `key` is the catalogue parameter name.
     pub fn to_mapping_source(&self) -> serde_json::Value {
         let expression = self.to_string();

@@ -1,5 +1,5 @@
-//! Attribute references resolved against the inbound SCIM user (`data` of a bulk operation) — spec Part B
-//! §5.1 (attribute refs in API apps) and Part A.4 (the default mappings).
+//! Attribute references resolved against the inbound SCIM user (`data` of a bulk operation) — the
+//! attribute references of API-driven apps (docs/fidelity.md B.5) and the default mappings (A.4).
 //!
 //! Forms: `[userName]`, nested `[name.givenName]`, extension `[urn:…:enterprise:2.0:User:department]`,
 //! custom namespaces `[urn:contoso:employee:HireDate]`, multi-valued filters `[emails[type eq "work"].value]`

@@ -1,11 +1,11 @@
-//! Evaluation of a parsed expression against one inbound SCIM record (spec Part B §5; the quirks of §5.1).
+//! Evaluation of a parsed expression against one inbound SCIM record (docs/fidelity.md B.5).
 //!
 //! Arguments are evaluated lazily by each function (IIF, Switch, Coalesce and SelectUniqueValue only
 //! evaluate the branch they take). `IgnoreFlowIfNullOrEmpty` raises [`Evaluated::ignore_flow`] so the engine
 //! can drop the target attribute.
 //!
 //! Design constraints: the record is borrowed, never cloned; time comes from [`EvalContext::now`] (rule 5
-//! of STYLE.md); every failure is an [`EvalError`] that names the function and the source position; every
+//! of CONTRIBUTING.md); every failure is an [`EvalError`] that names the function and the source position; every
 //! node is held to the limits of `budget.rs` (value size, work), here and in the functions that could
 //! otherwise build a value far larger than their inputs.
 

@@ -1,4 +1,4 @@
-//! The Microsoft Entra attribute-mapping expression language (spec Part B §5): parse once, evaluate per
+//! The Microsoft Entra attribute-mapping expression language (docs/fidelity.md B.5): parse once, evaluate per
 //! inbound SCIM record.
 //!
 //! Module map:

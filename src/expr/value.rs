@@ -1,4 +1,4 @@
-//! Runtime values of the expression language (spec Part B §5.1: "Booleans/dates are strings").
+//! Runtime values of the expression language (docs/fidelity.md B.5).
 //!
 //! Entra's engine only knows strings: a boolean is `"True"`/`"False"`, a date is `M/d/yyyy h:mm:ss tt`, a
 //! number is its decimal text. The only other shapes are "absent" ([`Value::Null`], which the provisioning

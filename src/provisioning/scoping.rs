@@ -1,4 +1,4 @@
-//! Scoping filters (spec A.2, Part B §3.4): clauses within a group AND, groups OR; a null or empty source
+//! Scoping filters (docs/fidelity.md A.2, B.3): clauses within a group AND, groups OR; a null or empty source
 //! value makes a clause false (except `IS NULL`); comparisons are case-sensitive as in Entra.
 //!
 //! Operator names are accepted as the portal shows them (`IS NOT NULL`, `Greater_Than`) and in the spaced,

@@ -1,5 +1,5 @@
 //! Listeners and lifecycle: bind, build state, serve until the shutdown signal, finish in-flight requests.
-//! Tests and `main` go through the same [`Server`] (STYLE.md rule 1).
+//! Tests and `main` go through the same [`Server`] (CONTRIBUTING.md code rule 1).
 //!
 //! With `server.tls_listen` a second, HTTPS listener (axum-server + rustls) serves the same router; its requests
 //! carry [`ArrivedOverTls`] so discovery documents name the https base URL. One shutdown signal stops both.

@@ -1,4 +1,4 @@
-//! The token endpoints (issue 5 §1–3, §6–7): client-credentials tokens by secret (form, Basic) and by certificate
+//! The token endpoints (docs/fidelity.md A.5): client-credentials tokens by secret (form, Basic) and by certificate
 //! assertion, their claims, every AADSTS error case, and per-endpoint permissions of the tokens they mint.
 
 use base64::Engine;

@@ -1,4 +1,4 @@
-//! The one integration-test binary (STYLE.md rule 8): every HTTP surface is tested against the real app
+//! The one integration-test binary (CONTRIBUTING.md code rule 8): every HTTP surface is tested against the real app
 //! on 127.0.0.1:0, one module per surface.
 
 // Test code: a failed unwrap is a failed test.

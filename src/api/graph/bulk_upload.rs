@@ -1,4 +1,4 @@
-//! `POST /{v1.0|beta}/servicePrincipals/{spId}/synchronization/jobs/{jobId}/bulkUpload` — spec A.1, row by
+//! `POST /{v1.0|beta}/servicePrincipals/{spId}/synchronization/jobs/{jobId}/bulkUpload` — docs/fidelity.md A.1, row by
 //! row and in that order: 405 → 401 → 403 → 404 → 429 → 413 → 400 (media type, JSON, schema) → stage
 //! durably → 202 with `Location`.
 
@@ -22,7 +22,7 @@ const PATH: &str = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{j
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(PATH, upload_route())
-        // The SDKs' generated `content.put()` targets the stream; only POST exists (spec A.1 row 1).
+        // The SDKs' generated `content.put()` targets the stream; only POST exists (docs/fidelity.md A.1 row 1).
         .route(&format!("{PATH}/$value"), upload_route())
 }
 

@@ -1,4 +1,4 @@
-//! Synchronization jobs (Part B §3.1–3.2): list and get the Graph `synchronizationJob`, `start`, `pause`,
+//! Synchronization jobs (docs/fidelity.md B.3): list and get the Graph `synchronizationJob`, `start`, `pause`,
 //! `restart` with `criteria.resetScope`, and `provisionOnDemand` (not supported for API-driven apps).
 //! Reading needs `Synchronization.Read.All` or `.ReadWrite.All`; changing needs `.ReadWrite.All`.
 

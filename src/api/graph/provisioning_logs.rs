@@ -1,5 +1,5 @@
-//! `GET /{v1.0|beta}/auditLogs/provisioning[/]` and `GET /{v}/auditLogs/provisioning/{id}` — spec A.3 and
-//! Part B §2.1–§2.2: `$filter`, `$orderby`, `$top` (default 100, max 1000) and `$skiptoken` keyset paging
+//! `GET /{v1.0|beta}/auditLogs/provisioning[/]` and `GET /{v}/auditLogs/provisioning/{id}` — docs/fidelity.md A.3 and
+//! B.2: `$filter`, `$orderby`, `$top` (default 100, max 1000) and `$skiptoken` keyset paging
 //! with `@odata.nextLink`. Also the query-string handling the users API shares ([`QueryOptions`]).
 //!
 //! Design constraints and decisions:

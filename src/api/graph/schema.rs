@@ -1,4 +1,4 @@
-//! A job's synchronization schema (Part B §3.2–3.3): GET and PUT (validated: every expression must parse,
+//! A job's synchronization schema (docs/fidelity.md B.3): GET and PUT (validated: every expression must parse,
 //! `passwordProfile` is refused; the next processed operation uses the new mappings), `parseExpression`
 //! to test an expression without uploading, and the `functions` and `filterOperators` catalogues.
 //!

@@ -1,5 +1,5 @@
 //! `POST /{tenant}/oauth2/v2.0/token` (`scope=`) and the v1 `POST /{tenant}/oauth2/token` (`resource=`): the
-//! client-credentials grant (spec A.5, Part B §6.1) with `client_secret` in the form or HTTP Basic, or a
+//! client-credentials grant (docs/fidelity.md A.5) with `client_secret` in the form or HTTP Basic, or a
 //! `client_assertion` (private_key_jwt).
 //!
 //! Checks, in order (each with its AADSTS error, see `auth::aadsts`): tenant → form (only

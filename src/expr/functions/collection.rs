@@ -1,4 +1,4 @@
-//! Multi-valued functions (spec Part B §5.2): Count, Item, Join, RemoveDuplicates, Split.
+//! Multi-valued functions (docs/fidelity.md B.5): Count, Item, Join, RemoveDuplicates, Split.
 //!
 //! A single string counts as a one-value collection and null as an empty one. `Join` skips null and
 //! empty sources — FUNC's `Join(", ", "", [surname], [givenName])` ⇒ `"Doe, John"` shows that the empty

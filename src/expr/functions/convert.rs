@@ -1,4 +1,4 @@
-//! Conversion and generator functions (spec Part B §5.2): BitAnd, ConvertToBase64 (UTF-16LE, as .NET's
+//! Conversion and generator functions (docs/fidelity.md B.5): BitAnd, ConvertToBase64 (UTF-16LE, as .NET's
 //! `Encoding.Unicode`), ConvertToUTF8Hex (upper-case), CStr, Guid (random v4), RandomString.
 //!
 //! Design constraints: RandomString follows FUNC (length ≤ 256, minimums may not exceed the length) and

@@ -1,4 +1,4 @@
-//! Conditional and null-testing functions (spec Part B §5.2 and the quirks of §5.1): CBool, Coalesce,
+//! Conditional and null-testing functions (docs/fidelity.md B.5): CBool, Coalesce,
 //! IgnoreFlowIfNullOrEmpty, IIF, IsNull, IsNullOrEmpty, IsPresent, IsString, Not, Redact,
 //! SelectUniqueValue, Switch.
 //!

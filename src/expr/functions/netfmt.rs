@@ -1,4 +1,4 @@
-//! A translator for .NET custom date/time format strings (spec Part B §5.2 FormatDateTime, which FUNC
+//! A translator for .NET custom date/time format strings (docs/fidelity.md B.5 FormatDateTime, which FUNC
 //! defines in terms of .NET's "custom date and time format strings"): compilation into specifiers and
 //! formatting (exact parsing lives in [`super::netparse`]), plus the en-US standard single-letter formats
 //! (`d`, `G`, `o`, `s`, `u`, …).

@@ -1,4 +1,4 @@
-//! Replace (spec Part B §5.2; FUNC's five modes), chosen by which optional arguments are present:
+//! Replace (docs/fidelity.md B.5), chosen by which optional arguments are present:
 //! 1. `regexPattern` + `regexGroupName` + `replacementAttributeName`: the source if it has a value, else
 //!    the named group extracted from the replacement attribute;
 //! 2. `regexPattern` + `regexGroupName` + `replacementValue`: every match's named group is replaced;

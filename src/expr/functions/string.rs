@@ -1,4 +1,4 @@
-//! String functions (spec Part B §5.2): Append, InStr, Left, Mid, PCase, StripSpaces, ToLower, ToUpper, Word.
+//! String functions (docs/fidelity.md B.5): Append, InStr, Left, Mid, PCase, StripSpaces, ToLower, ToUpper, Word.
 //!
 //! Positions and lengths count characters (Unicode scalar values), never bytes, so slicing can't split a
 //! character. Null handling follows FUNC where it says something (Left and Word: null ⇒ `""`) and
