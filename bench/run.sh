@@ -4,8 +4,12 @@
 # time and idle memory, and memory with 1,000,000 users and their log entries. Prints a table and writes
 # bench/results.json (flat keys, units in the names).
 #
-# Usage: bench/run.sh            (about 5 minutes after the release build on 2 cores)
+# Usage: bench/run.sh            (about 6 minutes after the release build on 2 cores)
 #        BENCH_USERS=100000 bench/run.sh   (a smaller memory run)
+#        BENCH_BIN=path/to/entra-inbound BENCH_ENGINE=path/to/engine-bench bench/run.sh
+#                                          (another build's binaries, for side-by-side comparisons; the load
+#                                          generators stay this tree's); BENCH_OUT=FILE writes the
+#                                          results there instead of bench/results.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,8 +39,8 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["bench"]:
         print(m["executable"])'
 }
-BIN=target/release/entra-inbound
-ENGINE=$(bench_bin engine)
+BIN=${BENCH_BIN:-target/release/entra-inbound}
+ENGINE=${BENCH_ENGINE:-$(bench_bin engine)}
 FIGURES=$(bench_bin figures)
 TOKEN=$("$BIN" token)
 export TOKEN
@@ -138,7 +142,8 @@ echo "   $MEMORY"
 
 MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r)"
 python3 - "$INGEST_DURABLE" "$INGEST_MEMORY" "$CEILING" "$LATENCY" "$ENGINE_OUT" "$START" "$LOAD" "$MEMORY" "$MACHINE" "$USERS_1M" <<'EOF'
-import json, re, sys
+import json, os, re, sys
+out = os.environ.get("BENCH_OUT", "bench/results.json")
 durable, memory, ceiling, latency, engine, start, load, mem, machine, users = sys.argv[1:]
 ceiling, latency, start, load, mem = (json.loads(x) for x in (ceiling, latency, start, load, mem))
 r = {
@@ -164,8 +169,9 @@ r[f"rss_{scale}_users_process_mib"] = mem["rss_mib"]
 r[f"files_{scale}_users_mib"] = mem["files_mib"]
 r[f"peak_rss_{scale}_users_mib"] = mem["peak_rss_mib"]
 r[f"load_{scale}_users_s"] = load["total_s"]
-json.dump(r, open("bench/results.json", "w"), indent=2)
-open("bench/results.json", "a").write("\n")
+with open(out, "w") as f:
+    json.dump(r, f, indent=2)
+    f.write("\n")
 targets = [
     ("ingest_durable_ops_per_s", ">=", 100000), ("ingest_memory_ops_per_s", ">=", 120000),
     ("latency_40rps_p99_ms", "<", 5), ("visible_2000ops_p99_ms", "<", 25),
@@ -179,5 +185,5 @@ for k, v in r.items():
         continue
     t = next((f"{op} {n}" + ("  ok" if (v >= n if op == ">=" else v < n) else "  MISSED") for key, op, n in targets if key == k), "")
     print(f"{k:40} {v:>12}  {t}")
-print(f"\nmachine: {machine}\nwritten: bench/results.json")
+print(f"\nmachine: {machine}\nwritten: {out}")
 EOF

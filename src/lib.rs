@@ -3,14 +3,16 @@
 //! What it reproduces of the real service, from which public source and pinned by which test, is the contract
 //! in `docs/fidelity.md`.
 //!
-//! Module map (dependencies point downwards; see the layout in `CONTRIBUTING.md`):
+//! Module map (dependencies point downwards; `ARCHITECTURE.md` has the data flow, the storage design and
+//! what may depend on what):
 //! - [`api`] — HTTP only: routing, middleware, extractors, handlers.
 //! - [`auth`] — signing keys, token minting and validation, permissions.
 //! - [`scim`] — SCIM protocol logic without HTTP (BulkRequest validation).
-//! - [`provisioning`] — job registry, quotas, staging back-pressure.
-//! - [`store`] — embedded SQLite: migrations and queries.
+//! - [`provisioning`] — jobs, quotas, staging back-pressure, the job worker and its pipeline, log entries.
+//! - [`store`] — the storage boundary: intent-named operations, typed records; embedded SQLite behind it.
 //! - [`config`], [`clock`], [`error`], [`state`], [`server`], [`telemetry`], [`cli`] — plumbing.
-//! - [`expr`] — the attribute-mapping expression language; [`odata`] — OData query options → SQL.
+//! - [`expr`] — the attribute-mapping expression language; [`odata`] — OData query options → a checked
+//!   page query the store translates.
 //! - [`directory`] — the emulated Entra user model and its rules.
 //! - [`parse`] — the shared parser toolkit; [`graph_time`] — Graph timestamp forms.
 //!
