@@ -62,6 +62,12 @@ pub(crate) struct Sqlite {
     location: Location,
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
 fn lock_failed() -> StoreError {
     StoreError::Task("the writer connection lock was poisoned".into())
 }
