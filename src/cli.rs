@@ -94,9 +94,40 @@ pub struct TokenArgs {
 
 #[derive(Debug, Args)]
 pub struct HealthcheckArgs {
-    /// URL of the emulator's /health endpoint.
-    #[arg(long, env = "ENTRA_INBOUND_HEALTHCHECK_URL", default_value = "http://127.0.0.1:8080/health")]
-    pub url: String,
+    /// URL of the emulator's /health endpoint [default: derived from the listen address, an unspecified
+    /// address such as 0.0.0.0 probed on loopback].
+    #[arg(long, env = "ENTRA_INBOUND_HEALTHCHECK_URL")]
+    pub url: Option<String>,
+    /// The emulator's plain-HTTP listen address, as given to `serve`.
+    #[arg(long, env = "ENTRA_INBOUND_LISTEN")]
+    pub listen: Option<std::net::SocketAddr>,
+    /// The emulator's configuration file, as given to `serve` (for `server.listen`).
+    #[arg(long, env = "ENTRA_INBOUND_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl HealthcheckArgs {
+    /// `--url`, or the /health URL of the listener `serve` would bind with the same flags, file and environment.
+    pub fn url(&self) -> Result<String, String> {
+        if let Some(url) = &self.url {
+            return Ok(url.clone());
+        }
+        let overrides = Overrides { listen: self.listen, ..Overrides::default() };
+        let config = Config::load(self.config.as_deref(), &overrides).map_err(|e| e.to_string())?;
+        Ok(health_url(config.server.listen))
+    }
+}
+
+/// The /health URL that reaches a listener bound to `listen`: an unspecified address (0.0.0.0, ::) accepts
+/// connections on loopback, so that is where it is probed.
+pub fn health_url(listen: std::net::SocketAddr) -> String {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    let ip = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    format!("http://{}/health", std::net::SocketAddr::new(ip, listen.port()))
 }
 
 /// Mint a token for `client_id` (or the first client) with `roles` (or the client's roles).
@@ -148,10 +179,11 @@ pub fn run_token(args: &TokenArgs) -> Result<(), String> {
 
 /// `entra-inbound healthcheck`.
 pub async fn run_healthcheck(args: &HealthcheckArgs) -> Result<(), String> {
+    let url = args.url()?;
     let client =
         reqwest::Client::builder().timeout(std::time::Duration::from_secs(5)).build().map_err(|e| e.to_string())?;
-    let response = client.get(&args.url).send().await.map_err(|e| format!("{}: {e}", args.url))?;
-    if response.status().is_success() { Ok(()) } else { Err(format!("{} answered {}", args.url, response.status())) }
+    let response = client.get(&url).send().await.map_err(|e| format!("{url}: {e}"))?;
+    if response.status().is_success() { Ok(()) } else { Err(format!("{url} answered {}", response.status())) }
 }
 
 /// The HTTPS lines of the banner: the authority to give MSAL/azure-identity and the CA file to trust.
@@ -236,6 +268,16 @@ mod tests {
     fn printed_token(banner: &str) -> Option<&str> {
         let mut lines = banner.lines().skip_while(|l| !l.starts_with("Bearer token (24 h"));
         lines.next().and(lines.next())
+    }
+
+    #[test]
+    fn the_health_url_follows_the_listen_address_with_unspecified_on_loopback() {
+        let url = |a: &str| health_url(a.parse().unwrap());
+        assert_eq!(url("0.0.0.0:9090"), "http://127.0.0.1:9090/health");
+        assert_eq!(url("[::]:9090"), "http://[::1]:9090/health");
+        assert_eq!(url("127.0.0.2:8080"), "http://127.0.0.2:8080/health");
+        assert_eq!(url("[::1]:8081"), "http://[::1]:8081/health");
+        assert_eq!(url("192.0.2.7:80"), "http://192.0.2.7:80/health");
     }
 
     #[test]

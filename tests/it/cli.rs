@@ -96,3 +96,87 @@ async fn accepted_operations_survive_kill_9_with_a_data_dir() {
     let data: serde_json::Value = serde_json::from_str(&ops[2].data).unwrap();
     assert_eq!(data["urn:contoso:employee"]["JobCode"], "AB-1002");
 }
+
+/// The port of a `http://127.0.0.1:PORT` base URL.
+fn port_of(base: &str) -> u16 {
+    base.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_without_a_url_probes_the_listen_address_on_loopback() {
+    let s = TestServer::start().await;
+    let port = port_of(&s.base);
+    // What a container sets: an unspecified address, probed on loopback.
+    let ok = command().arg("healthcheck").env("ENTRA_INBOUND_LISTEN", format!("0.0.0.0:{port}")).status().unwrap();
+    assert!(ok.success());
+    let ok = command().args(["healthcheck", "--listen", &format!("127.0.0.1:{port}")]).status().unwrap();
+    assert!(ok.success());
+    // The config file's server.listen counts too.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("listen.toml");
+    std::fs::write(&config, format!("[server]\nlisten = \"0.0.0.0:{port}\"\n")).unwrap();
+    let ok = command().args(["healthcheck", "--config", config.to_str().unwrap()]).status().unwrap();
+    assert!(ok.success());
+    // Nothing listens there: the failure names the URL it probed.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let out = command().arg("healthcheck").env("ENTRA_INBOUND_LISTEN", format!("0.0.0.0:{free}")).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with(&format!("entra-inbound: http://127.0.0.1:{free}/health: ")), "{stderr}");
+    // A bad listen address is an error, not a probe of some default.
+    let out = command().arg("healthcheck").env("ENTRA_INBOUND_LISTEN", "nowhere").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere"));
+}
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_codes() {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = command()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut banner = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut banner).unwrap();
+    assert!(banner.contains("listening on"), "{banner}");
+    // Read the log up to its "ready" line, then stop the server and take the rest.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut logs = String::new();
+    while !logs.contains("entra-inbound ready") {
+        assert_ne!(stderr.read_line(&mut logs).unwrap(), 0, "the log ended before the ready line: {logs}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    stderr.read_to_string(&mut logs).unwrap();
+    assert!(!logs.contains('\u{1b}'), "ANSI escape codes in piped logs: {logs:?}");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_unwritable_data_dir_is_refused_with_permission_denied_the_path_and_the_uid() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let mut c = command();
+    c.args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap()]);
+    // Root writes anywhere: run as nobody then, as a container's user meets a root-owned bind mount.
+    let me = std::fs::metadata("/proc/self").unwrap().uid();
+    let uid = if me == 0 {
+        c.uid(65534).gid(65534);
+        65534
+    } else {
+        me
+    };
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.to_lowercase().contains("permission denied"), "{stderr}");
+    assert!(stderr.contains(&format!("cannot write to the data directory {}", data.display())), "{stderr}");
+    assert!(stderr.contains(&format!("the process runs as uid {uid}")), "{stderr}");
+}
