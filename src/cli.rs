@@ -1,4 +1,5 @@
-//! The command line (README "Command line"): `serve` (the default), `token`, `healthcheck`.
+//! The command line (README "Command line"): `serve` (the default), `token`, `healthcheck`, `upload` (in
+//! [`crate::upload`]).
 //! Every flag also has an environment variable.
 //!
 //! The start-up banner goes to stdout, which ends up in CI logs and `docker logs`: it shows only what is
@@ -31,6 +32,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Exit 0 when the emulator answers /health (for container HEALTHCHECKs).
     Healthcheck(HealthcheckArgs),
+    /// Upload HR records (CSV or JSON Lines) as SCIM users and report each record's outcome.
+    Upload(crate::upload::UploadArgs),
 }
 
 #[derive(Debug, Clone, Default, Args)]

@@ -11,6 +11,7 @@
 //! - [`provisioning`] — jobs, quotas, staging back-pressure, the job worker and its pipeline, log entries.
 //! - [`store`] — the storage boundary: intent-named operations, typed records; embedded SQLite behind it.
 //! - [`config`], [`clock`], [`error`], [`state`], [`server`], [`telemetry`], [`cli`] — plumbing.
+//! - [`upload`] — `entra-inbound upload`: HR files to bulkUpload requests, and each record's outcome.
 //! - [`expr`] — the attribute-mapping expression language; [`odata`] — OData query options → a checked
 //!   page query the store translates.
 //! - [`directory`] — the emulated Entra user model and its rules.
@@ -69,6 +70,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod upload;
 
 /// The application router, exactly as production serves it.
 pub fn app(state: state::AppState) -> axum::Router {

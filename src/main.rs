@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Token(args)) => run_token(&args),
         Some(Command::Healthcheck(args)) => run_healthcheck(&args).await,
+        Some(Command::Upload(args)) => return entra_inbound::upload::run(&args).await,
         Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,
     };

@@ -17,4 +17,6 @@ mod links;
 mod provisioning_logs;
 mod python_clients;
 mod support;
+mod upload;
+mod upload_errors;
 mod users;
