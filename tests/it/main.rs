@@ -6,6 +6,7 @@
 
 mod bulk_upload;
 mod cli;
+mod client_fixtures;
 mod connections;
 mod crash;
 mod engine;

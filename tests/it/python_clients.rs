@@ -21,7 +21,7 @@ use crate::support::*;
 const PIP_TIMEOUT: Duration = Duration::from_secs(600);
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 
-fn python_dir() -> PathBuf {
+pub fn python_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("python")
 }
 
@@ -31,12 +31,12 @@ fn venv_dir() -> PathBuf {
     tmp.parent().unwrap_or(tmp).join("py-venv")
 }
 
-fn venv_python(venv: &Path) -> PathBuf {
+pub fn venv_python(venv: &Path) -> PathBuf {
     if cfg!(windows) { venv.join("Scripts").join("python.exe") } else { venv.join("bin").join("python") }
 }
 
 /// Run to completion within `limit`, killing the process when it is exceeded.
-async fn run(command: &mut Command, what: &str, limit: Duration) -> Output {
+pub async fn run(command: &mut Command, what: &str, limit: Duration) -> Output {
     command.kill_on_drop(true);
     let child = command.output();
     match tokio::time::timeout(limit, child).await {
@@ -46,7 +46,7 @@ async fn run(command: &mut Command, what: &str, limit: Duration) -> Output {
     }
 }
 
-fn describe(output: &Output) -> String {
+pub fn describe(output: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
         output.status.code(),
@@ -55,8 +55,12 @@ fn describe(output: &Output) -> String {
     )
 }
 
+/// One test at a time creates or updates the virtual environment.
+static VENV_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The virtual environment with the pinned packages, created or updated as needed.
-async fn ensure_venv() -> PathBuf {
+pub async fn ensure_venv() -> PathBuf {
+    let _only_one = VENV_LOCK.lock().await;
     let venv = venv_dir();
     let python = venv_python(&venv);
     if !python.exists() {
