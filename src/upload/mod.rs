@@ -43,8 +43,13 @@ pub struct UploadArgs {
     /// displayName, email, department, title, managerId, active].
     #[arg(long)]
     pub mapping: Option<PathBuf>,
-    /// Base URL of the service: the emulator, or https://graph.microsoft.com.
-    #[arg(long, env = "ENTRA_INBOUND_URL", default_value = "http://127.0.0.1:8080")]
+    /// Base URL of the service: the emulator, or Graph (help text below).
+    #[arg(
+        long,
+        env = "ENTRA_INBOUND_URL",
+        default_value = "http://127.0.0.1:8080",
+        help = "Base URL of the service: the emulator, or https://graph.microsoft.com"
+    )]
     pub url: String,
     /// Service principal id [default: the emulator's].
     #[arg(long, env = "ENTRA_INBOUND_SP")]
@@ -64,9 +69,12 @@ pub struct UploadArgs {
     /// Client secret.
     #[arg(long, env = "ENTRA_INBOUND_CLIENT_SECRET", requires = "client_id")]
     pub client_secret: Option<String>,
-    /// Token authority [default: the --url base (the emulator's own token endpoint);
-    /// https://login.microsoftonline.com when --url is https://graph.microsoft.com].
-    #[arg(long, env = "ENTRA_INBOUND_AUTHORITY")]
+    /// Token authority (help text below).
+    #[arg(
+        long,
+        env = "ENTRA_INBOUND_AUTHORITY",
+        help = "Token authority [default: the --url base (the emulator's own token endpoint); https://login.microsoftonline.com when --url is https://graph.microsoft.com]"
+    )]
     pub authority: Option<String>,
     /// Seconds to wait for the records' provisioning-log entries; 0 reports them as accepted without waiting.
     #[arg(long, default_value_t = 120)]
