@@ -17,6 +17,7 @@ mod jobs;
 mod links;
 mod provisioning_logs;
 mod python_clients;
+mod readme_recipes;
 mod support;
 mod upload;
 mod upload_errors;
