@@ -243,7 +243,7 @@ impl Sqlite {
             )?;
             jobs::skip_all_to(&tx, &job_ids, highest)?;
             tx.commit()?;
-            c.execute_batch("PRAGMA incremental_vacuum;")?;
+            open::give_back_free_pages(c, None)?;
             dict.forget_ids()
         })
         .await?;
