@@ -24,6 +24,13 @@ FROM debian:bookworm-slim
 # A high uid and gid of the image's own, so neither collides with a user or group of the host (bind mounts).
 ARG ENTRA_UID=10001
 ARG ENTRA_GID=10001
+# The system's CA roots: `entra-inbound upload` run from this image reaches Graph and login.microsoftonline.com over
+# HTTPS with them (SSL_CERT_FILE swaps in the emulator's CA instead). Not pinned: Debian's security updates replace
+# the version, and a pinned one would stop building.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
 # The data directory (and tls/ in it, where the generated CA lives) belong to the user, so a named volume mounted
 # on either starts out writable by it.
 RUN groupadd --gid "${ENTRA_GID}" entra \

@@ -40,6 +40,32 @@ async fn healthcheck_exits_zero_only_when_the_server_answers() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("entra-inbound:"));
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn healthcheck_over_http_needs_no_certificate_roots() {
+    // A slim image has no CA bundle: SSL_CERT_FILE naming an empty file leaves the platform's roots empty too.
+    let s = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("none.pem");
+    std::fs::write(&empty, "").unwrap();
+    let out = command()
+        .args(["healthcheck", "--url", &format!("{}/health", s.base)])
+        .env("SSL_CERT_FILE", &empty)
+        .env("SSL_CERT_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Over HTTPS it does need them, and says why it cannot start.
+    let out = command()
+        .args(["healthcheck", "--url", "https://127.0.0.1:1/health"])
+        .env("SSL_CERT_FILE", &empty)
+        .env("SSL_CERT_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot build the HTTP client: builder error: "), "{err}");
+}
+
 #[test]
 fn an_unknown_config_key_is_an_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
