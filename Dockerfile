@@ -30,6 +30,7 @@ ARG ENTRA_GID=10001
 # hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
+    && apt-get clean \
     && rm -rf /var/lib/apt/lists/*
 # The data directory (and tls/ in it, where the generated CA lives) belong to the user, so a named volume mounted
 # on either starts out writable by it.
