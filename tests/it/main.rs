@@ -17,3 +17,4 @@ mod provisioning_logs;
 mod python_clients;
 mod support;
 mod users;
+mod value_rules;
