@@ -50,9 +50,13 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "ENTRA_INBOUND_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
-    /// Public base URL clients use (Location headers, discovery), e.g. http://emulator:8080.
+    /// Public base URL of the HTTP listener: every link in its responses starts with it, e.g. http://entra:8080
+    /// [default: the Host the client used].
     #[arg(long, env = "ENTRA_INBOUND_PUBLIC_BASE_URL")]
     pub public_base_url: Option<String>,
+    /// Public base URL of the HTTPS listener, e.g. https://entra:8443 [default: the Host the client used].
+    #[arg(long, env = "ENTRA_INBOUND_PUBLIC_TLS_BASE_URL")]
+    pub public_tls_base_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -63,6 +67,7 @@ impl ServeArgs {
             log_format: self.log_format,
             public_base_url: self.public_base_url.clone(),
             tls_listen: self.tls_listen,
+            public_tls_base_url: self.public_tls_base_url.clone(),
         };
         Config::load(self.config.as_deref(), &overrides)
     }

@@ -265,6 +265,7 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     pub public_base_url: Option<String>,
     pub tls_listen: Option<SocketAddr>,
+    pub public_tls_base_url: Option<String>,
 }
 
 impl Config {
@@ -312,6 +313,9 @@ impl Config {
         if let Some(addr) = overrides.tls_listen {
             cfg.server.tls_listen = addr.to_string();
         }
+        if let Some(url) = &overrides.public_tls_base_url {
+            cfg.server.public_tls_base_url = url.clone();
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -354,6 +358,17 @@ impl Config {
                 tokio::sync::Semaphore::MAX_PERMITS
             ));
         }
+        for (key, url) in [
+            ("server.public_base_url", &self.server.public_base_url),
+            ("server.public_tls_base_url", &self.server.public_tls_base_url),
+        ] {
+            if !url.is_empty() && !is_base_url(url) {
+                return invalid(format!(
+                    "{key} '{url}' is not a base URL like https://entra:8443 (http:// or https://, a host, an optional \
+                     port and path; no query or fragment)"
+                ));
+            }
+        }
         self.tls_listen()?;
         if self.tls.cert_file.is_empty() != self.tls.key_file.is_empty() {
             return invalid("tls.cert_file and tls.key_file must be set together".into());
@@ -361,7 +376,8 @@ impl Config {
         Ok(())
     }
 
-    /// Base URL for links the emulator hands out (Location headers, discovery documents).
+    /// Base URL of the plain-HTTP listener: `server.public_base_url`, else its own address. Links in responses
+    /// follow the listener a request came in on (`api::BaseUrl`); this one is for the banner and the logs.
     pub fn public_base_url(&self) -> String {
         let configured = self.server.public_base_url.trim_end_matches('/');
         if configured.is_empty() { format!("http://{}", self.server.listen) } else { configured.to_owned() }
@@ -378,7 +394,7 @@ impl Config {
         })
     }
 
-    /// Base URL of the HTTPS listener (discovery documents served over TLS point here), when there is one. An
+    /// Base URL of the HTTPS listener, when there is one: `server.public_tls_base_url`, else its own address. An
     /// unspecified bind address (0.0.0.0, ::) is published as `localhost`, a name the generated certificate holds.
     pub fn public_tls_base_url(&self) -> Option<String> {
         let configured = self.server.public_tls_base_url.trim_end_matches('/');
@@ -409,6 +425,19 @@ impl Config {
         }
         serde_json::to_value(copy).unwrap_or(serde_json::Value::Null)
     }
+}
+
+/// `http://` or `https://`, a non-empty authority, an optional path; no query, fragment, space or control
+/// character (links are built by appending to it, and it goes into `Location` headers).
+fn is_base_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    !authority.is_empty()
+        && !authority.contains('@')
+        && !rest.contains(['?', '#'])
+        && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]
@@ -540,6 +569,28 @@ rate_preset = "troubleshooting"
             Config::load_with_env(None, env(&[("ENTRA_INBOUND__SERVER__MAX_CONNECTIONS", "0")]), &Overrides::default())
                 .unwrap_err();
         assert!(err.to_string().contains("server.max_connections must be between 1 and"), "{err}");
+    }
+
+    #[test]
+    fn public_base_urls_must_be_http_or_https_bases() {
+        let load = |key: &str, url: &str| {
+            Config::load_with_env(None, env(&[(key, url)]), &Overrides::default()).map_err(|e| e.to_string())
+        };
+        for key in ["ENTRA_INBOUND__SERVER__PUBLIC_BASE_URL", "ENTRA_INBOUND__SERVER__PUBLIC_TLS_BASE_URL"] {
+            for good in ["http://entra:8080", "https://entra:8443/", "https://[::1]:8443", "https://gw.example/entra"] {
+                assert!(load(key, good).is_ok(), "{key}={good}");
+            }
+            for bad in ["entra:8080", "ftp://entra", "https://", "https://u@entra", "http://e/?a=1", "http://e/#x"] {
+                let err = load(key, bad).unwrap_err();
+                assert!(err.contains(&format!("'{bad}' is not a base URL")), "{err}");
+            }
+        }
+        let flags = Overrides { public_tls_base_url: Some("https://entra:8443".into()), ..Default::default() };
+        let c = Config::load_with_env(None, env(&[]), &flags).unwrap();
+        assert_eq!(c.server.public_tls_base_url, "https://entra:8443");
+        let err = Config::load_with_env(None, env(&[]), &Overrides { public_base_url: Some("x".into()), ..flags })
+            .unwrap_err();
+        assert!(err.to_string().contains("server.public_base_url 'x'"), "{err}");
     }
 
     #[test]

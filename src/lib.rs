@@ -35,7 +35,7 @@
 //! config.server.listen = "127.0.0.1:0".parse()?; // port 0: the OS picks a free port
 //! config.auth.mode = AuthMode::Lenient; // any bearer token will do (or mint real ones: `auth::issue_token`)
 //! let server = Server::bind(config, Arc::new(SystemClock)).await?;
-//! let base = server.state().base_url.to_string(); // e.g. "http://127.0.0.1:41237"
+//! let base = server.state().config.public_base_url(); // e.g. "http://127.0.0.1:41237"
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 //! let serving = tokio::spawn(server.serve(async {
 //!     let _ = stopped.await;

@@ -55,7 +55,10 @@ async fn require_admin_token(State(state): State<AppState>, req: Request, next: 
 
 /// 403 for requests a browser sends on behalf of another site (see the module header).
 async fn refuse_cross_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let own = std::iter::once(&state.base_url).chain(&state.tls_base_url).map(|url| origin_of(url));
+    // The listeners' own addresses or configured public URLs, never the request's `Host`: a DNS-rebound page sends
+    // its own name as both `Host` and `Origin`.
+    let config = &state.config;
+    let own = std::iter::once(config.public_base_url()).chain(config.public_tls_base_url()).map(|url| origin_of(&url));
     if is_cross_site(req.headers(), &own.collect::<Vec<_>>()) {
         return ApiError::CrossSite.into_response();
     }

@@ -6,6 +6,7 @@ pub(crate) mod extract;
 mod graph;
 pub(crate) mod headers;
 mod identity;
+mod links;
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub use context::RequestIds;
+pub use links::{BaseUrl, ListenerBase};
 
 /// The whole application router, exactly as production serves it.
 pub fn router(state: AppState) -> Router {

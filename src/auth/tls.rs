@@ -23,10 +23,6 @@ const CA_CERT_FILE: &str = "ca.pem";
 const SERVER_CERT_FILE: &str = "server.pem";
 const SERVER_KEY_FILE: &str = "server-key.pem";
 
-/// Marks a request that arrived over the HTTPS listener (an extension set on the TLS router only).
-#[derive(Debug, Clone, Copy)]
-pub struct ArrivedOverTls;
-
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("TLS: cannot read {path}: {source}")]

@@ -1,8 +1,9 @@
 //! Listeners and lifecycle: bind, build state, serve until the shutdown signal, finish in-flight requests.
 //! Tests and `main` go through the same [`Server`] (CONTRIBUTING.md code rule 1).
 //!
-//! With `server.tls_listen` a second, HTTPS listener (axum-server + rustls) serves the same router; its requests
-//! carry [`ArrivedOverTls`] so discovery documents name the https base URL. One shutdown signal stops both.
+//! With `server.tls_listen` a second, HTTPS listener (axum-server + rustls) serves the same router. Each listener
+//! tags its requests with its [`ListenerBase`], so every link in a response starts with the origin the request
+//! came in on (`api::BaseUrl`). One shutdown signal stops both.
 //! Both listeners are served by axum-server through the same connection limits (`connection.rs`: header
 //! and idle timeouts, a cap on open connections).
 
@@ -20,7 +21,8 @@ use tokio::net::TcpListener;
 
 use connection::{Guard, Limits};
 
-use crate::auth::tls::{self, ArrivedOverTls, TlsError};
+use crate::api::ListenerBase;
+use crate::auth::tls::{self, TlsError};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::state::{AppState, StateError};
@@ -96,12 +98,13 @@ impl Server {
                 "the control API (/_emulator/reset, /_emulator/jobs/{{jobId}}/drain) answers anyone who can reach {addr}; set admin.token (ENTRA_INBOUND__ADMIN__TOKEN) to require a bearer token"
             );
         }
-        tracing::info!(base_url = %self.state.base_url, tls_base_url = ?self.state.tls_base_url, "entra-inbound ready");
+        let config = &self.state.config;
+        tracing::info!(base_url = %config.public_base_url(), tls_base_url = ?config.public_tls_base_url(), "entra-inbound ready");
         let limits = Limits::new(&self.state.config.server);
         let handle = axum_server::Handle::new();
         let https = match self.tls {
             Some(t) => {
-                let tls_app = app.clone().layer(Extension(ArrivedOverTls));
+                let tls_app = app.clone().layer(Extension(ListenerBase::https(config)));
                 let tls = RustlsAcceptor::new(t.rustls).handshake_timeout(limits.handshake());
                 let mut server = axum_server::from_tcp(t.listener)?.acceptor(Guard::new(tls, Arc::clone(&limits)));
                 raise_head_ceilings(&mut server);
@@ -116,6 +119,7 @@ impl Server {
             shutdown.await;
             stop.graceful_shutdown(Some(grace));
         });
+        let app = app.layer(Extension(ListenerBase::http(config)));
         let mut plain =
             axum_server::from_tcp(self.listener.into_std()?)?.acceptor(Guard::new(DefaultAcceptor::new(), limits));
         raise_head_ceilings(&mut plain);

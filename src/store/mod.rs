@@ -41,8 +41,9 @@ use crate::provisioning::log::ProvisioningObjectSummary;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The backend's own failure (a SQLite error today), kept as its source.
     #[error("storage error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
     #[error("storage error: {0}")]

@@ -13,6 +13,7 @@ mod hardening;
 mod identity;
 mod identity_discovery;
 mod jobs;
+mod links;
 mod provisioning_logs;
 mod python_clients;
 mod support;

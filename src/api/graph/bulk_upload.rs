@@ -12,6 +12,7 @@ use axum::routing::{MethodRouter, post};
 use http_body_util::{BodyExt, Limited};
 
 use super::GraphVersion;
+use crate::api::BaseUrl;
 use crate::auth::{Principal, roles};
 use crate::error::{ApiError, ErrorDetail};
 use crate::provisioning::jobs::Job;
@@ -37,6 +38,7 @@ fn upload_route() -> MethodRouter<AppState> {
 
 async fn bulk_upload(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path((version, sp_id, job_id)): Path<(String, String, String)>,
     principal: Principal,
     headers: HeaderMap,
@@ -77,8 +79,7 @@ async fn bulk_upload(
     tracing::info!(job = %job.id, operations = ops.len(), "bulkUpload staged");
     job.wake.notify_one();
 
-    let location =
-        format!("{}/{}/auditLogs/provisioning/?$filter=jobid%20eq%20'{}'", state.base_url, version.as_str(), job.id);
+    let location = format!("{}/auditLogs/provisioning/?$filter=jobid%20eq%20'{}'", version.service_root(&base), job.id);
     let mut response = StatusCode::ACCEPTED.into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 use super::jobs::{Access, JOBS, job_for};
 use super::{get_only, json_body};
 use crate::api::extract::GraphBytes;
-use crate::api::storage_failure;
+use crate::api::{BaseUrl, storage_failure};
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorDetail};
 use crate::expr::{self, EvalContext};
@@ -44,6 +44,7 @@ type JobPath = Path<(String, String, String)>;
 
 async fn get_schema(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(path): JobPath,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
@@ -52,9 +53,8 @@ async fn get_schema(
     body.insert(
         "@odata.context".into(),
         Value::String(format!(
-            "{}/{}/$metadata#servicePrincipals('{}')/synchronization/jobs('{}')/schema/$entity",
-            state.base_url,
-            version.as_str(),
+            "{}/$metadata#servicePrincipals('{}')/synchronization/jobs('{}')/schema/$entity",
+            version.service_root(&base),
             job.service_principal_id,
             job.id
         )),
@@ -206,18 +206,20 @@ fn test_expression(
 
 async fn functions(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(path): JobPath,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     let (version, _) = job_for(&state, &path, &principal, Access::Read)?;
     Ok(Json(json!({
-        "@odata.context": format!("{}/{}/$metadata#Collection(microsoft.graph.attributeMappingFunctionSchema)", state.base_url, version.as_str()),
+        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.attributeMappingFunctionSchema)", version.service_root(&base)),
         "value": expr::catalog(),
     })))
 }
 
 async fn filter_operators(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(path): JobPath,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
@@ -234,7 +236,7 @@ async fn filter_operators(
         })
         .collect();
     Ok(Json(json!({
-        "@odata.context": format!("{}/{}/$metadata#Collection(microsoft.graph.filterOperatorSchema)", state.base_url, version.as_str()),
+        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.filterOperatorSchema)", version.service_root(&base)),
         "value": value,
     })))
 }

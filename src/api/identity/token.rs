@@ -21,7 +21,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::json;
 
 use super::{Tenant, no_store, oauth_error, resolve_tenant};
-use crate::api::RequestIds;
+use crate::api::{BaseUrl, RequestIds};
 use crate::auth::{AssertionCheck, Credential, JWT_BEARER, OAuthError, TokenRequest, issue_token};
 use crate::state::AppState;
 
@@ -36,22 +36,26 @@ enum Endpoint {
 
 pub(super) async fn token_v2(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(segment): Path<String>,
     Extension(ids): Extension<RequestIds>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    respond(&state, &ids, read_body(body).and_then(|body| grant(&state, &segment, Endpoint::V2, &headers, &body)))
+    let result = read_body(body).and_then(|body| grant(&state, &base, &segment, Endpoint::V2, &headers, &body));
+    respond(&state, &ids, result)
 }
 
 pub(super) async fn token_v1(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(segment): Path<String>,
     Extension(ids): Extension<RequestIds>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    respond(&state, &ids, read_body(body).and_then(|body| grant(&state, &segment, Endpoint::V1, &headers, &body)))
+    let result = read_body(body).and_then(|body| grant(&state, &base, &segment, Endpoint::V1, &headers, &body));
+    respond(&state, &ids, result)
 }
 
 /// The request body, or the AADSTS error for one that is too large (axum's default limit, 2 MiB) or unreadable.
@@ -108,6 +112,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 fn grant(
     state: &AppState,
+    base: &BaseUrl,
     segment: &str,
     endpoint: Endpoint,
     headers: &HeaderMap,
@@ -146,7 +151,7 @@ fn grant(
         Credential::None
     };
     let now = state.clock.now();
-    let audiences = token_endpoints(state, segment);
+    let audiences = token_endpoints(state, base, segment);
     let check = AssertionCheck {
         audiences: &audiences,
         now_unix: now.unix_timestamp(),
@@ -196,11 +201,14 @@ fn grant(
     })
 }
 
-/// The emulator's token endpoint URLs a client assertion's `aud` may name (both listeners, v1 and v2, the
-/// tenant by id, default domain or the segment used).
-fn token_endpoints(state: &AppState, segment: &str) -> Vec<String> {
-    let bases = std::iter::once(&state.base_url).chain(&state.tls_base_url);
-    let tenant = &state.config.tenant;
+/// The emulator's token endpoint URLs a client assertion's `aud` may name: on the base URL the client reached
+/// (where the discovery document it read put the endpoint) or either listener's own, v1 and v2, the tenant by id,
+/// default domain or the segment used.
+fn token_endpoints(state: &AppState, reached: &BaseUrl, segment: &str) -> Vec<String> {
+    let config = &state.config;
+    let listeners = std::iter::once(config.public_base_url()).chain(config.public_tls_base_url());
+    let bases = std::iter::once(reached.to_string()).chain(listeners);
+    let tenant = &config.tenant;
     let mut out = Vec::new();
     for base in bases {
         for t in [tenant.id.as_str(), tenant.default_domain.as_str(), segment] {
