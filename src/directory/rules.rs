@@ -1,6 +1,6 @@
-//! Rules the directory enforces when a user is written (docs/fidelity.md A.2 "Create rules"): required
-//! properties, the UPN's username policy, verified domains, the values Graph accepts (`values.rs`), UPN
-//! uniqueness. A create is checked whole; an update only in what it changes, as Graph checks a PATCH. The
+//! Rules the directory enforces when a user is written (docs/fidelity.md A.2 "Create rules" and "Values
+//! Graph refuses"): required properties, the UPN's username policy, verified domains, the values Graph
+//! accepts (`values.rs`), UPN uniqueness. A create is checked whole; an update only in what it changes, as Graph checks a PATCH. The
 //! UPN collision check itself needs the store, so callers pass its answer in.
 
 use super::values::{ValueFault, check_list, check_text, check_upn};

@@ -1,5 +1,5 @@
 //! The values the directory accepts for a user's properties, as Graph enforces them on create and on update
-//! (docs/fidelity.md, A.2 "Create rules"): the username policy of `userPrincipalName`, the maximum lengths
+//! (docs/fidelity.md, A.2 "Values Graph refuses"): the username policy of `userPrincipalName`, the maximum lengths
 //! of the `user` resource, the mail alias (`mailNickname`) characters, the two-letter `usageLocation`, and
 //! no control characters anywhere.
 //!

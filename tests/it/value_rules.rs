@@ -1,4 +1,4 @@
-//! The values the directory refuses (docs/fidelity.md A.2 "Create rules"), end to end: the records of the
+//! The values the directory refuses (docs/fidelity.md A.2 "Values Graph refuses"), end to end: the records of the
 //! hardening probe (issue 15) fail their own operation with the real service's error, nothing of them is
 //! written, and the rest of the batch goes on — on create and on update.
 
