@@ -307,6 +307,18 @@ async fn malformed_bodies_are_invalid_data_format_with_details() {
 }
 
 #[tokio::test]
+async fn a_body_nested_deeper_than_128_levels_is_invalid_data_format() {
+    let s = TestServer::start().await;
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let body = bulk(vec![op("a", "1")]).replacen(r#""active":"#, &format!(r#""nested":{deep},"active":"#), 1);
+    let e = assert_graph_error(s.upload(body).await, 400, "BadRequest", INVALID).await;
+    let message = e["error"]["details"][0]["message"].as_str().unwrap();
+    assert!(message.contains("recursion limit"), "{e}");
+    s.drain(JOB).await;
+    assert!(s.log_entries().await.is_empty(), "nothing was staged");
+}
+
+#[tokio::test]
 async fn more_than_fifty_operations_is_refused() {
     let s = TestServer::start().await;
     let r = s.upload(bulk((0..51).map(|i| op(&i.to_string(), &i.to_string())).collect())).await;
