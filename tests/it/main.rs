@@ -22,3 +22,4 @@ mod support;
 mod upload;
 mod upload_errors;
 mod users;
+mod value_rules;
