@@ -7,6 +7,7 @@
 //! - [`api`] — HTTP only: routing, middleware, extractors, handlers.
 //! - [`auth`] — signing keys, token minting and validation, permissions.
 //! - [`scim`] — SCIM protocol logic without HTTP (BulkRequest validation).
+//! - [`scim_server`] — the SCIM 2.0 service provider (`/scim/v2`, `/admin/v1`): resources, queries, PATCH, Bulk.
 //! - [`provisioning`] — job registry, quotas, staging back-pressure.
 //! - [`store`] — embedded SQLite: migrations and queries.
 //! - [`config`], [`clock`], [`error`], [`state`], [`server`], [`telemetry`], [`cli`] — plumbing.
@@ -63,6 +64,7 @@ pub mod odata;
 pub mod parse;
 pub mod provisioning;
 pub mod scim;
+pub mod scim_server;
 pub mod server;
 pub mod state;
 pub mod store;
