@@ -5,6 +5,7 @@ mod context;
 pub(crate) mod extract;
 mod graph;
 mod identity;
+mod scim;
 
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes(&state))
         .merge(graph::routes())
         .merge(identity::routes())
+        .merge(scim::routes())
         .fallback(unknown_route)
         .layer(
             ServiceBuilder::new()
