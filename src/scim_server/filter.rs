@@ -102,9 +102,6 @@ pub(crate) fn target(kind: ScimKind, path: &AttrPath, within: Option<&Target>) -
         Some(s) => Some(def.sub_attr(s).ok_or_else(unknown)?),
         None => None,
     };
-    if def.returned == schema::Returned::Never {
-        return Err(invalid(format!("The attribute '{shown}' cannot be filtered on.")));
-    }
     Ok(Target { extension, def, sub })
 }
 
@@ -167,6 +164,9 @@ fn check_exp(kind: ScimKind, e: &AttrExp, within: Option<&Target>) -> Result<(),
         AttrExp::Comparison(p, op, _) => (p, Some(op)),
     };
     let t = target(kind, path, within)?;
+    if t.def.returned == schema::Returned::Never {
+        return Err(invalid(format!("The attribute '{path}' cannot be filtered on.")));
+    }
     let Some(op) = op else { return Ok(()) };
     let Some(leaf) = t.leaf() else {
         return Err(invalid(format!("'{path}' is complex; compare one of its sub-attributes.")));

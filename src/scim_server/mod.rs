@@ -93,8 +93,13 @@ impl ScimService {
         self.store.scim_get(kind, id).await
     }
 
-    /// `GET /{Users|Groups}` and `POST /.search`: the ListResponse.
-    pub async fn list(&self, kind: ScimKind, query: &Query, base: &str) -> Result<Value, StoreError> {
+    /// The rendered resources of `kind` a query may match (an indexed equality narrows them).
+    async fn candidates(
+        &self,
+        kind: ScimKind,
+        query: &Query,
+        base: &str,
+    ) -> Result<Vec<Map<String, Value>>, StoreError> {
         let indexed = [("id", ScimKey::Id), ("userName", ScimKey::UniqueKey), ("externalId", ScimKey::ExternalId)];
         let narrowed = query.filter.as_ref().and_then(|f| {
             indexed.iter().find_map(|(attr, key)| {
@@ -108,7 +113,24 @@ impl ScimService {
             None => self.store.scim_all(kind).await?,
         };
         let groups = self.memberships(&records).await?;
-        let rendered = records.iter().map(|r| render(r, base, groups.get(&r.id).map_or(&[], Vec::as_slice))).collect();
-        Ok(query.answer(kind, rendered, self.limits.max_results))
+        Ok(records.iter().map(|r| render(r, base, groups.get(&r.id).map_or(&[], Vec::as_slice))).collect())
+    }
+
+    /// `GET /{Users|Groups}` and `POST /{Users|Groups}/.search`: the ListResponse.
+    pub async fn list(&self, kind: ScimKind, query: &Query, base: &str) -> Result<Value, StoreError> {
+        let matched = query.matching(kind, self.candidates(kind, query, base).await?);
+        Ok(query.answer(matched, &[(kind, &query.selection)], self.limits.max_results))
+    }
+
+    /// `POST /.search` at the root: one ListResponse across resource types (`queries`: each kind's query).
+    pub async fn search_all(&self, queries: &[(ScimKind, Query)], base: &str) -> Result<Value, StoreError> {
+        let mut matched = Vec::new();
+        for (kind, query) in queries {
+            matched.extend(query.matching(*kind, self.candidates(*kind, query, base).await?));
+        }
+        let selections: Vec<(ScimKind, &resource::Selection)> =
+            queries.iter().map(|(k, q)| (*k, &q.selection)).collect();
+        let Some((_, first)) = queries.first() else { return Ok(Value::Null) };
+        Ok(first.answer(matched, &selections, self.limits.max_results))
     }
 }

@@ -133,7 +133,7 @@ fn at_path(
                 Ok(())
             }
             (_, Some(Value::Object(fields))) => {
-                for (name, v) in fields {
+                for (name, v) in fields.iter().filter(|(name, _)| !name.eq_ignore_ascii_case("schemas")) {
                     at_path(kind, attrs, op, &format!("{}:{name}", ext.id), Some(v))?;
                 }
                 Ok(())

@@ -190,26 +190,45 @@ fn sort_key(t: &Target, resource: &Map<String, Value>) -> SortKey {
     }
 }
 
+/// A resource that matched a query, with the kind it is of and its sort key.
+#[derive(Debug, Clone)]
+pub struct Matched {
+    kind: ScimKind,
+    key: SortKey,
+    resource: Map<String, Value>,
+}
+
 impl Query {
-    /// Filters, sorts and pages rendered resources into a ListResponse; `max_results` caps the page.
-    pub fn answer(&self, kind: ScimKind, resources: Vec<Map<String, Value>>, max_results: usize) -> Value {
-        let mut matched: Vec<Map<String, Value>> = match &self.filter {
-            Some(f) => resources.into_iter().filter(|r| f.matches(kind, r)).collect(),
-            None => resources,
-        };
-        if let Some(t) = &self.sort_by {
-            let mut keyed: Vec<(SortKey, Map<String, Value>)> =
-                matched.into_iter().map(|r| (sort_key(t, &r), r)).collect();
-            keyed.sort_by(|(a, _), (b, _)| {
-                let o = match (a, b) {
+    /// The rendered resources of `kind` the filter matches, keyed for sorting.
+    pub fn matching(&self, kind: ScimKind, resources: Vec<Map<String, Value>>) -> Vec<Matched> {
+        resources
+            .into_iter()
+            .filter(|r| self.filter.as_ref().is_none_or(|f| f.matches(kind, r)))
+            .map(|resource| {
+                let key = self.sort_by.as_ref().map_or(SortKey::Missing, |t| sort_key(t, &resource));
+                Matched { kind, key, resource }
+            })
+            .collect()
+    }
+
+    /// Sorts and pages matches (of one kind, or of several for a search at the root) into a ListResponse;
+    /// `max_results` caps the page; `selections` gives each kind's attribute selection.
+    pub fn answer(
+        &self,
+        mut matched: Vec<Matched>,
+        selections: &[(ScimKind, &Selection)],
+        max_results: usize,
+    ) -> Value {
+        if self.sort_by.is_some() {
+            matched.sort_by(|a, b| {
+                let o = match (&a.key, &b.key) {
                     (SortKey::Missing, SortKey::Missing) => Ordering::Equal,
                     (SortKey::Missing, _) => return Ordering::Greater,
                     (_, SortKey::Missing) => return Ordering::Less,
-                    (a, b) => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+                    (x, y) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
                 };
                 if self.descending { o.reverse() } else { o }
             });
-            matched = keyed.into_iter().map(|(_, r)| r).collect();
         }
         let total = matched.len();
         let per_page = self.count.unwrap_or(max_results).min(max_results);
@@ -217,9 +236,11 @@ impl Query {
             .into_iter()
             .skip(self.start_index - 1)
             .take(per_page)
-            .map(|mut r| {
-                self.selection.apply(kind, &mut r);
-                Value::Object(r)
+            .map(|mut m| {
+                if let Some((_, selection)) = selections.iter().find(|(k, _)| *k == m.kind) {
+                    selection.apply(m.kind, &mut m.resource);
+                }
+                Value::Object(m.resource)
             })
             .collect();
         json!({
@@ -229,6 +250,45 @@ impl Query {
             "itemsPerPage": page.len(),
             "Resources": page,
         })
+    }
+}
+
+impl RawQuery {
+    /// Checks a search at the root (RFC 7644 §3.4.3) against every kind: each gets the query with the names it
+    /// defines (a name unknown to one kind simply does not match it); a filter or name no kind accepts is the
+    /// first kind's error.
+    pub fn check_across(self, kinds: &[ScimKind]) -> Result<Vec<(ScimKind, Query)>, ScimError> {
+        let mut out = Vec::new();
+        let mut first_error = None;
+        for &kind in kinds {
+            let known =
+                |n: &String| Selection { attributes: vec![n.clone()], excluded: Vec::new() }.check(kind).is_ok();
+            let mut raw = self.clone();
+            raw.attributes.retain(known);
+            raw.excluded.retain(known);
+            if !self.attributes.is_empty() && raw.attributes.is_empty() {
+                raw.attributes = vec!["id".into()];
+            }
+            match raw.check(kind) {
+                Ok(q) => out.push((kind, q)),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let unknown_everywhere = self.attributes.iter().chain(&self.excluded).find(|n| {
+            kinds.iter().all(|&k| Selection { attributes: vec![(*n).clone()], excluded: Vec::new() }.check(k).is_err())
+        });
+        if let Some(name) = unknown_everywhere {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidPath,
+                format!("The attribute '{name}' is not defined."),
+            ));
+        }
+        match (out.is_empty(), first_error) {
+            (true, Some(e)) => Err(e),
+            _ => Ok(out),
+        }
     }
 }
 
@@ -250,7 +310,9 @@ mod tests {
 
     fn ask(pairs: &[(&str, &str)]) -> Result<Value, ScimError> {
         let raw = RawQuery::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-        Ok(raw.check(ScimKind::User)?.answer(ScimKind::User, users(), 2))
+        let q = raw.check(ScimKind::User)?;
+        let matched = q.matching(ScimKind::User, users());
+        Ok(q.answer(matched, &[(ScimKind::User, &q.selection)], 2))
     }
 
     #[test]

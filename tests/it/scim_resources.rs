@@ -228,6 +228,35 @@ async fn queries_filter_sort_page_select_and_search() {
     }
     let r = s.scim(Method::POST, V2, "/Users/.search", Some(json!({"filter": "userName pr"}))).await;
     assert_scim_error(&r, 400, Some("invalidSyntax"), "SearchRequest");
+
+    // At the root, one search spans Users and Groups; a name one type lacks just does not match it.
+    assert_eq!(s.scim(Method::POST, V2, "/Groups", Some(group("Eng", &[]))).await.status, 201);
+    let root = |body: Value| {
+        let s = &s;
+        async move { s.scim(Method::POST, V2, "/.search", Some(body)).await }
+    };
+    let search = |extra: Value| {
+        let mut b = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]});
+        b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        b
+    };
+    let r = root(search(json!({"attributes": ["userName", "displayName"], "startIndex": 4}))).await;
+    assert_eq!(r.body["totalResults"], 5, "{}", r.body);
+    let types: Vec<&str> = r.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| if x.get("userName").is_some() { "U" } else { "G" })
+        .collect();
+    assert_eq!(types, vec!["U", "G"]);
+    assert_eq!(
+        r.body["Resources"][1].as_object().unwrap().keys().collect::<Vec<_>>(),
+        vec!["schemas", "id", "displayName"]
+    );
+    let r = root(search(json!({"filter": "displayName eq \"Eng\""}))).await;
+    assert_eq!(r.body["totalResults"], 1);
+    assert_scim_error(&root(search(json!({"filter": "shoeSize pr"}))).await, 400, Some("invalidFilter"), "shoeSize");
+    assert_scim_error(&root(search(json!({"attributes": ["shoeSize"]}))).await, 400, Some("invalidPath"), "shoeSize");
 }
 
 #[tokio::test]

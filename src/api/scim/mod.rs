@@ -39,6 +39,7 @@ fn dialect_routes(dialect: Dialect) -> Router<AppState> {
         .route("/Schemas", only(get(discovery::schemas), "GET"))
         .route("/Schemas/{id}", only(get(discovery::schema), "GET"))
         .route("/Bulk", only(post(bulk::bulk), "POST"))
+        .route("/.search", only(post(resources::search_all), "POST"))
         .route("/{collection}", only(get(resources::list).post(resources::create), "GET, POST"))
         .route("/{collection}/.search", only(post(resources::search), "POST"))
         .route(

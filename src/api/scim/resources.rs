@@ -66,6 +66,14 @@ pub async fn search(scim: Scim, Path(collection): Path<String>, headers: HeaderM
     Ok(ScimResponse::json(200, &body))
 }
 
+/// `POST /.search` at the root: Users and Groups in one ListResponse.
+pub async fn search_all(scim: Scim, headers: HeaderMap, body: Body) -> Answer {
+    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
+    let queries = ScimQuery::from_search(&body)?.check_across(&[ScimKind::User, ScimKind::Group])?;
+    let body = scim.service.search_all(&queries, &scim.base).await.map_err(storage_failure)?;
+    Ok(ScimResponse::json(200, &body))
+}
+
 pub async fn create(
     scim: Scim,
     Path(collection): Path<String>,
