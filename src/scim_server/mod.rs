@@ -3,10 +3,10 @@
 //! RFC 7644 at `/scim/v2` and Oracle Identity Cloud Service at `/admin/v1` — by one engine
 //! (docs/fidelity.md#s1-scim-20-service-provider). HTTP lives in `crate::api::scim`; this tree has no HTTP type.
 //!
-//! Module map: `schema` (the attribute table), `resource` (checking writes, rendering reads), `filter` and
-//! `patch` (adapters over the `scim_v2` crate's parsers), `query` (ListResponse), `service` (the write
-//! operations of one store turn), `bulk` (the BulkRequest executor), `discovery`, `dialect` (every difference
-//! between the two APIs), `error` (the SCIM error).
+//! Module map: `schema` (the attribute table), `resource` (checking writes, rendering reads), `selection`
+//! (`attributes`/`excludedAttributes`), `filter` and `patch` (adapters over the `scim_v2` crate's parsers),
+//! `query` (ListResponse), `service` (the write operations of one store turn), `bulk` (the BulkRequest
+//! executor), `discovery`, `dialect` (every difference between the two APIs), `error` (the SCIM error).
 
 pub mod bulk;
 pub mod dialect;
@@ -17,6 +17,7 @@ pub mod patch;
 pub mod query;
 pub mod resource;
 pub mod schema;
+pub mod selection;
 pub mod service;
 
 use std::collections::HashMap;
@@ -128,7 +129,7 @@ impl ScimService {
         for (kind, query) in queries {
             matched.extend(query.matching(*kind, self.candidates(*kind, query, base).await?));
         }
-        let selections: Vec<(ScimKind, &resource::Selection)> =
+        let selections: Vec<(ScimKind, &selection::Selection)> =
             queries.iter().map(|(k, q)| (*k, &q.selection)).collect();
         let Some((_, first)) = queries.first() else { return Ok(Value::Null) };
         Ok(first.answer(matched, &selections, self.limits.max_results))

@@ -15,8 +15,8 @@ use time::format_description::well_known::Rfc3339;
 
 use super::error::{ScimError, ScimType};
 use super::filter::{Filter, Target, target};
-use super::resource::Selection;
 use super::schema::AttrType;
+use super::selection::Selection;
 use crate::store::ScimKind;
 
 pub const LIST_RESPONSE_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";

@@ -11,7 +11,8 @@ use serde_json::Value;
 use super::context::{Scim, ScimResponse, json_body, query_pairs, storage_failure};
 use crate::scim_server::error::ScimError;
 use crate::scim_server::query::RawQuery as ScimQuery;
-use crate::scim_server::resource::{Selection, etag, location};
+use crate::scim_server::resource::{etag, location};
+use crate::scim_server::selection::Selection;
 use crate::store::{ScimKind, ScimRecord};
 
 type Answer = Result<ScimResponse, ScimResponse>;
