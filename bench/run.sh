@@ -5,8 +5,12 @@
 # create rate against scim2-server's (PyPI; installed into target/py-venv from tests/python/requirements.txt,
 # as the test suite does). Prints a table and writes bench/results.json (flat keys, units in the names).
 #
-# Usage: bench/run.sh            (about 5 minutes after the release build on 2 cores)
+# Usage: bench/run.sh            (about 7 minutes after the release build on 2 cores)
 #        BENCH_USERS=100000 bench/run.sh   (a smaller memory run)
+#        BENCH_BIN=path/to/entra-inbound BENCH_ENGINE=path/to/engine-bench bench/run.sh
+#                                          (another build's binaries, for side-by-side comparisons; the load
+#                                          generators stay this tree's); BENCH_OUT=FILE writes the
+#                                          results there instead of bench/results.json
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,8 +40,8 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["kind"] == ["bench"]:
         print(m["executable"])'
 }
-BIN=target/release/entra-inbound
-ENGINE=$(bench_bin engine)
+BIN=${BENCH_BIN:-target/release/entra-inbound}
+ENGINE=${BENCH_ENGINE:-$(bench_bin engine)}
 FIGURES=$(bench_bin figures)
 TOKEN=$("$BIN" token)
 export TOKEN
@@ -167,7 +171,8 @@ echo "   scim2-server:  $SCIM_THEIRS"
 
 MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r)"
 python3 - "$INGEST_DURABLE" "$INGEST_MEMORY" "$CEILING" "$LATENCY" "$ENGINE_OUT" "$START" "$LOAD" "$MEMORY" "$MACHINE" "$USERS_1M" "$SCIM_OURS" "$SCIM_THEIRS" <<'EOF'
-import json, re, sys
+import json, os, re, sys
+out = os.environ.get("BENCH_OUT", "bench/results.json")
 durable, memory, ceiling, latency, engine, start, load, mem, machine, users, ours, theirs = sys.argv[1:]
 ceiling, latency, start, load, mem, ours, theirs = (json.loads(x) for x in (ceiling, latency, start, load, mem, ours, theirs))
 r = {
@@ -199,8 +204,9 @@ r["scim2_server_bulk_users_per_s"] = int(theirs["bulk_users_per_s"])
 r["scim2_server_post_users_per_s"] = int(theirs["post_users_per_s"])
 r["scim_bulk_ratio_to_scim2_server"] = round(ours["bulk_users_per_s"] / theirs["bulk_users_per_s"], 1)
 r["scim_post_ratio_to_scim2_server"] = round(ours["post_users_per_s"] / theirs["post_users_per_s"], 1)
-json.dump(r, open("bench/results.json", "w"), indent=2)
-open("bench/results.json", "a").write("\n")
+with open(out, "w") as f:
+    json.dump(r, f, indent=2)
+    f.write("\n")
 targets = [
     ("ingest_durable_ops_per_s", ">=", 100000), ("ingest_memory_ops_per_s", ">=", 120000),
     ("latency_40rps_p99_ms", "<", 5), ("visible_2000ops_p99_ms", "<", 25),
@@ -215,5 +221,5 @@ for k, v in r.items():
         continue
     t = next((f"{op} {n}" + ("  ok" if (v >= n if op == ">=" else v < n) else "  MISSED") for key, op, n in targets if key == k), "")
     print(f"{k:40} {v:>12}  {t}")
-print(f"\nmachine: {machine}\nwritten: bench/results.json")
+print(f"\nmachine: {machine}\nwritten: {out}")
 EOF

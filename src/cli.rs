@@ -1,5 +1,9 @@
-//! The command line (DESIGN.md "Command line" contract): `serve` (the default), `token`, `healthcheck`.
+//! The command line (README "Command line"): `serve` (the default), `token`, `healthcheck`.
 //! Every flag also has an environment variable.
+//!
+//! The start-up banner goes to stdout, which ends up in CI logs and `docker logs`: it shows only what is
+//! public anyway — the embedded default client secret and a token signed by the well-known development key
+//! — and never a configured secret or a token signed by a configured key (it says how to get them instead).
 
 use std::path::PathBuf;
 
@@ -46,9 +50,13 @@ pub struct ServeArgs {
     /// Log format.
     #[arg(long, env = "ENTRA_INBOUND_LOG_FORMAT", value_enum)]
     pub log_format: Option<LogFormat>,
-    /// Public base URL clients use (Location headers, discovery), e.g. http://emulator:8080.
+    /// Public base URL of the HTTP listener: every link in its responses starts with it, e.g. http://entra:8080
+    /// [default: the Host the client used].
     #[arg(long, env = "ENTRA_INBOUND_PUBLIC_BASE_URL")]
     pub public_base_url: Option<String>,
+    /// Public base URL of the HTTPS listener, e.g. https://entra:8443 [default: the Host the client used].
+    #[arg(long, env = "ENTRA_INBOUND_PUBLIC_TLS_BASE_URL")]
+    pub public_tls_base_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -59,6 +67,7 @@ impl ServeArgs {
             log_format: self.log_format,
             public_base_url: self.public_base_url.clone(),
             tls_listen: self.tls_listen,
+            public_tls_base_url: self.public_tls_base_url.clone(),
         };
         Config::load(self.config.as_deref(), &overrides)
     }
@@ -160,13 +169,34 @@ fn tls_banner(config: &Config) -> String {
     out
 }
 
+/// A client secret as the banner may show it: only the embedded default's, which is public.
+fn shown_secret(client: &crate::config::ClientConfig) -> &str {
+    let is_default = Config::defaults().is_ok_and(|d| {
+        d.clients.iter().any(|c| c.client_id == client.client_id && c.client_secret == client.client_secret)
+    });
+    match client.client_secret.as_str() {
+        "" => "(none)",
+        secret if is_default => secret,
+        _ => "*** (configured)",
+    }
+}
+
+/// Whether tokens are signed by the well-known development key (so one may be printed).
+fn signs_with_development_key(config: &Config) -> bool {
+    let public = |k: SigningKeys| k.jwk_json().get("n").cloned();
+    match (SigningKeys::load(&config.auth.signing_key_file, &config.auth.signing_cert_file), SigningKeys::development())
+    {
+        (Ok(used), Ok(dev)) => public(used).is_some_and(|n| Some(n) == public(dev)),
+        _ => false,
+    }
+}
+
 /// The start-up banner: where it listens, the fixed ids, a ready token and a curl example.
 pub fn banner(config: &Config, base_url: &str) -> String {
-    let token = mint_token(config, None, &[], "https://graph.microsoft.com", 86_400).unwrap_or_default();
     let mut out = format!("entra-inbound {} listening on {base_url}\n", env!("CARGO_PKG_VERSION"));
     out += &format!("  tenant id          {}\n", config.tenant.id);
     if let Some(c) = config.clients.first() {
-        out += &format!("  client id / secret {} / {}\n", c.client_id, c.client_secret);
+        out += &format!("  client id / secret {} / {}\n", c.client_id, shown_secret(c));
     }
     for sp in &config.service_principals {
         out += &format!("  service principal  {} ({})\n", sp.id, sp.display_name);
@@ -179,7 +209,12 @@ pub fn banner(config: &Config, base_url: &str) -> String {
         config.data_dir().map_or("in memory".into(), |d| d.display().to_string())
     );
     out += &tls_banner(config);
-    out += &format!("\nBearer token (24 h, every role of the default client):\n{token}\n");
+    if signs_with_development_key(config) {
+        let token = mint_token(config, None, &[], "https://graph.microsoft.com", 86_400).unwrap_or_default();
+        out += &format!("\nBearer token (24 h, every role of the default client):\n{token}\n");
+    } else {
+        out += "\nBearer token: not printed, tokens are signed by the configured key (auth.signing_key_file);\n  mint one with `entra-inbound token --config FILE` or from the token endpoint.\n";
+    }
     if let Some(sp) = config.service_principals.first()
         && let Some(job) = sp.jobs.first()
     {
@@ -189,4 +224,61 @@ pub fn banner(config: &Config, base_url: &str) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "http://127.0.0.1:8080";
+
+    /// The banner's token: the line after its heading, when there is one.
+    fn printed_token(banner: &str) -> Option<&str> {
+        let mut lines = banner.lines().skip_while(|l| !l.starts_with("Bearer token (24 h"));
+        lines.next().and(lines.next())
+    }
+
+    #[test]
+    fn the_default_banner_shows_the_public_secret_and_a_development_token() {
+        let b = banner(&Config::defaults().unwrap(), BASE);
+        assert!(b.contains("client id / secret c0ffee00-0000-4000-8000-0000000000c1 / emulator-secret"), "{b}");
+        let token = printed_token(&b).unwrap();
+        let keys = SigningKeys::development().unwrap();
+        let header = jsonwebtoken::decode_header(token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(keys.kid.as_str()));
+    }
+
+    #[test]
+    fn a_configured_secret_is_never_printed() {
+        let mut config = Config::defaults().unwrap();
+        config.clients[0].client_secret = "s3cr3t-from-the-vault".into();
+        let b = banner(&config, BASE);
+        assert!(!b.contains("s3cr3t-from-the-vault"), "{b}");
+        assert!(b.contains("/ *** (configured)"), "{b}");
+        // The default secret under another client id is not that client's default.
+        let mut config = Config::defaults().unwrap();
+        config.clients[0].client_id = "11111111-0000-4000-8000-0000000000c1".into();
+        assert!(banner(&config, BASE).contains("/ *** (configured)"));
+        config.clients[0].client_secret = String::new();
+        assert!(banner(&config, BASE).contains("/ (none)"));
+    }
+
+    #[test]
+    fn no_token_is_printed_when_a_configured_key_signs_them() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let mut config = Config::defaults().unwrap();
+        config.auth.signing_key_file = format!("{dir}/tests/fixtures/client-key.pem");
+        config.auth.signing_cert_file = format!("{dir}/tests/fixtures/client-cert.pem");
+        let b = banner(&config, BASE);
+        assert_eq!(printed_token(&b), None, "{b}");
+        assert!(b.contains("Bearer token: not printed"), "{b}");
+        assert!(!b.contains("eyJ"), "no JWT anywhere: {b}");
+        // A key file that cannot be read prints no token either.
+        config.auth.signing_key_file = format!("{dir}/tests/fixtures/missing.pem");
+        assert!(banner(&config, BASE).contains("Bearer token: not printed"));
+        // The development key itself, configured as a file, is still the well-known key.
+        config.auth.signing_key_file = format!("{dir}/config/dev-signing-key.pem");
+        config.auth.signing_cert_file = String::new();
+        assert!(printed_token(&banner(&config, BASE)).is_some());
+    }
 }

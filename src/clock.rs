@@ -1,4 +1,4 @@
-//! Injected time (STYLE.md rule 5): the system clock in production, a manual clock in tests, so that
+//! Injected time (CONTRIBUTING.md code rule 5): the system clock in production, a manual clock in tests, so that
 //! `activityDateTime`, token expiry and the expression language's `Now()` are deterministic under test.
 
 use std::sync::{Arc, Mutex};

@@ -1,5 +1,5 @@
 //! Typed configuration, layered: embedded `config/default.toml` → `--config FILE` → `ENTRA_INBOUND__…`
-//! environment variables → command-line flags (DESIGN.md "Defaults").
+//! environment variables → command-line flags (README "Configuration").
 //!
 //! Design constraints: every struct denies unknown fields so a typo is an error that names the key; keys are
 //! snake_case because config-rs folds key case; the defaults carry the fixed, documented ids.
@@ -62,6 +62,12 @@ pub struct ServerConfig {
     pub tls_listen: String,
     pub public_tls_base_url: String,
     pub request_timeout_secs: u64,
+    /// A request's headers must be complete this long after its first byte (and a TLS handshake as fast).
+    pub header_read_timeout_secs: u64,
+    /// A connection with no request in progress and nothing received for this long is closed.
+    pub keep_alive_timeout_secs: u64,
+    /// Most connections open at once, both listeners together.
+    pub max_connections: usize,
     pub body_limit_bytes: usize,
     pub log_format: LogFormat,
 }
@@ -273,6 +279,7 @@ pub struct Overrides {
     pub log_format: Option<LogFormat>,
     pub public_base_url: Option<String>,
     pub tls_listen: Option<SocketAddr>,
+    pub public_tls_base_url: Option<String>,
 }
 
 impl Config {
@@ -320,6 +327,9 @@ impl Config {
         if let Some(addr) = overrides.tls_listen {
             cfg.server.tls_listen = addr.to_string();
         }
+        if let Some(url) = &overrides.public_tls_base_url {
+            cfg.server.public_tls_base_url = url.clone();
+        }
         cfg.validate()?;
         Ok(cfg)
     }
@@ -354,6 +364,28 @@ impl Config {
         if self.scim.max_operations == 0 || self.scim.max_payload_bytes == 0 || self.scim.max_results == 0 {
             return invalid("scim.max_operations, scim.max_payload_bytes and scim.max_results must be positive".into());
         }
+        if self.server.header_read_timeout_secs == 0 || self.server.keep_alive_timeout_secs == 0 {
+            return invalid(
+                "server.header_read_timeout_secs and server.keep_alive_timeout_secs must be positive".into(),
+            );
+        }
+        if !(1..=tokio::sync::Semaphore::MAX_PERMITS).contains(&self.server.max_connections) {
+            return invalid(format!(
+                "server.max_connections must be between 1 and {}",
+                tokio::sync::Semaphore::MAX_PERMITS
+            ));
+        }
+        for (key, url) in [
+            ("server.public_base_url", &self.server.public_base_url),
+            ("server.public_tls_base_url", &self.server.public_tls_base_url),
+        ] {
+            if !url.is_empty() && !is_base_url(url) {
+                return invalid(format!(
+                    "{key} '{url}' is not a base URL like https://entra:8443 (http:// or https://, a host, an optional \
+                     port and path; no query or fragment)"
+                ));
+            }
+        }
         self.tls_listen()?;
         if self.tls.cert_file.is_empty() != self.tls.key_file.is_empty() {
             return invalid("tls.cert_file and tls.key_file must be set together".into());
@@ -361,7 +393,8 @@ impl Config {
         Ok(())
     }
 
-    /// Base URL for links the emulator hands out (Location headers, discovery documents).
+    /// Base URL of the plain-HTTP listener: `server.public_base_url`, else its own address. Links in responses
+    /// follow the listener a request came in on (`api::BaseUrl`); this one is for the banner and the logs.
     pub fn public_base_url(&self) -> String {
         let configured = self.server.public_base_url.trim_end_matches('/');
         if configured.is_empty() { format!("http://{}", self.server.listen) } else { configured.to_owned() }
@@ -378,7 +411,7 @@ impl Config {
         })
     }
 
-    /// Base URL of the HTTPS listener (discovery documents served over TLS point here), when there is one. An
+    /// Base URL of the HTTPS listener, when there is one: `server.public_tls_base_url`, else its own address. An
     /// unspecified bind address (0.0.0.0, ::) is published as `localhost`, a name the generated certificate holds.
     pub fn public_tls_base_url(&self) -> Option<String> {
         let configured = self.server.public_tls_base_url.trim_end_matches('/');
@@ -409,6 +442,19 @@ impl Config {
         }
         serde_json::to_value(copy).unwrap_or(serde_json::Value::Null)
     }
+}
+
+/// `http://` or `https://`, a non-empty authority, an optional path; no query, fragment, space or control
+/// character (links are built by appending to it, and it goes into `Location` headers).
+fn is_base_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://")) else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    !authority.is_empty()
+        && !authority.contains('@')
+        && !rest.contains(['?', '#'])
+        && !rest.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 #[cfg(test)]
@@ -518,6 +564,50 @@ rate_preset = "troubleshooting"
             Config::load_with_env(None, env(&[("ENTRA_INBOUND__TLS__CERT_FILE", "c.pem")]), &Overrides::default())
                 .unwrap_err();
         assert!(err.to_string().contains("tls.cert_file and tls.key_file"), "{err}");
+    }
+
+    #[test]
+    fn connection_limits_must_be_positive() {
+        let c = Config::defaults().unwrap();
+        assert_eq!(
+            (c.server.header_read_timeout_secs, c.server.keep_alive_timeout_secs, c.server.max_connections),
+            (10, 60, 1024)
+        );
+        for key in ["HEADER_READ_TIMEOUT_SECS", "KEEP_ALIVE_TIMEOUT_SECS"] {
+            let err = Config::load_with_env(
+                None,
+                env(&[(&format!("ENTRA_INBOUND__SERVER__{key}"), "0")]),
+                &Overrides::default(),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("must be positive"), "{err}");
+        }
+        let err =
+            Config::load_with_env(None, env(&[("ENTRA_INBOUND__SERVER__MAX_CONNECTIONS", "0")]), &Overrides::default())
+                .unwrap_err();
+        assert!(err.to_string().contains("server.max_connections must be between 1 and"), "{err}");
+    }
+
+    #[test]
+    fn public_base_urls_must_be_http_or_https_bases() {
+        let load = |key: &str, url: &str| {
+            Config::load_with_env(None, env(&[(key, url)]), &Overrides::default()).map_err(|e| e.to_string())
+        };
+        for key in ["ENTRA_INBOUND__SERVER__PUBLIC_BASE_URL", "ENTRA_INBOUND__SERVER__PUBLIC_TLS_BASE_URL"] {
+            for good in ["http://entra:8080", "https://entra:8443/", "https://[::1]:8443", "https://gw.example/entra"] {
+                assert!(load(key, good).is_ok(), "{key}={good}");
+            }
+            for bad in ["entra:8080", "ftp://entra", "https://", "https://u@entra", "http://e/?a=1", "http://e/#x"] {
+                let err = load(key, bad).unwrap_err();
+                assert!(err.contains(&format!("'{bad}' is not a base URL")), "{err}");
+            }
+        }
+        let flags = Overrides { public_tls_base_url: Some("https://entra:8443".into()), ..Default::default() };
+        let c = Config::load_with_env(None, env(&[]), &flags).unwrap();
+        assert_eq!(c.server.public_tls_base_url, "https://entra:8443");
+        let err = Config::load_with_env(None, env(&[]), &Overrides { public_base_url: Some("x".into()), ..flags })
+            .unwrap_err();
+        assert!(err.to_string().contains("server.public_base_url 'x'"), "{err}");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The HTTP error boundary: one error type a handler can return, mapped to the Graph error envelope in one
-//! place (spec A.1: `{"error":{"code","message","details"?,"innerError":{"date","request-id","client-request-id"}}}`).
+//! place (docs/fidelity.md A.1: `{"error":{"code","message","details"?,"innerError":{"date","request-id","client-request-id"}}}`).
 //!
 //! Design constraint: `into_response` cannot see the request, yet the envelope must carry the request's ids
 //! and the injected clock's date. So it attaches a [`GraphError`] extension to a body-less response and the
@@ -31,7 +31,7 @@ pub struct GraphError {
     pub details: Vec<ErrorDetail>,
 }
 
-/// Why an access token was refused (spec A.1 row 2 messages).
+/// Why an access token was refused (docs/fidelity.md A.1 row 2 messages).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenProblem {
     Empty,
@@ -40,6 +40,8 @@ pub enum TokenProblem {
     Expired,
     InvalidAudience,
     InvalidIssuer,
+    /// A bearer token on the control API (`/_emulator/*`) that is not `admin.token`.
+    InvalidAdminToken,
 }
 
 impl TokenProblem {
@@ -51,6 +53,7 @@ impl TokenProblem {
             TokenProblem::Expired => "Access token has expired or is not yet valid.",
             TokenProblem::InvalidAudience => "Access token validation failure. Invalid audience.",
             TokenProblem::InvalidIssuer => "Access token validation failure. Invalid issuer.",
+            TokenProblem::InvalidAdminToken => "The admin token is not valid.",
         }
     }
 }
@@ -64,12 +67,16 @@ pub enum ApiError {
     Unauthenticated(TokenProblem),
     #[error("insufficient privileges")]
     Forbidden,
+    #[error("cross-site request to the control API")]
+    CrossSite,
     #[error("resource '{0}' not found")]
     NotFound(String),
     #[error("throttled for {retry_after_secs}s")]
     Throttled { retry_after_secs: u64 },
     #[error("request body too large")]
     PayloadTooLarge,
+    #[error("request header fields too large")]
+    HeadersTooLarge,
     #[error("invalid data format")]
     InvalidDataFormat(Vec<ErrorDetail>),
     #[error("bad request: {message}")]
@@ -106,6 +113,11 @@ impl ApiError {
                 "Authorization_RequestDenied",
                 "Insufficient privileges to complete the operation.".into(),
             ),
+            ApiError::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                "The emulator control API refuses requests sent by web pages of other sites (Origin or Sec-Fetch-Site header).".into(),
+            ),
             ApiError::NotFound(id) => (
                 StatusCode::NOT_FOUND,
                 "Request_ResourceNotFound",
@@ -119,6 +131,15 @@ impl ApiError {
             ApiError::PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The request body is too large.".into())
             }
+            ApiError::HeadersTooLarge => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "RequestHeaderFieldsTooLarge",
+                format!(
+                    "The request header fields are too large: at most {} fields and {} KiB are accepted.",
+                    crate::api::headers::MAX_HEADER_FIELDS,
+                    crate::api::headers::MAX_HEADER_BYTES / 1024
+                ),
+            ),
             ApiError::InvalidDataFormat(_) => (StatusCode::BAD_REQUEST, "BadRequest", "Invalid Data Format".into()),
             ApiError::BadRequest { message, .. } => (StatusCode::BAD_REQUEST, "BadRequest", message.clone()),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m.clone()),

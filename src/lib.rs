@@ -3,15 +3,17 @@
 //! What it reproduces of the real service, from which public source and pinned by which test, is the contract
 //! in `docs/fidelity.md`.
 //!
-//! Module map (dependencies point downwards; see the layout in `CONTRIBUTING.md`):
+//! Module map (dependencies point downwards; `ARCHITECTURE.md` has the data flow, the storage design and
+//! what may depend on what):
 //! - [`api`] — HTTP only: routing, middleware, extractors, handlers.
 //! - [`auth`] — signing keys, token minting and validation, permissions.
 //! - [`scim`] — SCIM protocol logic without HTTP (BulkRequest validation).
 //! - [`scim_server`] — the SCIM 2.0 service provider (`/scim/v2`, `/admin/v1`): resources, queries, PATCH, Bulk.
-//! - [`provisioning`] — job registry, quotas, staging back-pressure.
-//! - [`store`] — embedded SQLite: migrations and queries.
+//! - [`provisioning`] — jobs, quotas, staging back-pressure, the job worker and its pipeline, log entries.
+//! - [`store`] — the storage boundary: intent-named operations, typed records; embedded SQLite behind it.
 //! - [`config`], [`clock`], [`error`], [`state`], [`server`], [`telemetry`], [`cli`] — plumbing.
-//! - [`expr`] — the attribute-mapping expression language; [`odata`] — OData query options → SQL.
+//! - [`expr`] — the attribute-mapping expression language; [`odata`] — OData query options → a checked
+//!   page query the store translates.
 //! - [`directory`] — the emulated Entra user model and its rules.
 //! - [`parse`] — the shared parser toolkit; [`graph_time`] — Graph timestamp forms.
 //!
@@ -34,7 +36,7 @@
 //! config.server.listen = "127.0.0.1:0".parse()?; // port 0: the OS picks a free port
 //! config.auth.mode = AuthMode::Lenient; // any bearer token will do (or mint real ones: `auth::issue_token`)
 //! let server = Server::bind(config, Arc::new(SystemClock)).await?;
-//! let base = server.state().base_url.to_string(); // e.g. "http://127.0.0.1:41237"
+//! let base = server.state().config.public_base_url(); // e.g. "http://127.0.0.1:41237"
 //! let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
 //! let serving = tokio::spawn(server.serve(async {
 //!     let _ = stopped.await;

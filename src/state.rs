@@ -1,4 +1,4 @@
-//! `AppState`: the one cloneable bag of cheap handles every handler receives (STYLE.md rule 4).
+//! `AppState`: the one cloneable bag of cheap handles every handler receives (CONTRIBUTING.md code rule 4).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,10 +13,6 @@ use crate::store::{Store, StoreError};
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    /// The public base URL (no trailing slash).
-    pub base_url: Arc<str>,
-    /// The HTTPS listener's public base URL, when there is one (discovery served over TLS points here).
-    pub tls_base_url: Option<Arc<str>>,
     pub clock: SharedClock,
     pub store: Store,
     pub validator: Arc<TokenValidator>,
@@ -60,8 +56,6 @@ impl AppState {
             pending += store.backlog(&job.id, record.applied_through).await?;
         }
         Ok(Self {
-            base_url: config.public_base_url().into(),
-            tls_base_url: config.public_tls_base_url().map(Into::into),
             clients: Arc::new(clients),
             jobs: Arc::new(jobs),
             staging: Arc::new(StagingGauge::new(config.staging.queue_capacity, pending)),
@@ -71,14 +65,6 @@ impl AppState {
             store,
             ready: Arc::new(AtomicBool::new(false)),
         })
-    }
-
-    /// The base URL a client used: the HTTPS one for requests that arrived over TLS (when there is one).
-    pub fn base_url_for(&self, over_tls: bool) -> &str {
-        match (&self.tls_base_url, over_tls) {
-            (Some(https), true) => https,
-            _ => &self.base_url,
-        }
     }
 
     /// Persist a job's run state and status (after start, pause, restart).

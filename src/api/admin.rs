@@ -1,13 +1,20 @@
-//! Emulator control surface (DESIGN.md "Emulator control API"): liveness, readiness, reset, and drain
+//! Emulator control surface (README "Using it from a test suite"): liveness, readiness, reset, and drain
 //! (wait until a job has processed everything staged before the call). Open on loopback by default;
 //! `admin.token` makes `/_emulator/*` require `Authorization: Bearer <token>`.
+//!
+//! Cross-site rule: a web page the developer has open must not be able to reset the emulator behind their
+//! back (a form or `fetch` posting to `http://127.0.0.1:8080/_emulator/reset` needs no CORS answer to do
+//! harm). So `/_emulator/*` refuses, with 403, a request whose `Origin` is present and is not one of the
+//! emulator's own public origins, or whose `Sec-Fetch-Site` is `cross-site` or `same-site` (a page on
+//! another port of localhost is "same-site" yet another application). Test clients and curl send neither
+//! header and are not affected; browsers send at least one on every cross-origin request.
 
 use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -21,7 +28,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let control = Router::new()
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/jobs/{job_id}/drain", post(drain))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), require_admin_token));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), require_admin_token))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site));
     Router::new().route("/health", get(health)).route("/ready", get(ready)).merge(control)
 }
 
@@ -30,13 +38,55 @@ async fn require_admin_token(State(state): State<AppState>, req: Request, next: 
     if expected.is_empty() {
         return next.run(req).await;
     }
-    let given =
-        req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-    if given == Some(expected.as_str()) {
-        next.run(req).await
-    } else {
-        ApiError::Unauthenticated(TokenProblem::Empty).into_response()
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .filter(|t| !t.is_empty());
+    match given {
+        None => ApiError::Unauthenticated(TokenProblem::Empty).into_response(),
+        Some(t) if aws_lc_rs::constant_time::verify_slices_are_equal(t.as_bytes(), expected.as_bytes()).is_ok() => {
+            next.run(req).await
+        }
+        Some(_) => ApiError::Unauthenticated(TokenProblem::InvalidAdminToken).into_response(),
     }
+}
+
+/// 403 for requests a browser sends on behalf of another site (see the module header).
+async fn refuse_cross_site(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    // The listeners' own addresses or configured public URLs, never the request's `Host`: a DNS-rebound page sends
+    // its own name as both `Host` and `Origin`.
+    let config = &state.config;
+    let own = std::iter::once(config.public_base_url()).chain(config.public_tls_base_url()).map(|url| origin_of(&url));
+    if is_cross_site(req.headers(), &own.collect::<Vec<_>>()) {
+        return ApiError::CrossSite.into_response();
+    }
+    next.run(req).await
+}
+
+fn is_cross_site(headers: &HeaderMap, own_origins: &[String]) -> bool {
+    let fetch_site = headers.get("sec-fetch-site").map(|v| v.as_bytes().to_ascii_lowercase());
+    if fetch_site.is_some_and(|site| site == b"cross-site" || site == b"same-site") {
+        return true;
+    }
+    headers.get(header::ORIGIN).is_some_and(|origin| {
+        let origin = origin.to_str().map(origin_of).unwrap_or_default();
+        !own_origins.contains(&origin)
+    })
+}
+
+/// `scheme://host[:port]` of a URL, lower-cased, without the scheme's default port (as browsers send it).
+fn origin_of(url: &str) -> String {
+    let url = url.trim().to_ascii_lowercase();
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url.as_str()));
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = match scheme {
+        "http" => authority.strip_suffix(":80").unwrap_or(authority),
+        "https" => authority.strip_suffix(":443").unwrap_or(authority),
+        _ => authority,
+    };
+    format!("{scheme}://{authority}")
 }
 
 async fn health() -> impl IntoResponse {
@@ -101,4 +151,48 @@ async fn drain(
         return Err(ApiError::Conflict(format!("Job '{job_id}' is in quarantine; restart it before draining.")));
     }
     Ok(Json(json!({"jobId": job.id, "processed": job.processed_total(), "pending": 0})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (axum::http::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+    }
+
+    #[test]
+    fn origins_compare_as_browsers_send_them() {
+        assert_eq!(origin_of("http://127.0.0.1:8080"), "http://127.0.0.1:8080");
+        assert_eq!(origin_of("HTTP://Entra:80/base/"), "http://entra");
+        assert_eq!(origin_of("https://localhost:443"), "https://localhost");
+        assert_eq!(origin_of("null"), "://null");
+    }
+
+    #[test]
+    fn cross_site_is_what_a_browser_marks_as_another_site() {
+        let own = vec![origin_of("http://127.0.0.1:8080"), origin_of("https://localhost:8443")];
+        let refused = [
+            headers(&[("origin", "http://evil.example")]),
+            headers(&[("origin", "http://127.0.0.1:3000")]),
+            headers(&[("origin", "null")]),
+            headers(&[("sec-fetch-site", "cross-site")]),
+            headers(&[("sec-fetch-site", "same-site")]),
+            headers(&[("sec-fetch-site", "same-origin"), ("origin", "http://localhost:8080")]),
+        ];
+        for h in &refused {
+            assert!(is_cross_site(h, &own), "{h:?}");
+        }
+        let allowed = [
+            headers(&[]),
+            headers(&[("origin", "http://127.0.0.1:8080")]),
+            headers(&[("origin", "https://localhost:8443")]),
+            headers(&[("sec-fetch-site", "same-origin")]),
+            headers(&[("sec-fetch-site", "none")]),
+        ];
+        for h in &allowed {
+            assert!(!is_cross_site(h, &own), "{h:?}");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::auth::tls::ArrivedOverTls;
+use super::BaseUrl;
 use crate::error::{GraphError, NeedsChallenge, envelope, inner_error_date};
 use crate::state::AppState;
 
@@ -33,7 +33,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
         .unwrap_or_else(|| request_id.clone());
     let ids = RequestIds { request_id, client_request_id };
     req.extensions_mut().insert(ids.clone());
-    let over_tls = req.extensions().get::<ArrivedOverTls>().is_some();
+    let base = BaseUrl::of(req.extensions(), req.uri(), req.headers(), &state.config);
 
     let mut response = next.run(req).await;
 
@@ -46,8 +46,7 @@ pub async fn request_context(State(state): State<AppState>, mut req: Request, ne
     }
     if response.extensions().get::<NeedsChallenge>().is_some() {
         let challenge = format!(
-            "Bearer realm=\"\", authorization_uri=\"{}/{}/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
-            state.base_url_for(over_tls),
+            "Bearer realm=\"\", authorization_uri=\"{base}/{}/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\"",
             state.config.tenant.id
         );
         if let Ok(v) = HeaderValue::from_str(&challenge) {

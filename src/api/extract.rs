@@ -1,4 +1,4 @@
-//! Extractors that validate at the edge (STYLE.md rule 3): the authenticated [`Principal`], and request
+//! Extractors that validate at the edge (CONTRIBUTING.md code rule 3): the authenticated [`Principal`], and request
 //! bodies whose rejections keep the Graph error envelope ([`GraphBytes`]).
 
 use axum::extract::FromRequestParts;

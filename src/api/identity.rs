@@ -1,4 +1,4 @@
-//! The emulator as token authority (spec A.5, Part B §6; issue 5): the token endpoints (in [`token`]), the v2 and
+//! The emulator as token authority (docs/fidelity.md A.5): the token endpoints (in [`token`]), the v2 and
 //! v1 OpenID discovery documents and the JWKS, under `/{tenant}/…` like `login.microsoftonline.com`.
 //!
 //! Design constraints and decisions:
@@ -7,8 +7,8 @@
 //!   but the client-credentials grant refuses them (AADSTS9001023), as Entra does. Anything else: AADSTS90002
 //!   (`invalid_tenant`) for a GUID or domain name, AADSTS900023 for a string that is neither.
 //! - MSAL (Python, Node) reads the v2 document of a custom authority and posts to its `token_endpoint`, which it
-//!   requires to be https on the authority's host. So every URL points at the emulator's public base URL, and a
-//!   request that arrived over the HTTPS listener gets the HTTPS base.
+//!   requires to be https on the authority's host. So every URL starts with the request's [`BaseUrl`]: the origin
+//!   of the listener the document was asked for on (docs/fidelity.md#emulator-surfaces, row E.14).
 //! - v2 issuer `{base}/{tid}/v2.0`; the v1 document keeps `https://sts.windows.net/{tid}/`, the issuer of the
 //!   (always v1) access tokens, with its `jwks_uri` at the emulator. The route parameter is named `{version}`
 //!   because the Graph routes use that name for the same first segment (the router requires one name per position).
@@ -23,9 +23,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json};
 use serde_json::{Value, json};
 
-use super::RequestIds;
+use super::{BaseUrl, RequestIds};
 use crate::auth::OAuthError;
-use crate::auth::tls::ArrivedOverTls;
 use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -66,11 +65,6 @@ fn resolve_tenant(state: &AppState, segment: &str) -> Result<Tenant, OAuthError>
     }
 }
 
-/// The base URL links in this response use: the HTTPS one when the request came over TLS.
-fn base_url(state: &AppState, tls: Option<Extension<ArrivedOverTls>>) -> &str {
-    state.base_url_for(tls.is_some())
-}
-
 /// An AADSTS error response; Entra sends `x-ms-request-id` (the trace id) and forbids caching.
 fn oauth_error(state: &AppState, ids: &RequestIds, err: &OAuthError) -> Response {
     let body = err.body(state.clock.now(), &ids.request_id, &ids.client_request_id);
@@ -100,7 +94,7 @@ fn tid_for(state: &AppState, segment: &str, tenant: Tenant) -> String {
 /// What both discovery documents are built from.
 struct DiscoveryBase {
     /// The emulator's base URL as the client reached it.
-    base: String,
+    base: BaseUrl,
     /// The tenant in the issuer: the GUID, or `{tenantid}` for multi-tenant documents.
     issuer_tid: String,
     /// `{base}/{tenant}`: the prefix of the tenant's endpoints.
@@ -110,24 +104,23 @@ struct DiscoveryBase {
 fn discovery_base(
     state: &AppState,
     segment: &str,
-    tls: Option<Extension<ArrivedOverTls>>,
+    base: BaseUrl,
     ids: &RequestIds,
 ) -> Result<DiscoveryBase, Box<Response>> {
     let tenant = resolve_tenant(state, segment).map_err(|e| Box::new(oauth_error(state, ids, &e)))?;
-    let base = base_url(state, tls);
     let path_tid = tid_for(state, segment, tenant);
     let issuer_tid = if tenant == Tenant::Any { "{tenantid}".to_owned() } else { path_tid.clone() };
     let t = format!("{base}/{path_tid}");
-    Ok(DiscoveryBase { base: base.to_owned(), issuer_tid, t })
+    Ok(DiscoveryBase { base, issuer_tid, t })
 }
 
 async fn discovery_v2(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(segment): Path<String>,
-    tls: Option<Extension<ArrivedOverTls>>,
     Extension(ids): Extension<RequestIds>,
 ) -> Response {
-    let DiscoveryBase { base, issuer_tid, t } = match discovery_base(&state, &segment, tls, &ids) {
+    let DiscoveryBase { base, issuer_tid, t } = match discovery_base(&state, &segment, base, &ids) {
         Ok(d) => d,
         Err(response) => return *response,
     };
@@ -161,11 +154,11 @@ async fn discovery_v2(
 
 async fn discovery_v1(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(segment): Path<String>,
-    tls: Option<Extension<ArrivedOverTls>>,
     Extension(ids): Extension<RequestIds>,
 ) -> Response {
-    let DiscoveryBase { base, issuer_tid, t } = match discovery_base(&state, &segment, tls, &ids) {
+    let DiscoveryBase { base, issuer_tid, t } = match discovery_base(&state, &segment, base, &ids) {
         Ok(d) => d,
         Err(response) => return *response,
     };
@@ -225,8 +218,8 @@ fn claims_supported() -> Value {
 /// `/{tenant}/discovery/v2.0/keys`: the signing key, with the v2 issuer Entra adds to each key.
 async fn keys_v2(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(segment): Path<String>,
-    tls: Option<Extension<ArrivedOverTls>>,
     Extension(ids): Extension<RequestIds>,
 ) -> Response {
     let tenant = match resolve_tenant(&state, &segment) {
@@ -238,7 +231,7 @@ async fn keys_v2(
         Tenant::Any => "{tenantid}".to_owned(),
     };
     let mut key = state.validator.keys().jwk_json();
-    key["issuer"] = format!("{}/{issuer_tid}/v2.0", base_url(&state, tls)).into();
+    key["issuer"] = format!("{base}/{issuer_tid}/v2.0").into();
     Json(json!({ "keys": [key] })).into_response()
 }
 

@@ -1,10 +1,12 @@
-//! HTTP only: routing, middleware, extractors and handlers; no business rules (DESIGN.md "Layout").
+//! HTTP only: routing, middleware, extractors and handlers; no business rules (CONTRIBUTING.md "Layout").
 
 mod admin;
 mod context;
 pub(crate) mod extract;
 mod graph;
+pub(crate) mod headers;
 mod identity;
+mod links;
 mod scim;
 
 use std::time::Duration;
@@ -21,6 +23,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 pub use context::RequestIds;
+pub use links::{BaseUrl, ListenerBase};
 
 /// The whole application router, exactly as production serves it.
 pub fn router(state: AppState) -> Router {
@@ -34,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(state.clone(), context::request_context))
+                .layer(axum::middleware::from_fn(headers::limit_headers))
                 .layer(TraceLayer::new_for_http())
                 // Defence in depth: a bug that panics answers 500 (with request ids) instead of dropping the connection.
                 .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))

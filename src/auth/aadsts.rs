@@ -1,4 +1,4 @@
-//! The token endpoint's error model (spec A.5, Part B §6.1): the AADSTS envelope
+//! The token endpoint's error model (docs/fidelity.md A.5): the AADSTS envelope
 //! `{error, error_description, error_codes, timestamp, trace_id, correlation_id, error_uri}` with the `error`,
 //! code and HTTP status Entra answers for each case.
 //!
@@ -10,6 +10,8 @@
 //! 70003 `unsupported_grant_type` — AzureAD/azure-activedirectory-library-for-android#132; 700016
 //! `unauthorized_client` 400, 7000216, 900023, 9001023, 500011, 700027, 700024, 700021, 50027 — message texts
 //! from public issue threads, statuses inferred from the `error` value (RFC 6749 §5.2: `invalid_client` is 401).
+//! What Entra answers for a body it will not read is not published: the emulator answers 413 (or 400 for a body
+//! that could not be read) with 90013 `InvalidUserInput`, keeping the envelope every client parses.
 
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -90,6 +92,15 @@ impl OAuthError {
                 "Application with identifier '{client_id}' was not found in the directory '{tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
             ),
         )
+    }
+
+    /// AADSTS90013: a body too large to read (413), or one that could not be read (400).
+    pub fn unreadable_body(too_large: bool) -> Self {
+        if too_large {
+            Self::new(413, "invalid_request", 90013, "The request body is too large for the token endpoint.".into())
+        } else {
+            Self::new(400, "invalid_request", 90013, "The request body could not be read.".into())
+        }
     }
 
     /// AADSTS7000216: neither a secret nor an assertion was presented.
@@ -230,5 +241,12 @@ mod tests {
             assert_eq!((e.status, e.error), (401, "invalid_client"));
         }
         assert_eq!(OAuthError::unknown_client("a", "t").status, 400);
+    }
+
+    #[test]
+    fn an_unreadable_body_is_413_when_too_large_else_400() {
+        let (large, broken) = (OAuthError::unreadable_body(true), OAuthError::unreadable_body(false));
+        assert_eq!((large.status, large.error, large.code), (413, "invalid_request", 90013));
+        assert_eq!((broken.status, broken.error, broken.code), (400, "invalid_request", 90013));
     }
 }

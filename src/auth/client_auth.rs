@@ -1,4 +1,4 @@
-//! Client authentication at the token endpoint (spec Part B §6.1): the configured clients, `client_secret`
+//! Client authentication at the token endpoint (docs/fidelity.md A.5): the configured clients, `client_secret`
 //! (form or HTTP Basic, decided by the caller) and `client_assertion` JWTs (`private_key_jwt`) signed by the key of a
 //! certificate registered for the client.
 //!

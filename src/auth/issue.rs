@@ -1,4 +1,4 @@
-//! Minting access tokens shaped like Entra's v1 Graph app-only tokens (spec A.5, Part B §6.2): RS256 with
+//! Minting access tokens shaped like Entra's v1 Graph app-only tokens (docs/fidelity.md A.5): RS256 with
 //! `kid`/`x5t` headers, `iss https://sts.windows.net/{tid}/`, `aud`, `roles`, `appid`, `tid`, `oid`, `idtyp`.
 //! Used by the `token` command and (later) the token endpoint, so both produce identical tokens.
 

@@ -1,4 +1,4 @@
-//! Graph permission names the emulator checks, and which of them satisfy each surface (spec A.1, issue 5 §6).
+//! Graph permission names the emulator checks, and which of them satisfy each surface (docs/fidelity.md A.1).
 
 pub const UPLOAD: &str = "SynchronizationData-User.Upload";
 pub const UPLOAD_OWNED_BY: &str = "SynchronizationData-User.Upload.OwnedBy";

@@ -1,4 +1,4 @@
-//! The HTTPS listener's certificate (issue 5 §5): the configured PEM files, or a generated local CA plus a server
+//! The HTTPS listener's certificate (docs/fidelity.md A.5): the configured PEM files, or a generated local CA plus a server
 //! certificate for `localhost`, `127.0.0.1`, `::1` and the configured names.
 //!
 //! Design constraints: MSAL and azure-identity refuse non-https authorities, so the CA must be something a user can
@@ -22,10 +22,6 @@ const CA_KEY_FILE: &str = "ca-key.pem";
 const CA_CERT_FILE: &str = "ca.pem";
 const SERVER_CERT_FILE: &str = "server.pem";
 const SERVER_KEY_FILE: &str = "server-key.pem";
-
-/// Marks a request that arrived over the HTTPS listener (an extension set on the TLS router only).
-#[derive(Debug, Clone, Copy)]
-pub struct ArrivedOverTls;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {

@@ -1,6 +1,11 @@
-//! Bearer-token validation (spec A.1 row 2): RS256 only (`none` and HS* refused), signature against the
+//! Bearer-token validation (docs/fidelity.md A.1 row 2): RS256 only (`none` and HS* refused), signature against the
 //! configured key, `exp`/`nbf` against the injected clock with a small leeway, Graph audiences, and the
 //! tenant's v1 or v2 issuer. Lenient mode accepts any non-empty bearer.
+//!
+//! `iss`, `aud`, `exp` and `tid` are required: a token without one answers exactly as a wrong value of that
+//! claim does (Graph never accepts such a token, and jsonwebtoken only checks the claims that are there).
+//! Claims are checked in one fixed order — signature, `iss`, `aud`, `exp`/`nbf`, `tid` — so a token with
+//! several problems always gets the same answer.
 //!
 //! Design constraint: lifetimes are checked here rather than by jsonwebtoken, because jsonwebtoken reads the
 //! system clock and tests drive time through `crate::clock`.
@@ -20,6 +25,9 @@ pub fn graph_audiences() -> [&'static str; 2] {
 
 #[derive(Debug, Deserialize)]
 struct Claims {
+    /// Only its presence and shape are checked here (jsonwebtoken checks a value it can read).
+    #[serde(default)]
+    aud: Option<serde_json::Value>,
     exp: Option<i64>,
     nbf: Option<i64>,
     #[serde(default)]
@@ -87,7 +95,8 @@ impl TokenValidator {
         let mut v = Validation::new(Algorithm::RS256);
         v.validate_exp = false;
         v.validate_nbf = false;
-        v.required_spec_claims.clear();
+        // A missing (or non-string) `iss` fails inside jsonwebtoken, before `aud` is looked at.
+        v.set_required_spec_claims(&["iss"]);
         v.set_audience(&graph_audiences());
         let issuers = [
             format!("https://sts.windows.net/{}/", self.tenant_id),
@@ -95,12 +104,22 @@ impl TokenValidator {
         ];
         v.set_issuer(&issuers);
         let data = decode::<Claims>(token, &self.keys.decoding, &v).map_err(|e| match e.kind() {
-            ErrorKind::InvalidAudience | ErrorKind::MissingRequiredClaim(_) => TokenProblem::InvalidAudience,
-            ErrorKind::InvalidIssuer => TokenProblem::InvalidIssuer,
+            ErrorKind::InvalidAudience => TokenProblem::InvalidAudience,
+            ErrorKind::InvalidIssuer | ErrorKind::MissingRequiredClaim(_) => TokenProblem::InvalidIssuer,
             ErrorKind::InvalidSignature | ErrorKind::InvalidAlgorithm => TokenProblem::InvalidSignature,
             _ => TokenProblem::Malformed,
         })?;
         let c = data.claims;
+        // jsonwebtoken skips `aud` when it is absent or not strings; such a token is refused as a wrong value
+        // would be (after `iss`, as jsonwebtoken orders its checks).
+        let audience_shaped = |aud: &serde_json::Value| match aud {
+            serde_json::Value::String(_) => true,
+            serde_json::Value::Array(all) => all.iter().all(serde_json::Value::is_string),
+            _ => false,
+        };
+        if !c.aud.as_ref().is_some_and(audience_shaped) {
+            return Err(TokenProblem::InvalidAudience);
+        }
         let exp = c.exp.ok_or(TokenProblem::Expired)?;
         if now_unix > exp.saturating_add(self.leeway_secs) {
             return Err(TokenProblem::Expired);
@@ -108,7 +127,7 @@ impl TokenValidator {
         if c.nbf.is_some_and(|nbf| now_unix < nbf.saturating_sub(self.leeway_secs)) {
             return Err(TokenProblem::Expired);
         }
-        if c.tid.as_deref().is_some_and(|t| t != self.tenant_id) {
+        if c.tid.as_deref() != Some(self.tenant_id.as_str()) {
             return Err(TokenProblem::InvalidIssuer);
         }
         Ok(Principal {
@@ -193,6 +212,74 @@ mod tests {
         assert_eq!(validator().validate(None, NOW), Err(TokenProblem::Empty));
         assert_eq!(validator().validate(Some("Bearer "), NOW), Err(TokenProblem::Empty));
         assert_eq!(validator().validate(Some("Basic abc"), NOW), Err(TokenProblem::Empty));
+    }
+
+    /// Signs `claims` as the development key does: a token whose only flaws are in its claims.
+    fn signed(claims: &serde_json::Value) -> String {
+        let keys = SigningKeys::development().unwrap();
+        let mut header = jsonwebtoken::Header::new(Algorithm::RS256);
+        header.kid = Some(keys.kid.clone());
+        jsonwebtoken::encode(&header, claims, &keys.encoding).unwrap()
+    }
+
+    fn good_claims() -> serde_json::Value {
+        serde_json::json!({
+            "iss": format!("https://sts.windows.net/{TID}/"),
+            "aud": "https://graph.microsoft.com",
+            "exp": NOW + 3600,
+            "nbf": NOW,
+            "tid": TID,
+            "appid": "c",
+            "roles": ["AuditLog.Read.All"],
+        })
+    }
+
+    #[test]
+    fn a_missing_claim_is_refused_as_a_wrong_value_of_it_would_be() {
+        assert!(check(&signed(&good_claims())).is_ok());
+        let rows = [
+            ("iss", serde_json::json!("https://sts.windows.net/other/"), TokenProblem::InvalidIssuer),
+            ("aud", serde_json::json!("api://other"), TokenProblem::InvalidAudience),
+            ("exp", serde_json::json!(NOW - 3600), TokenProblem::Expired),
+            ("tid", serde_json::json!("other"), TokenProblem::InvalidIssuer),
+        ];
+        for (claim, wrong, problem) in rows {
+            let mut without = good_claims();
+            without.as_object_mut().unwrap().remove(claim);
+            assert_eq!(check(&signed(&without)), Err(problem), "without {claim}");
+            let mut with_wrong = good_claims();
+            with_wrong[claim] = wrong;
+            assert_eq!(check(&signed(&with_wrong)), Err(problem), "wrong {claim}");
+        }
+    }
+
+    #[test]
+    fn claims_of_the_wrong_json_type_count_as_missing() {
+        for (claim, value, problem) in [
+            ("iss", serde_json::json!(7), TokenProblem::InvalidIssuer),
+            ("aud", serde_json::json!(7), TokenProblem::InvalidAudience),
+            ("aud", serde_json::json!([]), TokenProblem::InvalidAudience),
+            ("aud", serde_json::json!(["https://graph.microsoft.com", 7]), TokenProblem::InvalidAudience),
+            ("aud", serde_json::json!(null), TokenProblem::InvalidAudience),
+        ] {
+            let mut claims = good_claims();
+            claims[claim] = value.clone();
+            assert_eq!(check(&signed(&claims)), Err(problem), "{claim}: {value}");
+        }
+        let mut both = good_claims();
+        both["aud"] = serde_json::json!(["https://graph.microsoft.com"]);
+        assert!(check(&signed(&both)).is_ok(), "an array audience naming Graph is accepted");
+    }
+
+    #[test]
+    fn several_problems_always_get_the_same_answer() {
+        // `iss` is checked before `aud`, whether it is wrong or missing.
+        let mut claims = good_claims();
+        claims.as_object_mut().unwrap().remove("iss");
+        claims.as_object_mut().unwrap().remove("aud");
+        assert_eq!(check(&signed(&claims)), Err(TokenProblem::InvalidIssuer));
+        claims["aud"] = serde_json::json!("api://other");
+        assert_eq!(check(&signed(&claims)), Err(TokenProblem::InvalidIssuer));
     }
 
     #[test]

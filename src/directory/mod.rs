@@ -1,6 +1,6 @@
 //! The emulated Entra directory: Graph user objects and the rules the real directory enforces on them
 //! (UPN uniqueness and verified domains, required properties on create, the manager reference).
-//! No SQL here: `crate::store::directory` persists these objects.
+//! No SQL here: the store (`crate::store`) persists these objects.
 
 mod rules;
 mod user;

@@ -1,4 +1,4 @@
-//! Rules the directory enforces when a user is created (spec A.2): required properties, UPN uniqueness,
+//! Rules the directory enforces when a user is created (docs/fidelity.md A.2): required properties, UPN uniqueness,
 //! verified domains. The UPN collision check itself needs the store, so callers pass its answer in.
 
 use super::DirectoryUser;

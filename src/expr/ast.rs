@@ -1,6 +1,6 @@
-//! Syntax tree of the expression language (spec Part B §5.1) and its two renderings: canonical source
+//! Syntax tree of the expression language (docs/fidelity.md B.5) and its two renderings: canonical source
 //! text (`Display`, which `parse` reads back to the same tree) and Graph's `attributeMappingSource` tree
-//! (spec §3.2/§3.3, the `parsedExpression` of `parseExpression`).
+//! (docs/fidelity.md B.3, the `parsedExpression` of `parseExpression`).
 //!
 //! Design constraints: every node carries the [`Span`] of its source text so evaluation errors can point
 //! at it; work that does not depend on the record (function lookup, attribute-path compilation, constant
@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::attribute::AttrPath;
 use super::functions::FunctionSpec;
+use super::pattern::Pattern;
 use crate::parse::Span;
 
 /// One node of a parsed expression.
@@ -68,7 +69,7 @@ pub struct Call {
     pub args: Vec<Arg>,
     pub(crate) spec: &'static FunctionSpec,
     /// `Replace`'s `regexPattern`, compiled at parse time when it is a string constant.
-    pub(crate) regex: Option<Arc<regex::Regex>>,
+    pub(crate) regex: Option<Arc<Pattern>>,
 }
 
 /// One positional argument slot; `expr` is `None` when the slot was left empty.
@@ -137,7 +138,7 @@ impl Expr {
     }
 
     /// Calls `f` on this node and every node below it (pre-order).
-    pub(crate) fn visit(&self, f: &mut impl FnMut(&Expr)) {
+    pub(crate) fn visit<'e>(&'e self, f: &mut impl FnMut(&'e Expr)) {
         f(self);
         match &self.kind {
             ExprKind::Attribute(_) | ExprKind::Constant(_) => {}
@@ -149,7 +150,7 @@ impl Expr {
         }
     }
 
-    /// Graph's `attributeMappingSource` tree for this expression (spec §3.2/§3.3). Omitted arguments are
+    /// Graph's `attributeMappingSource` tree for this expression (docs/fidelity.md B.3). Omitted arguments are
     /// left out of `parameters`; each parameter's `key` is the catalogue parameter name.
     pub fn to_mapping_source(&self) -> serde_json::Value {
         let expression = self.to_string();

@@ -1,5 +1,5 @@
-//! Attribute references resolved against the inbound SCIM user (`data` of a bulk operation) — spec Part B
-//! §5.1 (attribute refs in API apps) and Part A.4 (the default mappings).
+//! Attribute references resolved against the inbound SCIM user (`data` of a bulk operation) — the
+//! attribute references of API-driven apps (docs/fidelity.md B.5) and the default mappings (A.4).
 //!
 //! Forms: `[userName]`, nested `[name.givenName]`, extension `[urn:…:enterprise:2.0:User:department]`,
 //! custom namespaces `[urn:contoso:employee:HireDate]`, multi-valued filters `[emails[type eq "work"].value]`
@@ -13,7 +13,9 @@
 //!   key (enterprise `manager`) → that value, arrays → multi-valued, missing/null/other objects → null.
 //!
 //! Design constraints: the path (and every namespace split) is compiled once at parse time; resolution
-//! borrows from the record and allocates only for the final value.
+//! borrows from the record and allocates only for the final value, and counts the members, elements and
+//! compared text it scans (the evaluation's work limit, `budget.rs`: members are looked up by a linear,
+//! case-insensitive scan, so a huge record makes every reference expensive).
 
 use crate::scim::record::{Record as Json, RecordObject as Map, member, scalar_text};
 
@@ -71,25 +73,32 @@ impl AttrPath {
         Ok(Self { raw: raw.to_owned(), plain, namespaced })
     }
 
-    /// Reads the referenced attribute from `record`.
-    pub(crate) fn resolve(&self, record: &Json<'_>) -> Value {
+    /// Reads the referenced attribute from `record`, adding the members and elements it scans to `scanned`.
+    pub(crate) fn resolve(&self, record: &Json<'_>, scanned: &mut u64) -> Value {
         let Some(root) = record.as_object() else {
             return Value::Null;
         };
+        let mut scan = Scan(0);
+        let value = self.resolve_in(root, &mut scan);
+        *scanned += scan.0;
+        value
+    }
+
+    fn resolve_in(&self, root: &Map<'_>, scan: &mut Scan) -> Value {
         if let Some(segs) = &self.plain {
-            let v = walk(root, segs);
+            let v = walk(root, segs, scan);
             if !v.is_null() || segs.len() == 1 {
                 return v;
             }
         } else {
             for (ns, segs) in &self.namespaced {
-                if let Some(Json::Object(obj)) = member(root, ns) {
-                    return walk(obj, segs);
+                if let Some(Json::Object(obj)) = scan.member(root, ns) {
+                    return walk(obj, segs, scan);
                 }
             }
         }
         // Flat key holding the whole reference (e.g. parseExpression test objects: "passwordProfile.password").
-        member(root, &self.raw).map_or(Value::Null, json_to_value)
+        scan.member(root, &self.raw).map_or(Value::Null, |v| scan.value(v))
     }
 }
 
@@ -180,10 +189,37 @@ fn split_word(s: &str) -> (&str, &str) {
     (&s[..end], s[end..].trim_start())
 }
 
-fn walk(obj: &Map<'_>, segs: &[Segment]) -> Value {
+/// The work counter of one resolution (members, elements and compared bytes; a record is far smaller
+/// than what would overflow it).
+struct Scan(u64);
+
+impl Scan {
+    #[inline]
+    fn add(&mut self, n: usize) {
+        self.0 = self.0.wrapping_add(n as u64);
+    }
+
+    /// A member lookup scans the object's members.
+    #[inline]
+    fn member<'r, 'a>(&mut self, obj: &'r Map<'a>, key: &str) -> Option<&'r Json<'a>> {
+        self.add(obj.len());
+        member(obj, key)
+    }
+
+    /// Converting a node reads every element of an array.
+    #[inline]
+    fn value(&mut self, v: &Json<'_>) -> Value {
+        if let Json::Array(items) = v {
+            self.add(items.len());
+        }
+        json_to_value(v)
+    }
+}
+
+fn walk(obj: &Map<'_>, segs: &[Segment], scan: &mut Scan) -> Value {
     let mut found = Found::default();
-    collect_in(obj, segs, &mut found);
-    found.into_value()
+    collect_in(obj, segs, &mut found, scan);
+    found.into_value(scan)
 }
 
 /// The JSON nodes a path reached.
@@ -207,23 +243,23 @@ impl<'r> Found<'r> {
         };
     }
 
-    fn into_value(self) -> Value {
+    fn into_value(self, scan: &mut Scan) -> Value {
         match self {
             Found::None => Value::Null,
-            Found::One(v) => json_to_value(v),
+            Found::One(v) => scan.value(v),
             Found::Many(all) => {
-                let vals: Vec<String> = all.into_iter().flat_map(|v| json_to_value(v).values().to_vec()).collect();
+                let vals: Vec<String> = all.into_iter().flat_map(|v| scan.value(v).values().to_vec()).collect();
                 if vals.is_empty() { Value::Null } else { Value::Multi(vals) }
             }
         }
     }
 }
 
-fn collect_in<'r>(obj: &'r Map<'r>, segs: &[Segment], out: &mut Found<'r>) {
+fn collect_in<'r>(obj: &'r Map<'r>, segs: &[Segment], out: &mut Found<'r>, scan: &mut Scan) {
     let Some((seg, rest)) = segs.split_first() else {
         return;
     };
-    let Some(child) = member(obj, &seg.name) else {
+    let Some(child) = scan.member(obj, &seg.name) else {
         return;
     };
     if let Some(f) = &seg.filter {
@@ -231,29 +267,36 @@ fn collect_in<'r>(obj: &'r Map<'r>, segs: &[Segment], out: &mut Found<'r>) {
             Json::Array(items) => items.as_slice(),
             single => std::slice::from_ref(single),
         };
-        if let Some(hit) = elems.iter().find(|e| matches(e, f)) {
-            collect(hit, rest, out);
+        if let Some(hit) = elems.iter().find(|e| matches(e, f, scan)) {
+            collect(hit, rest, out, scan);
         }
         return;
     }
     match child {
-        Json::Array(items) if !rest.is_empty() => items.iter().for_each(|e| collect(e, rest, out)),
-        other => collect(other, rest, out),
+        Json::Array(items) if !rest.is_empty() => {
+            scan.add(items.len());
+            items.iter().for_each(|e| collect(e, rest, out, scan));
+        }
+        other => collect(other, rest, out, scan),
     }
 }
 
-fn collect<'r>(node: &'r Json<'r>, rest: &[Segment], out: &mut Found<'r>) {
+fn collect<'r>(node: &'r Json<'r>, rest: &[Segment], out: &mut Found<'r>, scan: &mut Scan) {
     if rest.is_empty() {
         out.push(node);
     } else if let Json::Object(obj) = node {
-        collect_in(obj, rest, out);
+        collect_in(obj, rest, out, scan);
     }
 }
 
-fn matches(elem: &Json<'_>, f: &Filter) -> bool {
-    let Some(v) = elem.as_object().and_then(|o| member(o, &f.attr)) else {
+/// Whether `elem` passes the filter; comparing strings counts their length.
+fn matches(elem: &Json<'_>, f: &Filter, scan: &mut Scan) -> bool {
+    let Some(v) = elem.as_object().and_then(|o| scan.member(o, &f.attr)) else {
         return false;
     };
+    if let Json::Str(have) = v {
+        scan.add(have.len());
+    }
     match (&f.value, v) {
         (FilterValue::Str(want), Json::Str(have)) => have.to_lowercase() == want.to_lowercase(),
         (FilterValue::Bool(want), Json::Bool(have)) => want == have,

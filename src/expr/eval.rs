@@ -1,18 +1,22 @@
-//! Evaluation of a parsed expression against one inbound SCIM record (spec Part B §5; the quirks of §5.1).
+//! Evaluation of a parsed expression against one inbound SCIM record (docs/fidelity.md B.5).
 //!
 //! Arguments are evaluated lazily by each function (IIF, Switch, Coalesce and SelectUniqueValue only
 //! evaluate the branch they take). `IgnoreFlowIfNullOrEmpty` raises [`Evaluated::ignore_flow`] so the engine
 //! can drop the target attribute.
 //!
 //! Design constraints: the record is borrowed, never cloned; time comes from [`EvalContext::now`] (rule 5
-//! of STYLE.md); every failure is an [`EvalError`] that names the function and the source position.
+//! of CONTRIBUTING.md); every failure is an [`EvalError`] that names the function and the source position; every
+//! node is held to the limits of `budget.rs` (value size, work), here and in the functions that could
+//! otherwise build a value far larger than their inputs.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
 use time::OffsetDateTime;
 
-use super::ast::{Call, CmpOp, ConstantForm, Expr, ExprKind};
+use super::ast::{AttributeRef, Call, CmpOp, ConstantForm, Expr, ExprKind};
+use super::budget::{self, Limit, STEP_COST, Work};
 use super::value::Value;
 use crate::parse::Span;
 use crate::scim::record::Record;
@@ -83,34 +87,65 @@ impl EvalError {
 /// assert_eq!(out.value, Value::from("b@example.com"));
 /// ```
 pub fn evaluate(expr: &Expr, record: &Record<'_>, ctx: &EvalContext<'_>) -> Result<Evaluated, EvalError> {
-    let mut ev = Evaluator { record, ctx, ignore_flow: false };
+    let mut ev = Evaluator::new(record, ctx);
     let value = ev.eval(expr)?;
     Ok(Evaluated { value, ignore_flow: ev.ignore_flow })
 }
 
 /// Per-evaluation state handed to the function implementations.
 pub(crate) struct Evaluator<'r, 'c> {
-    pub(crate) record: &'r Record<'r>,
+    record: &'r Record<'r>,
     pub(crate) ctx: &'c EvalContext<'c>,
     pub(crate) ignore_flow: bool,
+    pub(crate) work: Work,
 }
 
-impl Evaluator<'_, '_> {
+impl<'r, 'c> Evaluator<'r, 'c> {
+    pub(crate) fn new(record: &'r Record<'r>, ctx: &'c EvalContext<'c>) -> Self {
+        Self { record, ctx, ignore_flow: false, work: Work::default() }
+    }
+
     pub(crate) fn eval(&mut self, e: &Expr) -> Result<Value, EvalError> {
-        match &e.kind {
-            ExprKind::Attribute(a) => Ok(a.path.resolve(self.record)),
+        let value = match &e.kind {
+            ExprKind::Attribute(a) => return self.read_attribute(a, e.span),
             // `&HF7` means 247 wherever it is used, not only in BitAnd.
             ExprKind::Constant(c) if c.form == ConstantForm::Number && c.value.starts_with('&') => {
-                Ok(Value::Str(parse_int(&c.value).map_or_else(|| c.value.clone(), |n| n.to_string())))
+                Value::Str(parse_int(&c.value).map_or_else(|| c.value.clone(), |n| n.to_string()))
             }
-            ExprKind::Constant(c) => Ok(Value::Str(c.value.clone())),
-            ExprKind::Call(c) => (c.spec.eval)(self, c, e.span),
+            ExprKind::Constant(c) => Value::Str(c.value.clone()),
+            ExprKind::Call(c) => (c.spec.eval)(self, c, e.span)?,
             ExprKind::Compare(c) => {
                 let lhs = self.eval(&c.lhs)?;
                 let rhs = self.eval(&c.rhs)?;
-                Ok(Value::bool(compare(c.op, lhs.as_str().unwrap_or(""), rhs.as_str().unwrap_or(""))))
+                Value::bool(compare(c.op, lhs.as_str().unwrap_or(""), rhs.as_str().unwrap_or("")))
             }
-        }
+        };
+        self.account(value.text_len(), STEP_COST).map_err(|limit| limit_error(e, limit))?;
+        Ok(value)
+    }
+
+    /// Reads attribute `a` from the record, counting the members it scans and the text it copies. (Inlined:
+    /// most nodes of real mappings are attribute reads, and a call of its own measurably cost them.)
+    #[inline(always)]
+    pub(crate) fn read_attribute(&mut self, a: &AttributeRef, span: Span) -> Result<Value, EvalError> {
+        let mut scanned = STEP_COST;
+        let value = a.path.resolve(self.record, &mut scanned);
+        self.account(value.text_len(), scanned)
+            .map_err(|limit| EvalError { span, message: format!("[{}]: {limit}", a.name) })?;
+        Ok(value)
+    }
+
+    /// Checks a value of `len` bytes a node produced and counts it, with `extra` units of work spent making it
+    /// (a node counts [`STEP_COST`] when it is done, so one evaluation of a node is one addition).
+    #[inline]
+    fn account(&mut self, len: usize, extra: u64) -> Result<(), Limit> {
+        budget::check_len(len)?;
+        self.work.spend(budget::units(len).saturating_add(extra))
+    }
+
+    /// Counts `units` of work done by `call` itself (a regex pass, a compilation).
+    pub(crate) fn charge(&mut self, call: &Call, span: Span, units: u64) -> Result<(), EvalError> {
+        self.work.spend(units).map_err(|limit| EvalError::in_call(call, span, limit))
     }
 
     /// Argument slot `i` (null when omitted).
@@ -137,6 +172,18 @@ impl Evaluator<'_, '_> {
                 .ok_or_else(|| EvalError::in_call(call, span, format!("{what} must be an integer, got '{s}'"))),
         }
     }
+}
+
+/// A limit error at node `e`, named by the function, `[attribute]`, or what the node is.
+#[cold]
+fn limit_error(e: &Expr, limit: Limit) -> EvalError {
+    let subject = match &e.kind {
+        ExprKind::Call(c) => Cow::Borrowed(c.name),
+        ExprKind::Attribute(a) => Cow::Owned(format!("[{}]", a.name)),
+        ExprKind::Constant(_) => Cow::Borrowed("a constant"),
+        ExprKind::Compare(_) => Cow::Borrowed("a comparison"),
+    };
+    EvalError { span: e.span, message: format!("{subject}: {limit}") }
 }
 
 /// Decimal (optionally `.0`-suffixed) or `&H` hexadecimal integer.

@@ -1,4 +1,4 @@
-//! Tokens of the expression language (spec Part B §5.1): names, `"strings"` with `\"`/`\\` escapes,
+//! Tokens of the expression language (docs/fidelity.md B.5): names, `"strings"` with `\"`/`\\` escapes,
 //! `[attribute]` references (which may nest a SCIM filter: `[emails[type eq "work"].value]`), numbers
 //! (`7`, `-10`, `&HF7`), `( , )` and the comparison operators `= <> > >= < <=`.
 //!

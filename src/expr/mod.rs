@@ -1,4 +1,4 @@
-//! The Microsoft Entra attribute-mapping expression language (spec Part B §5): parse once, evaluate per
+//! The Microsoft Entra attribute-mapping expression language (docs/fidelity.md B.5): parse once, evaluate per
 //! inbound SCIM record.
 //!
 //! Module map:
@@ -7,6 +7,7 @@
 //! * `attribute.rs` — `[attribute]` references resolved in the SCIM record;
 //! * `value.rs` — the string-typed runtime [`Value`];
 //! * `eval.rs` — [`evaluate`] with its [`EvalContext`];
+//! * `budget.rs` — the limits of one evaluation (value size, work), `pattern.rs` — a regex and its price;
 //! * `functions/` — the catalogue ([`catalog`], table in `catalog.rs`) and one file per function family
 //!   (`string`, `collection`, `logic`, `replace`, `date` + `netfmt`/`netparse`, `convert`, `diacritics`,
 //!   `directory`); tests sit next to each as `*_tests.rs`, shared helpers in `testkit.rs`.
@@ -17,10 +18,12 @@
 
 mod ast;
 mod attribute;
+mod budget;
 mod eval;
 mod functions;
 mod lexer;
 mod parser;
+pub(crate) mod pattern;
 mod value;
 
 #[cfg(test)]
@@ -29,8 +32,10 @@ mod testkit;
 mod tests;
 
 pub use ast::{Arg, AttributeRef, Call, CmpOp, Compare, Constant, ConstantForm, Expr, ExprKind};
+pub use budget::{MAX_VALUE_BYTES, MAX_WORK};
 pub use eval::{EvalContext, EvalError, Evaluated, evaluate};
 pub use functions::{FunctionSpec, ParamSpec, catalog};
+pub use pattern::MAX_PATTERN_BYTES;
 pub use value::Value;
 
 /// Parses and validates an expression such as `Join(" ", [name.givenName], [name.familyName])`.

@@ -1,4 +1,4 @@
-//! Recursive-descent parser and validator for the expression language (spec Part B §5.1).
+//! Recursive-descent parser and validator for the expression language (docs/fidelity.md B.5).
 //!
 //! Grammar:
 //! ```text

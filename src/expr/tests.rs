@@ -1,5 +1,5 @@
 //! Module-level tests: parser errors and limits, Display round-trips, attribute references, the Graph
-//! `attributeMappingSource` rendering, and every default mapping of spec Part A.4 on the seed example 1
+//! `attributeMappingSource` rendering, and every default mapping of docs/fidelity.md A.4 on the seed example 1
 //! record (BU-v1 example 1, Barbara Jensen).
 
 use serde_json::json;
@@ -8,7 +8,7 @@ use super::testkit::{ctx, owned, record};
 use super::{Value, evaluate, parse};
 use crate::parse::MAX_DEPTH;
 
-/// BU-v1 example 1, first operation's `data` (shared/seeds/000).
+/// BU-v1 example 1, first operation's `data` (tests/fixtures/example1.json).
 fn barbara() -> serde_json::Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
@@ -73,7 +73,7 @@ fn default_mappings_evaluate_on_seed_example_1() {
         (r#"[addresses[type eq "work"].postalCode]"#.into(), "91608".into()),
         (r#"[addresses[type eq "work"].country]"#.into(), "USA".into()),
         ("[preferredLanguage]".into(), "en-US".into()),
-        // Part B §4.1/§4.2 alternatives and the TRBL UPN fix.
+        // docs/fidelity.md A.4 alternatives and the TRBL UPN fix.
         (r#"Switch([active], , "True", "True", "False", "False")"#.into(), "True".into()),
         ("Not([active])".into(), "False".into()),
         (

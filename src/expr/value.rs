@@ -1,4 +1,4 @@
-//! Runtime values of the expression language (spec Part B §5.1: "Booleans/dates are strings").
+//! Runtime values of the expression language (docs/fidelity.md B.5).
 //!
 //! Entra's engine only knows strings: a boolean is `"True"`/`"False"`, a date is `M/d/yyyy h:mm:ss tt`, a
 //! number is its decimal text. The only other shapes are "absent" ([`Value::Null`], which the provisioning
@@ -58,6 +58,25 @@ impl Value {
             Value::Str(s) => std::slice::from_ref(s),
             Value::Multi(v) => v,
         }
+    }
+
+    /// The bytes of text the value holds, counting one between each two values of a multi-valued one (so
+    /// splitting a string never makes it larger): what the evaluation limits measure.
+    pub(crate) fn text_len(&self) -> usize {
+        match self {
+            Value::Null => 0,
+            Value::Str(s) => s.len(),
+            Value::Multi(v) => v.iter().map(|s| s.len() + 1).sum::<usize>().saturating_sub(1),
+        }
+    }
+
+    /// Applies a fallible string transformation to every value, keeping null null.
+    pub(crate) fn try_map_str<E>(self, mut f: impl FnMut(&str) -> Result<String, E>) -> Result<Value, E> {
+        Ok(match self {
+            Value::Null => Value::Null,
+            Value::Str(s) => Value::Str(f(&s)?),
+            Value::Multi(v) => Value::Multi(v.iter().map(|s| f(s)).collect::<Result<_, _>>()?),
+        })
     }
 
     /// Applies a string transformation to every value, keeping null null.

@@ -1,4 +1,4 @@
-//! The `$filter` AST and its recursive-descent parser (spec A.3, §2.2).
+//! The `$filter` AST and its recursive-descent parser (docs/fidelity.md A.3).
 //!
 //! Grammar, loosest first: `or` < `and` < `not` < comparison (`eq ne gt ge lt le`, `in (…)`) < primary
 //! (property path, literal, `contains|startswith|endswith(prop, 'x')`, parenthesised expression).

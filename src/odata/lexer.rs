@@ -1,4 +1,4 @@
-//! Tokens of `$filter` and `$orderby` (spec A.3, §2.2): property paths (`provisioningStatusInfo/status`),
+//! Tokens of `$filter` and `$orderby` (docs/fidelity.md A.3): property paths (`provisioningStatusInfo/status`),
 //! `'strings'` with `''` as the escaped quote, integers, and the unquoted literals Graph clients send —
 //! DateTimeOffset (`2022-10-10T09:47:34Z`, `…34.1234567Z`, `…34+02:00`) and GUIDs.
 //!

@@ -1,4 +1,4 @@
-//! `$orderby`, `$top` and `$select` (spec A.3: default order `activityDateTime desc, id`, page 100,
+//! `$orderby`, `$top` and `$select` (docs/fidelity.md A.3: default order `activityDateTime desc, id`, page 100,
 //! max 1000; A.3b: `$select` of unknown properties → 400).
 //!
 //! Design constraints and decisions:

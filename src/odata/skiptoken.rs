@@ -1,13 +1,14 @@
-//! The opaque `$skiptoken` of `@odata.nextLink` (spec A.3: keyset paging, stable under concurrent
-//! writes; Part B §2.2: Graph's token format is unknown, so ours is our own).
+//! The opaque `$skiptoken` of `@odata.nextLink`: keyset paging, stable under concurrent writes
+//! (docs/fidelity.md, "A3 Provisioning logs query"). Graph's own token format is not documented, so ours
+//! is our own.
 //!
 //! A token is the URL-safe, unpadded base64 of a JSON array holding the sort-key values of the last
-//! row of the page (e.g. `["2025-01-15T10:02:13.0000000Z","e0f6…"]`); the caller feeds the decoded
-//! values to [`keyset_sql`](super::keyset_sql) with the same `$orderby`. Tokens need no URL escaping.
+//! row of the page (e.g. `["2025-01-15T10:02:13.0000000Z","e0f6…"]`); [`super::PageQuery::new`] turns
+//! the decoded values into typed keys for the same `$orderby`. Tokens need no URL escaping.
 //!
 //! Design constraints: decoding never trusts the token — length is capped, anything that is not a
-//! JSON array is refused, and [`keyset_sql`](super::keyset_sql) rejects values of the wrong type or
-//! count (a token replayed against another `$orderby`).
+//! JSON array is refused, and the page query rejects values of the wrong type or count (a token
+//! replayed against another `$orderby`).
 
 use super::{MAX_QUERY_OPTION_LEN, ODataError};
 use base64::Engine as _;

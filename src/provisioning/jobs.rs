@@ -167,7 +167,7 @@ impl Gate {
     }
 }
 
-/// Why a lookup failed: the id that does not exist (spec A.1 404 row).
+/// Why a lookup failed: the id that does not exist (docs/fidelity.md A.1 404 row).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownResource(pub String);
 

@@ -1,4 +1,4 @@
-//! Per-job upload quotas (spec A.1 row 429): GCRA limiters from governor, one per configured quota (the
+//! Per-job upload quotas (docs/fidelity.md A.1 row 429): GCRA limiters from governor, one per configured quota (the
 //! short window, and the optional daily cap), driven by the injected clock so tests are exact.
 //!
 //! GCRA lets `limit` requests arrive at once and then refills one every `window / limit`; this is the smooth

@@ -1,4 +1,4 @@
-//! The job's `synchronizationSchema` (Graph shape, Part B §3.3) and its compiled form: every mapping's
+//! The job's `synchronizationSchema` (Graph shape, docs/fidelity.md B.3) and its compiled form: every mapping's
 //! expression parsed once, the matching mapping chosen, the scoping filter ready to evaluate.
 //!
 //! The schema is kept as JSON for a faithful GET/PUT round trip; only the parts the engine needs are read
@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::scoping::{CompiledFilter, compile_filter};
 use crate::expr::{self, Expr};
 
-/// The default schema of the API2AAD template (spec A.4).
+/// The default schema of the API2AAD template (docs/fidelity.md A.4).
 pub const API2AAD_SCHEMA: &str = include_str!("../../config/mappings/API2AAD.json");
 
 #[derive(Debug, Deserialize)]

@@ -1,4 +1,4 @@
-//! Scoping filters (spec A.2, Part B §3.4): clauses within a group AND, groups OR; a null or empty source
+//! Scoping filters (docs/fidelity.md A.2, B.3): clauses within a group AND, groups OR; a null or empty source
 //! value makes a clause false (except `IS NULL`); comparisons are case-sensitive as in Entra.
 //!
 //! Operator names are accepted as the portal shows them (`IS NOT NULL`, `Greater_Than`) and in the spaced,
@@ -145,7 +145,12 @@ pub fn compile_filter(filter: &Value) -> Result<Option<CompiledFilter>, SchemaEr
             let regexes = if matches!(op, Operator::RegexMatch | Operator::NotRegexMatch) {
                 values
                     .iter()
-                    .map(|v| regex::Regex::new(v).map_err(|e| err(format!("Invalid regular expression '{v}': {e}"))))
+                    .map(|v| {
+                        // The expression language's size limit bounds every search's cost here too.
+                        expr::pattern::Pattern::compile(v)
+                            .map(|p| p.regex)
+                            .map_err(|e| err(format!("Invalid regular expression '{v}': {e}")))
+                    })
                     .collect::<Result<_, _>>()?
             } else {
                 Vec::new()
@@ -281,5 +286,14 @@ mod tests {
         let e = compile_filter(&json!({"groups": [{"clauses": [clause("LIKE", "x", &[])]}]})).unwrap_err();
         assert!(e.message.contains("LIKE"));
         assert!(compile_filter(&json!({"groups": []})).unwrap().is_none());
+    }
+
+    #[test]
+    fn patterns_beyond_the_automaton_limit_are_schema_errors() {
+        let filter = |p: &str| json!({"groups": [{"clauses": [clause("REGEX MATCH", "x", &[p])]}]});
+        let e = compile_filter(&filter(r"\w{0,200}z")).unwrap_err();
+        assert!(e.message.starts_with(r"Invalid regular expression '\w{0,200}z'"), "{}", e.message);
+        assert!(e.message.contains("size limit"), "{}", e.message);
+        assert!(compile_filter(&filter(r"^\w{0,20}z$")).unwrap().is_some());
     }
 }

@@ -1,5 +1,5 @@
-//! A job's `synchronizationStatus` (Part B §3.1): the state code, the last executions with their counters,
-//! quarantine, steady-state times — and the rules that move a job into quarantine (§3.5, thresholds from
+//! A job's `synchronizationStatus` (docs/fidelity.md B.3): the state code, the last executions with their counters,
+//! quarantine, steady-state times — and the rules that move a job into quarantine (docs/fidelity.md A.2 "Quarantine"; thresholds from
 //! configuration so tests can reach them with small numbers).
 
 use serde::{Deserialize, Serialize};

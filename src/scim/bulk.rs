@@ -1,4 +1,4 @@
-//! Validation of a bulkUpload `BulkRequest` body (spec A.1 rows "body not JSON" to "bad operation").
+//! Validation of a bulkUpload `BulkRequest` body (docs/fidelity.md A.1 rows "body not JSON" to "bad operation").
 //!
 //! The whole request is refused when any rule fails, and every violation is reported with a JSON-path
 //! `target` (for operations: index and bulkId) so a client can fix all of them in one round trip.

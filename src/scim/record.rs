@@ -48,32 +48,35 @@ pub fn scalar_text(v: &Record<'_>) -> Option<String> {
 ///     ("emails[type eq \"work\"].value".into(), "b@x".into()), ("active".into(), "False".into())]);
 /// ```
 pub fn flatten(record: &Record<'_>) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let Some(obj) = record.as_object() else { return out };
+    let Some(obj) = record.as_object() else { return Vec::new() };
+    // Keys are built by concatenation (no `format!`): this runs for every record the engine imports.
+    let mut out = Vec::with_capacity(obj.len() + 16);
     for (k, v) in obj.iter() {
         if k == "schemas" {
             continue;
         }
         match v {
             Record::Object(inner) => {
+                let separator = if k.starts_with("urn:") { ":" } else { "." };
                 for (ik, iv) in inner.iter() {
-                    let key = if k.starts_with("urn:") { format!("{k}:{ik}") } else { format!("{k}.{ik}") };
-                    out.push((key, display(iv)));
+                    out.push((concat(&[k, separator, ik]), display(iv)));
                 }
             }
             Record::Array(items) => {
                 for (i, item) in items.iter().enumerate() {
+                    let index = i.to_string();
                     match item {
                         Record::Object(o) => {
-                            let selector = o
-                                .get("type")
-                                .and_then(Record::as_str)
-                                .map_or_else(|| format!("[{i}]"), |t| format!("[type eq \"{t}\"]"));
+                            let selector: [&str; 3] = match o.get("type").and_then(Record::as_str) {
+                                Some(t) => ["[type eq \"", t, "\"]"],
+                                None => ["[", &index, "]"],
+                            };
                             for (ik, iv) in o.iter().filter(|(ik, _)| *ik != "type") {
-                                out.push((format!("{k}{selector}.{ik}"), display(iv)));
+                                let [a, b, c] = selector;
+                                out.push((concat(&[k, a, b, c, ".", ik]), display(iv)));
                             }
                         }
-                        other => out.push((format!("{k}[{i}]"), display(other))),
+                        other => out.push((concat(&[k, "[", &index, "]"]), display(other))),
                     }
                 }
             }
@@ -81,6 +84,15 @@ pub fn flatten(record: &Record<'_>) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// The parts joined into one string of exactly their length.
+fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
 }
 
 /// A flattened value: scalars in string form, null as empty, anything nested as its JSON text.

@@ -1,5 +1,5 @@
 //! The storage boundary. Everything the emulator keeps goes through [`Store`]: asynchronous operations named
-//! by intent, with backend-neutral records ([`records`]) in and out. No SQL, connection or row type crosses
+//! by intent, with backend-neutral records (such as [`BatchWrites`]) in and out. No SQL, connection or row type crosses
 //! it; the one backend today is embedded SQLite (`sqlite`), and a second one (PostgreSQL, for replicas
 //! sharing one state) implements the same operations.
 //!
@@ -43,8 +43,9 @@ use crate::provisioning::log::ProvisioningObjectSummary;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The backend's own failure (a SQLite error today), kept as its source.
     #[error("storage error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("storage error: {0}")]
     Io(#[from] std::io::Error),
     #[error("storage error: {0}")]

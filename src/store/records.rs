@@ -76,11 +76,11 @@ pub struct DirectoryKeys {
 #[derive(Debug, Clone, Default)]
 pub struct DirectoryView {
     /// Every user found, by object id.
-    pub users: HashMap<String, DirectoryUser>,
+    pub users: foldhash::HashMap<String, DirectoryUser>,
     /// `(target, value)` → the ids of its holders, oldest first; present (maybe empty) for every key asked.
-    pub holders: HashMap<(String, String), Vec<String>>,
+    pub holders: foldhash::HashMap<(String, String), Vec<String>>,
     /// ASCII-lower-cased UPN → ids of its holders; present (maybe empty) for every UPN asked.
-    pub upn_holders: HashMap<String, Vec<String>>,
+    pub upn_holders: foldhash::HashMap<String, Vec<String>>,
     /// The job's references that can be resolved now or by this batch, and those of users found.
     pub pending: Vec<PendingReference>,
 }

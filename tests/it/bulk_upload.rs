@@ -1,4 +1,4 @@
-//! bulkUpload: every row of spec A.1, in order, asserting status, headers and error body.
+//! bulkUpload: every row of docs/fidelity.md A.1, in order, asserting status, headers and error body.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

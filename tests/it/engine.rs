@@ -1,4 +1,4 @@
-//! The provisioning engine end to end: upload → drain → directory and provisioning-log entries (spec A.2).
+//! The provisioning engine end to end: upload → drain → directory and provisioning-log entries (docs/fidelity.md A.2).
 
 use serde_json::{Value, json};
 

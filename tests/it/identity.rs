@@ -1,4 +1,4 @@
-//! The token endpoints (issue 5 §1–3, §6–7): client-credentials tokens by secret (form, Basic) and by certificate
+//! The token endpoints (docs/fidelity.md A.5): client-credentials tokens by secret (form, Basic) and by certificate
 //! assertion, their claims, every AADSTS error case, and per-endpoint permissions of the tokens they mint.
 
 use base64::Engine;
@@ -230,7 +230,7 @@ async fn a_wrong_secret_never_yields_a_token() {
     assert_aadsts(r, 401, "invalid_client", 7000215).await;
 }
 
-fn cert_client(s_config: &mut entra_inbound::config::Config) {
+pub fn cert_client(s_config: &mut entra_inbound::config::Config) {
     s_config.clients.push(ClientConfig {
         client_id: "c0ffee00-0000-4000-8000-0000000000c2".into(),
         client_secret: String::new(),
@@ -240,7 +240,7 @@ fn cert_client(s_config: &mut entra_inbound::config::Config) {
     });
 }
 
-fn client_assertion(aud: &str, now: i64, key_pem: &str, x5t: Option<String>) -> String {
+pub fn client_assertion(aud: &str, now: i64, key_pem: &str, x5t: Option<String>) -> String {
     let mut header = Header::new(Algorithm::RS256);
     header.x5t = x5t;
     let claims = json!({

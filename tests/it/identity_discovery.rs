@@ -1,4 +1,4 @@
-//! Discovery documents, JWKS and the HTTPS listener (issue 5 §4–5): every URL points back at the emulator (the
+//! Discovery documents, JWKS and the HTTPS listener (docs/fidelity.md A.5): every URL points back at the emulator (the
 //! https base when asked over TLS), the generated CA is what clients trust, and the binary's banner says where.
 
 use std::io::{BufRead, BufReader};

@@ -1,4 +1,4 @@
-//! The one integration-test binary (STYLE.md rule 8): every HTTP surface is tested against the real app
+//! The one integration-test binary (CONTRIBUTING.md code rule 8): every HTTP surface is tested against the real app
 //! on 127.0.0.1:0, one module per surface.
 
 // Test code: a failed unwrap is a failed test.
@@ -6,11 +6,14 @@
 
 mod bulk_upload;
 mod cli;
+mod connections;
 mod crash;
 mod engine;
+mod hardening;
 mod identity;
 mod identity_discovery;
 mod jobs;
+mod links;
 mod provisioning_logs;
 mod python_clients;
 mod scim_auth;

@@ -1,4 +1,4 @@
-//! Provisioning logs (spec A.3, §2.1–§2.2): every error path, every filter form seen in Microsoft
+//! Provisioning logs (docs/fidelity.md A.3, B.2): every error path, every filter form seen in Microsoft
 //! material, the bulkUpload `Location` URL as-is, keyset paging under concurrent inserts, beta's
 //! deprecated properties. Entries are seeded through the store boundary (`Store::import`), so results are
 //! deterministic.
@@ -16,7 +16,7 @@ const J: &str = "API2AAD.aaaa.job-j";
 const K: &str = "API2AAD.aaaa.job-k";
 const NOT_FOUND: &str = "does not exist or one of its queried reference-property objects are not present.";
 
-/// A realistic entry (shape of §2.5); positional so the seed table below reads as a table.
+/// A realistic entry (the shape of Microsoft's published examples); positional so the seed table below reads as a table.
 #[allow(clippy::too_many_arguments)]
 fn entry(id: &str, job: &str, cycle: &str, source: &str, status: &str, action: &str, at: &str, sp: &str) -> Value {
     let error = (status == "failure").then(|| {

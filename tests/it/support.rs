@@ -36,7 +36,7 @@ impl TestServer {
         let clock = Arc::new(ManualClock::new(datetime!(2025-01-15 10:00 UTC)));
         let server = Server::bind(config, clock.clone()).await.expect("bind");
         let state = server.state().clone();
-        let base = state.base_url.to_string();
+        let base = state.config.public_base_url();
         let (tx, rx) = oneshot::channel();
         tokio::spawn(server.serve(async {
             let _ = rx.await;
@@ -230,8 +230,12 @@ pub fn modified(
 
 /// The real application with its HTTPS listener too: a generated CA in a private temp dir, any clock.
 pub struct TlsTestServer {
+    /// The public base URLs of the two listeners (their own addresses unless configured).
     pub http_base: String,
     pub https_base: String,
+    /// Where the two listeners are bound.
+    pub http_addr: std::net::SocketAddr,
+    pub https_addr: std::net::SocketAddr,
     pub ca_file: std::path::PathBuf,
     _dir: tempfile::TempDir,
     shutdown: Option<oneshot::Sender<()>>,
@@ -248,14 +252,16 @@ impl TlsTestServer {
         change(&mut config);
         let server = Server::bind(config, clock).await.expect("bind");
         let state = server.state().clone();
-        let https_base = state.tls_base_url.as_deref().expect("a TLS listener").to_owned();
+        let https_base = state.config.public_tls_base_url().expect("a TLS listener");
         let (tx, rx) = oneshot::channel();
         let task = tokio::spawn(server.serve(async {
             let _ = rx.await;
         }));
         Self {
-            http_base: state.base_url.to_string(),
+            http_base: state.config.public_base_url(),
             https_base,
+            http_addr: state.config.server.listen,
+            https_addr: state.config.tls_listen().unwrap().expect("a TLS listener"),
             ca_file: entra_inbound::auth::tls::ca_file(&state.config).expect("a generated CA"),
             _dir: dir,
             shutdown: Some(tx),

@@ -1,4 +1,4 @@
-//! Users read API (spec A.3b): property sets per version, `$select`, `$filter`, `$orderby`, `$top` paging,
+//! Users read API (docs/fidelity.md A.3b): property sets per version, `$select`, `$filter`, `$orderby`, `$top` paging,
 //! `$count`, `$expand=manager`, `/users/{id | upn}`, `/users/{id}/manager`, and every error path. Users are
 //! seeded through the store boundary (`Store::import`), so results are deterministic.
 

@@ -1,4 +1,4 @@
-//! `POST /{v1.0|beta}/servicePrincipals/{spId}/synchronization/jobs/{jobId}/bulkUpload` — spec A.1, row by
+//! `POST /{v1.0|beta}/servicePrincipals/{spId}/synchronization/jobs/{jobId}/bulkUpload` — docs/fidelity.md A.1, row by
 //! row and in that order: 405 → 401 → 403 → 404 → 429 → 413 → 400 (media type, JSON, schema) → stage
 //! durably → 202 with `Location`.
 
@@ -11,6 +11,7 @@ use axum::routing::{MethodRouter, post};
 use http_body_util::{BodyExt, Limited};
 
 use super::GraphVersion;
+use crate::api::BaseUrl;
 use crate::auth::{Principal, roles};
 use crate::error::{ApiError, ErrorDetail};
 use crate::scim::bulk::{Violation, parse_bulk_request};
@@ -22,7 +23,7 @@ const PATH: &str = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{j
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(PATH, upload_route())
-        // The SDKs' generated `content.put()` targets the stream; only POST exists (spec A.1 row 1).
+        // The SDKs' generated `content.put()` targets the stream; only POST exists (docs/fidelity.md A.1 row 1).
         .route(&format!("{PATH}/$value"), upload_route())
 }
 
@@ -32,6 +33,7 @@ fn upload_route() -> MethodRouter<AppState> {
 
 async fn bulk_upload(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path((version, sp_id, job_id)): Path<(String, String, String)>,
     principal: Principal,
     headers: HeaderMap,
@@ -69,8 +71,7 @@ async fn bulk_upload(
     tracing::info!(job = %job.id, operations = ops.len(), "bulkUpload staged");
     job.wake.notify_one();
 
-    let location =
-        format!("{}/{}/auditLogs/provisioning/?$filter=jobid%20eq%20'{}'", state.base_url, version.as_str(), job.id);
+    let location = format!("{}/auditLogs/provisioning/?$filter=jobid%20eq%20'{}'", version.service_root(&base), job.id);
     let mut response = StatusCode::ACCEPTED.into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);

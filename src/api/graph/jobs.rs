@@ -1,4 +1,4 @@
-//! Synchronization jobs (Part B §3.1–3.2): list and get the Graph `synchronizationJob`, `start`, `pause`,
+//! Synchronization jobs (docs/fidelity.md B.3): list and get the Graph `synchronizationJob`, `start`, `pause`,
 //! `restart` with `criteria.resetScope`, and `provisionOnDemand` (not supported for API-driven apps).
 //! Reading needs `Synchronization.Read.All` or `.ReadWrite.All`; changing needs `.ReadWrite.All`.
 
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{GraphVersion, get_only, json_body};
 use crate::api::extract::GraphBytes;
-use crate::api::storage_failure;
+use crate::api::{BaseUrl, storage_failure};
 use crate::auth::{Principal, roles};
 use crate::error::ApiError;
 use crate::provisioning::jobs::Job;
@@ -89,6 +89,7 @@ async fn save(state: &AppState, job: &Job) -> Result<(), ApiError> {
 
 async fn list(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path((version, sp_id)): Path<(String, String)>,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
@@ -100,22 +101,22 @@ async fn list(
         value.push(job_json(&state, job).await?);
     }
     Ok(Json(json!({
-        "@odata.context": format!("{}/{}/$metadata#servicePrincipals('{sp_id}')/synchronization/jobs", state.base_url, version.as_str()),
+        "@odata.context": format!("{}/$metadata#servicePrincipals('{sp_id}')/synchronization/jobs", version.service_root(&base)),
         "value": value,
     })))
 }
 
 async fn get_job(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(path): Path<(String, String, String)>,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     let (version, job) = job_for(&state, &path, &principal, Access::Read)?;
     let mut body = json!({
         "@odata.context": format!(
-            "{}/{}/$metadata#servicePrincipals('{}')/synchronization/jobs/$entity",
-            state.base_url,
-            version.as_str(),
+            "{}/$metadata#servicePrincipals('{}')/synchronization/jobs/$entity",
+            version.service_root(&base),
             job.service_principal_id
         ),
     });

@@ -10,6 +10,7 @@ mod users;
 use axum::Router;
 use axum::routing::MethodRouter;
 
+use crate::api::BaseUrl;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -52,5 +53,10 @@ impl GraphVersion {
             GraphVersion::V1 => "v1.0",
             GraphVersion::Beta => "beta",
         }
+    }
+
+    /// `{base}/{version}`, the OData service root every Graph link in a response starts with.
+    pub(super) fn service_root(self, base: &BaseUrl) -> String {
+        format!("{base}/{}", self.as_str())
     }
 }

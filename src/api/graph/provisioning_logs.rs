@@ -1,5 +1,5 @@
-//! `GET /{v1.0|beta}/auditLogs/provisioning[/]` and `GET /{v}/auditLogs/provisioning/{id}` — spec A.3 and
-//! Part B §2.1–§2.2: `$filter`, `$orderby`, `$top` (default 100, max 1000) and `$skiptoken` keyset paging
+//! `GET /{v1.0|beta}/auditLogs/provisioning[/]` and `GET /{v}/auditLogs/provisioning/{id}` — docs/fidelity.md A.3 and
+//! B.2: `$filter`, `$orderby`, `$top` (default 100, max 1000) and `$skiptoken` keyset paging
 //! with `@odata.nextLink`. Also the query-string handling the users API shares ([`QueryOptions`]).
 //!
 //! Design constraints and decisions:
@@ -21,7 +21,7 @@ use serde_json::{Map, Value, json};
 
 use super::query::{QueryOptions, next_link, page_query};
 use super::{GraphVersion, get_only};
-use crate::api::storage_failure;
+use crate::api::{BaseUrl, storage_failure};
 use crate::auth::{Principal, roles};
 use crate::error::ApiError;
 use crate::odata::{PROVISIONING_LOG_FIELDS, PROVISIONING_LOG_ORDER};
@@ -46,6 +46,7 @@ fn check_role(principal: &Principal) -> Result<(), ApiError> {
 
 async fn list(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(version): Path<String>,
     principal: Principal,
     RawQuery(raw): RawQuery,
@@ -55,12 +56,12 @@ async fn list(
     let opts = QueryOptions::parse(raw.as_deref(), LIST_OPTIONS)?;
     let query = page_query(&opts, &PROVISIONING_LOG_FIELDS, &PROVISIONING_LOG_ORDER, DEFAULT_TOP, MAX_TOP)?;
     let page = state.store.query_logs(query).await.map_err(storage_failure)?;
-    let base = format!("{}/{}", state.base_url, version.as_str());
+    let root = version.service_root(&base);
     let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(format!("{base}/$metadata#auditLogs/provisioning")));
+    body.insert("@odata.context".into(), json!(format!("{root}/$metadata#auditLogs/provisioning")));
     body.insert("value".into(), Value::Array(documents(page.entries, version).await?));
     if let Some(keys) = page.next {
-        let link = next_link(&format!("{base}/auditLogs/provisioning"), &opts, &["$filter", "$top", "$orderby"], &keys);
+        let link = next_link(&format!("{root}/auditLogs/provisioning"), &opts, &["$filter", "$top", "$orderby"], &keys);
         body.insert("@odata.nextLink".into(), json!(link));
     }
     Ok(Json(Value::Object(body)))
@@ -68,6 +69,7 @@ async fn list(
 
 async fn get_entry(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path((version, id)): Path<(String, String)>,
     principal: Principal,
     RawQuery(raw): RawQuery,
@@ -79,7 +81,7 @@ async fn get_entry(
         return Err(ApiError::NotFound(id));
     };
     let mut body = Map::new();
-    let context = format!("{}/{}/$metadata#auditLogs/provisioning/$entity", state.base_url, version.as_str());
+    let context = format!("{}/$metadata#auditLogs/provisioning/$entity", version.service_root(&base));
     body.insert("@odata.context".into(), json!(context));
     if let Value::Object(fields) = document(&entry, version) {
         body.extend(fields);

@@ -1,6 +1,10 @@
-//! A job's synchronization schema (Part B §3.2–3.3): GET and PUT (validated: every expression must parse,
+//! A job's synchronization schema (docs/fidelity.md B.3): GET and PUT (validated: every expression must parse,
 //! `passwordProfile` is refused; the next processed operation uses the new mappings), `parseExpression`
 //! to test an expression without uploading, and the `functions` and `filterOperators` catalogues.
+//!
+//! Design constraint: `parseExpression` runs caller-supplied code on a caller-supplied record. The
+//! evaluation limits (`expr::MAX_WORK`) bound it, and it runs on the blocking pool so that requests in
+//! flight together never hold the async workers that serve every other request (`/health` included).
 
 use axum::Json;
 use axum::Router;
@@ -13,7 +17,7 @@ use serde_json::{Map, Value, json};
 use super::jobs::{Access, JOBS, job_for};
 use super::{get_only, json_body};
 use crate::api::extract::GraphBytes;
-use crate::api::storage_failure;
+use crate::api::{BaseUrl, storage_failure};
 use crate::auth::Principal;
 use crate::error::{ApiError, ErrorDetail};
 use crate::expr::{self, EvalContext};
@@ -40,6 +44,7 @@ type JobPath = Path<(String, String, String)>;
 
 async fn get_schema(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(path): JobPath,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
@@ -48,9 +53,8 @@ async fn get_schema(
     body.insert(
         "@odata.context".into(),
         Value::String(format!(
-            "{}/{}/$metadata#servicePrincipals('{}')/synchronization/jobs('{}')/schema/$entity",
-            state.base_url,
-            version.as_str(),
+            "{}/$metadata#servicePrincipals('{}')/synchronization/jobs('{}')/schema/$entity",
+            version.service_root(&base),
             job.service_principal_id,
             job.id
         )),
@@ -154,50 +158,68 @@ async fn parse_expression(
     let Some(expression) = request.expression.filter(|e| !e.trim().is_empty()) else {
         return Err(ApiError::bad_request("The 'expression' property is required."));
     };
-    let parsed = match expr::parse(&expression) {
+    let properties = request.test_input_object.map(|t| t.properties).unwrap_or_default();
+    let now = state.clock.now();
+    let default_domain = state.config.tenant.default_domain.clone();
+    tokio::task::spawn_blocking(move || test_expression(&expression, &properties, now, &default_domain))
+        .await
+        .map_err(|e| ApiError::Internal(format!("parseExpression stopped: {e}")))?
+        .map(Json)
+}
+
+/// Parses `expression` and evaluates it against the test properties: the `parseExpression` answer.
+fn test_expression(
+    expression: &str,
+    properties: &[KeyValue],
+    now: time::OffsetDateTime,
+    default_domain: &str,
+) -> Result<Value, ApiError> {
+    let parsed = match expr::parse(expression) {
         Ok(p) => p,
         Err(e) => {
-            return Ok(Json(json!({
+            return Ok(json!({
                 "error": {"code": "ExpressionParsingFailed", "message": e.to_string(), "target": expression, "details": []},
                 "evaluationResult": null,
                 "evaluationSucceeded": false,
                 "parsedExpression": null,
                 "parsingSucceeded": false,
-            })));
+            }));
         }
     };
-    let record = test_record(&request.test_input_object.map(|t| t.properties).unwrap_or_default()).to_string();
+    let record = test_record(properties).to_string();
     let record = crate::scim::record::parse(&record)
         .map_err(|e| ApiError::bad_request(format!("Invalid testInputObject: {e}.")))?;
-    let ctx = EvalContext::new(state.clock.now(), &state.config.tenant.default_domain);
+    let ctx = EvalContext::new(now, default_domain);
     let (result, error) = match expr::evaluate(&parsed, &record, &ctx) {
         Ok(ev) if ev.ignore_flow => (Value::Null, Value::Null),
         Ok(ev) => (json!(ev.value.values()), Value::Null),
         Err(e) => (Value::Null, json!({"code": "ExpressionEvaluationFailed", "message": e.to_string(), "details": []})),
     };
-    Ok(Json(json!({
+    Ok(json!({
         "error": error,
         "evaluationResult": result,
         "evaluationSucceeded": error.is_null(),
         "parsedExpression": parsed.to_mapping_source(),
         "parsingSucceeded": true,
-    })))
+    }))
 }
 
 async fn functions(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(path): JobPath,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
     let (version, _) = job_for(&state, &path, &principal, Access::Read)?;
     Ok(Json(json!({
-        "@odata.context": format!("{}/{}/$metadata#Collection(microsoft.graph.attributeMappingFunctionSchema)", state.base_url, version.as_str()),
+        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.attributeMappingFunctionSchema)", version.service_root(&base)),
         "value": expr::catalog(),
     })))
 }
 
 async fn filter_operators(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(path): JobPath,
     principal: Principal,
 ) -> Result<Json<Value>, ApiError> {
@@ -214,7 +236,7 @@ async fn filter_operators(
         })
         .collect();
     Ok(Json(json!({
-        "@odata.context": format!("{}/{}/$metadata#Collection(microsoft.graph.filterOperatorSchema)", state.base_url, version.as_str()),
+        "@odata.context": format!("{}/$metadata#Collection(microsoft.graph.filterOperatorSchema)", version.service_root(&base)),
         "value": value,
     })))
 }

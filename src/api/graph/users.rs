@@ -26,7 +26,7 @@ use serde_json::{Map, Value, json};
 
 use super::query::{QueryOptions, next_link, odata_error, page_query};
 use super::{GraphVersion, get_only};
-use crate::api::storage_failure;
+use crate::api::{BaseUrl, storage_failure};
 use crate::auth::{Principal, roles};
 use crate::directory::{DirectoryUser, USER_PROPERTIES, V1_DEFAULT_PROPERTIES};
 use crate::error::{ApiError, ErrorDetail};
@@ -62,10 +62,10 @@ impl Shape {
     }
 
     /// `users` or `users(id,displayName)`: the `@odata.context` fragment.
-    fn context(&self, base: &str, entity_set: &str) -> String {
+    fn context(&self, root: &str, entity_set: &str) -> String {
         match &self.select {
-            Some(s) => format!("{base}/$metadata#{entity_set}({})", s.join(",")),
-            None => format!("{base}/$metadata#{entity_set}"),
+            Some(s) => format!("{root}/$metadata#{entity_set}({})", s.join(",")),
+            None => format!("{root}/$metadata#{entity_set}"),
         }
     }
 
@@ -161,6 +161,7 @@ fn parse_count(src: Option<&str>, headers: &HeaderMap) -> Result<bool, ApiError>
 
 async fn list(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(version): Path<String>,
     principal: Principal,
     headers: HeaderMap,
@@ -180,15 +181,15 @@ async fn list(
         Default::default()
     };
 
-    let base = format!("{}/{}", state.base_url, version.as_str());
+    let root = version.service_root(&base);
     let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(shape.context(&base, "users")));
+    body.insert("@odata.context".into(), json!(shape.context(&root, "users")));
     if let Some(n) = page.count {
         body.insert("@odata.count".into(), json!(n));
     }
     if let Some(keys) = &page.next {
         let repeat = ["$filter", "$select", "$expand", "$orderby", "$top", "$count"];
-        body.insert("@odata.nextLink".into(), json!(next_link(&format!("{base}/users"), &opts, &repeat, keys)));
+        body.insert("@odata.nextLink".into(), json!(next_link(&format!("{root}/users"), &opts, &repeat, keys)));
     }
     let value = page
         .users
@@ -217,6 +218,7 @@ async fn load(
 
 async fn get_user(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path((version, id)): Path<(String, String)>,
     principal: Principal,
     RawQuery(raw): RawQuery,
@@ -226,15 +228,16 @@ async fn get_user(
     let opts = QueryOptions::parse(raw.as_deref(), &["$select", "$expand"])?;
     let shape = Shape::parse(version, &opts)?;
     let (user, manager) = load(&state, &id, shape.manager.is_some()).await?;
-    let base = format!("{}/{}", state.base_url, version.as_str());
+    let root = version.service_root(&base);
     let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(format!("{}/$entity", shape.context(&base, "users"))));
+    body.insert("@odata.context".into(), json!(format!("{}/$entity", shape.context(&root, "users"))));
     body.extend(shape.project(&user, manager.as_ref()));
     Ok(Json(Value::Object(body)))
 }
 
 async fn get_manager(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path((version, id)): Path<(String, String)>,
     principal: Principal,
     RawQuery(raw): RawQuery,
@@ -247,9 +250,9 @@ async fn get_manager(
     let Some(manager) = manager else {
         return Err(ApiError::NotFound("manager".into()));
     };
-    let base = format!("{}/{}", state.base_url, version.as_str());
+    let root = version.service_root(&base);
     let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(format!("{base}/$metadata#directoryObjects/$entity")));
+    body.insert("@odata.context".into(), json!(format!("{root}/$metadata#directoryObjects/$entity")));
     body.extend(directory_object(&manager, version, select.as_deref()));
     Ok(Json(Value::Object(body)))
 }

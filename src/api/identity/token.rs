@@ -1,5 +1,5 @@
 //! `POST /{tenant}/oauth2/v2.0/token` (`scope=`) and the v1 `POST /{tenant}/oauth2/token` (`resource=`): the
-//! client-credentials grant (spec A.5, Part B §6.1) with `client_secret` in the form or HTTP Basic, or a
+//! client-credentials grant (docs/fidelity.md A.5) with `client_secret` in the form or HTTP Basic, or a
 //! `client_assertion` (private_key_jwt).
 //!
 //! Checks, in order (each with its AADSTS error, see `auth::aadsts`): tenant → form (only
@@ -10,6 +10,7 @@
 //! the Graph app id `00000003-…`). v1 answers carry numbers as strings, as Entra's v1 endpoint does.
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +21,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::json;
 
 use super::{Tenant, no_store, oauth_error, resolve_tenant};
-use crate::api::RequestIds;
+use crate::api::{BaseUrl, RequestIds};
 use crate::auth::{AssertionCheck, Credential, JWT_BEARER, OAuthError, TokenRequest, issue_token};
 use crate::state::AppState;
 
@@ -35,22 +36,33 @@ enum Endpoint {
 
 pub(super) async fn token_v2(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(segment): Path<String>,
     Extension(ids): Extension<RequestIds>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    respond(&state, &ids, grant(&state, &segment, Endpoint::V2, &headers, &body))
+    let result = read_body(body).and_then(|body| grant(&state, &base, &segment, Endpoint::V2, &headers, &body));
+    respond(&state, &ids, result)
 }
 
 pub(super) async fn token_v1(
     State(state): State<AppState>,
+    base: BaseUrl,
     Path(segment): Path<String>,
     Extension(ids): Extension<RequestIds>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    respond(&state, &ids, grant(&state, &segment, Endpoint::V1, &headers, &body))
+    let result = read_body(body).and_then(|body| grant(&state, &base, &segment, Endpoint::V1, &headers, &body));
+    respond(&state, &ids, result)
+}
+
+/// The request body, or the AADSTS error for one that is too large (axum's default limit, 2 MiB) or unreadable.
+fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, OAuthError> {
+    body.map_err(|rejection| {
+        OAuthError::unreadable_body(rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE)
+    })
 }
 
 fn respond(state: &AppState, ids: &RequestIds, result: Result<serde_json::Value, OAuthError>) -> Response {
@@ -100,6 +112,7 @@ pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)>
 
 fn grant(
     state: &AppState,
+    base: &BaseUrl,
     segment: &str,
     endpoint: Endpoint,
     headers: &HeaderMap,
@@ -138,7 +151,7 @@ fn grant(
         Credential::None
     };
     let now = state.clock.now();
-    let audiences = token_endpoints(state, segment);
+    let audiences = token_endpoints(state, base, segment);
     let check = AssertionCheck {
         audiences: &audiences,
         now_unix: now.unix_timestamp(),
@@ -188,11 +201,14 @@ fn grant(
     })
 }
 
-/// The emulator's token endpoint URLs a client assertion's `aud` may name (both listeners, v1 and v2, the
-/// tenant by id, default domain or the segment used).
-fn token_endpoints(state: &AppState, segment: &str) -> Vec<String> {
-    let bases = std::iter::once(&state.base_url).chain(&state.tls_base_url);
-    let tenant = &state.config.tenant;
+/// The emulator's token endpoint URLs a client assertion's `aud` may name: on the base URL the client reached
+/// (where the discovery document it read put the endpoint) or either listener's own, v1 and v2, the tenant by id,
+/// default domain or the segment used.
+fn token_endpoints(state: &AppState, reached: &BaseUrl, segment: &str) -> Vec<String> {
+    let config = &state.config;
+    let listeners = std::iter::once(config.public_base_url()).chain(config.public_tls_base_url());
+    let bases = std::iter::once(reached.to_string()).chain(listeners);
+    let tenant = &config.tenant;
     let mut out = Vec::new();
     for base in bases {
         for t in [tenant.id.as_str(), tenant.default_domain.as_str(), segment] {

@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt, Limited};
 use serde_json::Value;
 
+use crate::api::links::BaseUrl;
 use crate::auth::idcs::validate_idcs_token;
 use crate::auth::roles;
-use crate::auth::tls::ArrivedOverTls;
 use crate::scim_server::dialect::Dialect;
 use crate::scim_server::error::{ScimError, ScimType};
 use crate::scim_server::{Limits, ScimService};
@@ -78,7 +78,7 @@ pub fn storage_failure(e: crate::store::StoreError) -> ScimResponse {
 #[derive(Debug, Clone)]
 pub struct Scim {
     pub dialect: Dialect,
-    /// The dialect's base URL as the client reached it: `http://host:port/scim/v2`.
+    /// The dialect's base URL on the listener the request came in on (`api::links`): `http://host:port/scim/v2`.
     pub base: String,
     pub service: ScimService,
 }
@@ -113,8 +113,8 @@ impl FromRequestParts<AppState> for Scim {
         if !principal.has_any(needed) {
             return Err(ScimResponse::error(&ScimError::forbidden()));
         }
-        let over_tls = parts.extensions.get::<ArrivedOverTls>().is_some();
-        let base = format!("{}{}", state.base_url_for(over_tls), dialect.base_path());
+        let origin = BaseUrl::of(&parts.extensions, &parts.uri, &parts.headers, &state.config);
+        let base = format!("{origin}{}", dialect.base_path());
         Ok(Scim { dialect, base, service: ScimService::new(state.store.clone(), state.clock.clone(), limits(state)) })
     }
 }

@@ -1,4 +1,4 @@
-//! The catalogue table of spec Part B §5.2: every function, its parameters as Microsoft's reference
+//! The catalogue table of docs/fidelity.md B.5: every function, its parameters as Microsoft's reference
 //! (FUNC) names them, Graph's parameter types, and its implementation.
 //!
 //! Design constraints: this table is the only place a function is declared — the parser's arity checks,

@@ -1,10 +1,13 @@
-//! Multi-valued functions (spec Part B §5.2): Count, Item, Join, RemoveDuplicates, Split.
+//! Multi-valued functions (docs/fidelity.md B.5): Count, Item, Join, RemoveDuplicates, Split.
 //!
 //! A single string counts as a one-value collection and null as an empty one. `Join` skips null and
 //! empty sources — FUNC's `Join(", ", "", [surname], [givenName])` ⇒ `"Doe, John"` shows that the empty
-//! constant does not produce a leading separator — and expands multi-valued sources.
+//! constant does not produce a leading separator — and expands multi-valued sources. Join stops at the value
+//! limit while it builds (`budget.rs`): its sources are each within the limit, but any number of them may be
+//! given.
 
 use super::super::ast::Call;
+use super::super::budget;
 use super::super::eval::{EvalError, Evaluator};
 use super::super::value::Value;
 use super::string::required_int;
@@ -25,7 +28,7 @@ pub(super) fn item(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Resul
 }
 
 /// Null when every source is null; otherwise the non-empty values joined by `separator`.
-pub(super) fn join(ev: &mut Evaluator<'_, '_>, call: &Call, _span: Span) -> Result<Value, EvalError> {
+pub(super) fn join(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Result<Value, EvalError> {
     let sep = ev.arg_str(call, 0)?.unwrap_or_default();
     let mut out = String::new();
     let mut any = false;
@@ -39,6 +42,7 @@ pub(super) fn join(ev: &mut Evaluator<'_, '_>, call: &Call, _span: Span) -> Resu
             }
             out.push_str(s);
             first = false;
+            budget::check_len(out.len()).map_err(|limit| EvalError::in_call(call, span, limit))?;
         }
     }
     Ok(if any { Value::Str(out) } else { Value::Null })

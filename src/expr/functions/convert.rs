@@ -1,4 +1,4 @@
-//! Conversion and generator functions (spec Part B §5.2): BitAnd, ConvertToBase64 (UTF-16LE, as .NET's
+//! Conversion and generator functions (docs/fidelity.md B.5): BitAnd, ConvertToBase64 (UTF-16LE, as .NET's
 //! `Encoding.Unicode`), ConvertToUTF8Hex (upper-case), CStr, Guid (random v4), RandomString.
 //!
 //! Design constraints: RandomString follows FUNC (length ≤ 256, minimums may not exceed the length) and
@@ -10,7 +10,7 @@ use rand::seq::{IndexedRandom as _, SliceRandom as _};
 use super::super::ast::Call;
 use super::super::eval::{EvalError, Evaluator, parse_int};
 use super::super::value::Value;
-use super::string::required_int;
+use super::string::{CharSet, required_int};
 use crate::parse::Span;
 
 /// Longest string RandomString may generate (FUNC).
@@ -66,7 +66,7 @@ pub(super) fn random_string(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span)
     if minimums.is_none_or(|sum| sum > length) {
         return Err(EvalError::in_call(call, span, format!("the minimums add up to more than Length ({length})")));
     }
-    let avoid = ev.arg_str(call, 5)?.unwrap_or_default();
+    let avoid = CharSet::new(&ev.arg_str(call, 5)?.unwrap_or_default());
     let pool = |set: &str| -> Vec<char> { set.chars().filter(|c| !avoid.contains(*c)).collect() };
     let classes =
         [(pool(DIGITS), min_num), (pool(SPECIAL), min_special), (pool(UPPER), min_upper), (pool(LOWER), min_lower)];

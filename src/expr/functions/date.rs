@@ -1,4 +1,4 @@
-//! Date functions (spec Part B §5.2): CDate, DateAdd, DateDiff, DateFromNum, FormatDateTime, Now,
+//! Date functions (docs/fidelity.md B.5): CDate, DateAdd, DateDiff, DateFromNum, FormatDateTime, Now,
 //! NumFromDate.
 //!
 //! Dates travel as strings; results render as `M/d/yyyy h:mm:ss tt` in UTC (FUNC). Inputs are parsed

@@ -1,4 +1,4 @@
-//! NormalizeDiacritics (spec Part B §5.2): Microsoft's published character table (FUNC), applied to
+//! NormalizeDiacritics (docs/fidelity.md B.5): Microsoft's published character table (FUNC), applied to
 //! precomposed characters, after which combining diacritical marks (U+0300–U+036F) are dropped — that is
 //! how FUNC's multi-mark entries such as `ā́` or `a̱` (base letter + combining marks) reduce to `a`.
 //!

@@ -1,4 +1,4 @@
-//! Functions that read the target directory rather than the record (spec Part B §5.2): DefaultDomain,
+//! Functions that read the target directory rather than the record (docs/fidelity.md B.5): DefaultDomain,
 //! and the outbound-only AppRoleAssignmentsComplex / SingleAppRoleAssignment.
 //!
 //! Design constraints: the default domain is injected through `EvalContext`; the app-role functions parse

@@ -1,4 +1,4 @@
-//! Conditional and null-testing functions (spec Part B §5.2 and the quirks of §5.1): CBool, Coalesce,
+//! Conditional and null-testing functions (docs/fidelity.md B.5): CBool, Coalesce,
 //! IgnoreFlowIfNullOrEmpty, IIF, IsNull, IsNullOrEmpty, IsPresent, IsString, Not, Redact,
 //! SelectUniqueValue, Switch.
 //!
@@ -49,23 +49,23 @@ pub(super) fn ignore_flow_if_null_or_empty(
 /// Evaluates only the branch taken.
 pub(super) fn iif(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Result<Value, EvalError> {
     if let Some(cond) = call.arg(0) {
-        let record = ev.record;
-        let mut empty_attr = None;
+        let mut attributes = Vec::new();
         cond.visit(&mut |e| {
-            if let (ExprKind::Attribute(a), None) = (&e.kind, &empty_attr)
-                && a.path.resolve(record).is_null_or_empty()
-            {
-                empty_attr = Some((a.name.clone(), e.span));
+            if let ExprKind::Attribute(a) = &e.kind {
+                attributes.push((a, e.span));
             }
         });
-        if let Some((name, at)) = empty_attr {
-            return Err(EvalError::in_call(
-                call,
-                at,
-                format!(
-                    "the condition uses [{name}], which is null or empty, so the condition check fails (use Switch with a \"\" key instead)"
-                ),
-            ));
+        for (a, at) in attributes {
+            if ev.read_attribute(a, at)?.is_null_or_empty() {
+                return Err(EvalError::in_call(
+                    call,
+                    at,
+                    format!(
+                        "the condition uses [{}], which is null or empty, so the condition check fails (use Switch with a \"\" key instead)",
+                        a.name
+                    ),
+                ));
+            }
         }
     }
     let cond = ev.arg_str(call, 0)?.unwrap_or_default();

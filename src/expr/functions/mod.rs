@@ -1,5 +1,5 @@
-//! The function catalogue (spec Part B §5.2) — the single source of truth for the parser's arity checks,
-//! the `attributeMappingSource` parameter keys and `GET …/schema/functions` (spec §3.2) — and dispatch to
+//! The function catalogue (docs/fidelity.md B.5) — the single source of truth for the parser's arity checks,
+//! the `attributeMappingSource` parameter keys and `GET …/schema/functions` (docs/fidelity.md B.3) — and dispatch to
 //! the implementations, one file per family. The table itself is in `catalog.rs`; this file holds the
 //! types and the arity/binding rules derived from it.
 //!

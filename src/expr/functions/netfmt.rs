@@ -1,4 +1,4 @@
-//! A translator for .NET custom date/time format strings (spec Part B §5.2 FormatDateTime, which FUNC
+//! A translator for .NET custom date/time format strings (docs/fidelity.md B.5 FormatDateTime, which FUNC
 //! defines in terms of .NET's "custom date and time format strings"): compilation into specifiers and
 //! formatting (exact parsing lives in [`super::netparse`]), plus the en-US standard single-letter formats
 //! (`d`, `G`, `o`, `s`, `u`, …).
@@ -74,7 +74,9 @@ fn compile_custom(format: &str) -> Result<Vec<Spec>, String> {
     let mut out = Vec::new();
     let mut i = 0;
     while let Some(&c) = chars.get(i) {
-        let run = chars[i..].iter().take_while(|&&x| x == c).count();
+        // Only specifier letters repeat; counting the run of anything else would make a long run of one
+        // literal character quadratic.
+        let run = if "dMyhHmsfFtz".contains(c) { chars[i..].iter().take_while(|&&x| x == c).count() } else { 1 };
         let n = u8::try_from(run).unwrap_or(u8::MAX);
         let mut used = run;
         let spec = match c {

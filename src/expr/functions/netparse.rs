@@ -1,5 +1,5 @@
 //! Exact parsing of date/time strings against a compiled .NET custom format (`DateTime.ParseExact`
-//! semantics; spec Part B §5.2 FormatDateTime and CDate). See [`super::netfmt`] for the specifiers.
+//! semantics; docs/fidelity.md B.5 FormatDateTime and CDate). See [`super::netfmt`] for the specifiers.
 //!
 //! Design constraints: `dd`/`MM`/`HH`/… need two digits, `d`/`M`/`H`/… one or two, `f…` exactly as many
 //! digits as letters, `F…` up to that many (a `.` before an absent `F` fraction is optional); `yy` pivots

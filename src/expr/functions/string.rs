@@ -1,8 +1,11 @@
-//! String functions (spec Part B §5.2): Append, InStr, Left, Mid, PCase, StripSpaces, ToLower, ToUpper, Word.
+//! String functions (docs/fidelity.md B.5): Append, InStr, Left, Mid, PCase, StripSpaces, ToLower, ToUpper, Word.
 //!
 //! Positions and lengths count characters (Unicode scalar values), never bytes, so slicing can't split a
 //! character. Null handling follows FUNC where it says something (Left and Word: null ⇒ `""`) and
 //! otherwise propagates null. Functions on a multi-valued input transform every value.
+//!
+//! Design constraints: work stays linear in the input whatever the arguments (both may be 64 KiB): InStr
+//! searches with the standard library's linear string search, and separator lists are sorted sets.
 
 use super::super::ast::Call;
 use super::super::eval::{EvalError, Evaluator};
@@ -35,16 +38,13 @@ pub(super) fn instr(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Resu
             ));
         }
     };
-    let fold =
-        |s: &str| -> Vec<char> { if ignore_case { s.to_lowercase().chars().collect() } else { s.chars().collect() } };
-    let (hay, needle) = (fold(&hay), fold(&needle));
+    let (hay, needle) = if ignore_case { (hay.to_lowercase(), needle.to_lowercase()) } else { (hay, needle) };
     let from = usize::try_from(start - 1).unwrap_or(usize::MAX);
-    if from > hay.len() {
+    // `start` counts characters: find the byte it starts at (none when it is past the end).
+    let Some(offset) = hay.char_indices().map(|(i, _)| i).chain(std::iter::once(hay.len())).nth(from) else {
         return Ok(Value::Str("0".into()));
-    }
-    let pos = (from..=hay.len() - needle.len().min(hay.len()))
-        .find(|&i| hay.get(i..i + needle.len()) == Some(needle.as_slice()))
-        .map_or(0, |i| i + 1);
+    };
+    let pos = hay[offset..].find(needle.as_str()).map_or(0, |at| from + hay[offset..offset + at].chars().count() + 1);
     Ok(Value::Str(pos.to_string()))
 }
 
@@ -76,7 +76,7 @@ pub(super) fn mid(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Result
 /// categories); with `wordSeparators` only those characters do.
 pub(super) fn pcase(ev: &mut Evaluator<'_, '_>, call: &Call, _span: Span) -> Result<Value, EvalError> {
     let source = ev.arg(call, 0)?;
-    let seps = ev.arg_str(call, 1)?.filter(|s| !s.is_empty());
+    let seps = ev.arg_str(call, 1)?.filter(|s| !s.is_empty()).map(|s| CharSet::new(&s));
     Ok(source.map_str(|s| {
         let mut out = String::with_capacity(s.len());
         let mut new_word = true;
@@ -127,12 +127,28 @@ fn is_turkic(culture: Option<String>) -> bool {
 pub(super) fn word(ev: &mut Evaluator<'_, '_>, call: &Call, span: Span) -> Result<Value, EvalError> {
     let source = ev.arg_str(call, 0)?;
     let n = required_int(ev, call, 1, span, "WordNumber")?;
-    let delims = ev.arg_str(call, 2)?.unwrap_or_default();
+    let delims = CharSet::new(&ev.arg_str(call, 2)?.unwrap_or_default());
     let (Some(source), Ok(n @ 1..)) = (source, usize::try_from(n)) else {
         return Ok(Value::Str(String::new()));
     };
     let word = source.split(|c| delims.contains(c)).filter(|w| !w.is_empty()).nth(n - 1);
     Ok(Value::Str(word.unwrap_or_default().to_owned()))
+}
+
+/// A set of characters with a logarithmic membership test (separator lists may be as long as any value).
+pub(super) struct CharSet(Vec<char>);
+
+impl CharSet {
+    pub(super) fn new(chars: &str) -> Self {
+        let mut v: Vec<char> = chars.chars().collect();
+        v.sort_unstable();
+        v.dedup();
+        Self(v)
+    }
+
+    pub(super) fn contains(&self, c: char) -> bool {
+        self.0.binary_search(&c).is_ok()
+    }
 }
 
 /// An integer argument that must be present.

@@ -6,7 +6,9 @@
 //! Running the batch's decisions against this, rather than against the store, makes them pure: a deletion
 //! threshold breach simply runs the decisions again on a fresh overlay.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use foldhash::HashMap;
 
 use crate::directory::DirectoryUser;
 use crate::store::{DirectoryView, PendingReference, holder_key};
@@ -32,7 +34,7 @@ impl<'v> Directory<'v> {
     pub(super) fn new(view: &'v DirectoryView) -> Self {
         Self {
             view,
-            written: HashMap::new(),
+            written: HashMap::default(),
             order: Vec::new(),
             holders: view.holders.clone(),
             properties: {
@@ -65,24 +67,26 @@ impl<'v> Directory<'v> {
 
     /// Records `user` as written, moving it between the lookup keys its changes affect.
     pub(super) fn save(&mut self, user: DirectoryUser) {
-        let old = self.user(&user.id).cloned();
-        for property in self.properties.clone() {
-            let held = |u: &DirectoryUser| match property.as_str() {
-                "id" | "objectId" => Some(u.id.clone()),
-                p => u.get(p).map(|v| holder_key(p, &v.display())),
-            };
-            let (was, is) = (old.as_ref().and_then(held), held(&user));
-            if was == is {
-                continue;
-            }
+        let held = |u: &DirectoryUser, property: &str| match property {
+            "id" | "objectId" => Some(u.id.clone()),
+            p => u.get(p).map(|v| holder_key(p, &v.display())),
+        };
+        let old = self.user(&user.id);
+        let moves: Vec<(String, Option<String>, Option<String>)> = self
+            .properties
+            .iter()
+            .map(|p| (p.clone(), old.and_then(|u| held(u, p)), held(&user, p)))
+            .filter(|(_, was, is)| was != is)
+            .collect();
+        let old_upn = old.map(|u| u.user_principal_name().to_ascii_lowercase());
+        for (property, was, is) in moves {
             if let Some(was) = was {
                 self.place(&(property.clone(), was), &user, false);
             }
             if let Some(is) = is {
-                self.place(&(property.clone(), is), &user, true);
+                self.place(&(property, is), &user, true);
             }
         }
-        let old_upn = old.as_ref().map(|u| u.user_principal_name().to_ascii_lowercase());
         let new_upn = user.user_principal_name().to_ascii_lowercase();
         if old_upn.as_deref() != Some(new_upn.as_str()) {
             if let Some(old) = old_upn.and_then(|u| self.upn_holders.get_mut(&u)) {

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use super::super::{NewOperation, StagedOperation, StagedRequest, StoreError};
+use super::open::give_back_free_pages;
 use crate::graph_time::from_ticks;
 
 /// The staging schema (created when missing; its version is `user_version` 1).
@@ -33,6 +34,10 @@ CREATE INDEX IF NOT EXISTS staged_request_by_job ON staged_request (job_id, seq)
 
 /// Most requests one group commit takes.
 const MAX_GROUP: usize = 1024;
+
+/// Free pages (16 KiB each) the staging file may hold before a group gives them back: vacuuming after every
+/// trim would add work to the commit every request in the group waits for.
+const VACUUM_AFTER_FREE_PAGES: i64 = 64;
 
 #[derive(Serialize)]
 struct OperationRef<'a> {
@@ -179,11 +184,15 @@ fn apply(conn: &mut Connection, group: &[Command]) -> Result<Vec<Answer>, StoreE
             });
         }
     }
-    tx.commit()?;
     if group.iter().any(|c| !matches!(c, Command::Stage { .. })) {
-        // Trimmed rows leave free pages: give them back (the queue is small once applied rows are gone).
-        conn.execute_batch("PRAGMA incremental_vacuum;")?;
+        // Trimmed rows leave free pages: give them back in the same commit (one fsync for both), once enough
+        // have gathered.
+        let free: i64 = tx.query_row("PRAGMA freelist_count", [], |r| r.get(0))?;
+        if free >= VACUUM_AFTER_FREE_PAGES {
+            give_back_free_pages(&tx, None)?;
+        }
     }
+    tx.commit()?;
     Ok(answers)
 }
 
@@ -249,4 +258,46 @@ pub(super) fn operations_between(
         )?
         .query_row(params![job_id, after, through], |r| r.get(0))?;
     Ok(usize::try_from(n).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Synchronous;
+    use crate::store::sqlite::open::{Role, connect};
+
+    fn stage(conn: &mut Connection, body: Vec<u8>) -> i64 {
+        let (reply, _) = oneshot::channel();
+        let command =
+            Command::Stage { job_id: "J".into(), request_id: "r".into(), received: 0, operations: 1, body, reply };
+        match apply(conn, &[command]).unwrap()[..] {
+            [Answer::Seq(seq)] => seq,
+            _ => panic!("a stage answers its sequence number"),
+        }
+    }
+
+    #[test]
+    fn trims_give_the_pages_of_applied_requests_back_in_their_own_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = connect(dir.path(), true, "staging.db", Role::Writer, Synchronous::Normal).unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        let pages = |c: &Connection| -> (i64, i64) {
+            let count = c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+            (count, c.query_row("PRAGMA freelist_count", [], |r| r.get(0)).unwrap())
+        };
+        // A few free pages stay until enough gather; then one trim returns them all.
+        let last = stage(&mut conn, vec![7; 20_000]);
+        apply(&mut conn, &[Command::Trim { job_id: "J".into(), through: last }]).unwrap();
+        let (_, free) = pages(&conn);
+        assert!(free > 0 && free < VACUUM_AFTER_FREE_PAGES, "{free}");
+        let mut last = 0;
+        for _ in 0..100 {
+            last = stage(&mut conn, vec![7; 20_000]);
+        }
+        let (before, _) = pages(&conn);
+        apply(&mut conn, &[Command::Trim { job_id: "J".into(), through: last }]).unwrap();
+        let (after, free) = pages(&conn);
+        assert_eq!(free, 0);
+        assert!(after < before / 10, "{before} pages → {after}");
+    }
 }

@@ -63,6 +63,12 @@ pub(crate) struct Sqlite {
     location: Location,
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
 fn lock_failed() -> StoreError {
     StoreError::Task("the writer connection lock was poisoned".into())
 }
@@ -239,7 +245,7 @@ impl Sqlite {
             tx.execute_batch(scim::CLEAR)?;
             jobs::skip_all_to(&tx, &job_ids, highest)?;
             tx.commit()?;
-            c.execute_batch("PRAGMA incremental_vacuum;")?;
+            open::give_back_free_pages(c, None)?;
             dict.forget_ids()
         })
         .await?;

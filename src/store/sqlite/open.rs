@@ -167,6 +167,17 @@ pub(super) fn connect(
     Ok(conn)
 }
 
+/// Gives up to `pages` free pages of `conn`'s file back to the file system (every free page with `None`).
+/// The pragma frees one page per step, so it is stepped until it is done.
+pub(super) fn give_back_free_pages(conn: &Connection, pages: Option<u32>) -> Result<(), StoreError> {
+    let sql =
+        pages.map_or_else(|| "PRAGMA incremental_vacuum".to_owned(), |n| format!("PRAGMA incremental_vacuum({n})"));
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

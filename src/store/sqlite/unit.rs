@@ -11,6 +11,7 @@ use super::super::{
     BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, PendingReference, StoreError, holder_key,
 };
 use super::dictionary::Dictionary;
+use super::open::give_back_free_pages;
 use super::{jobs, logs, users};
 use crate::directory::DirectoryUser;
 
@@ -164,7 +165,7 @@ pub(super) fn expire_logs(
     }
     if deleted > 0 {
         conn.prepare_cached("DELETE FROM log_context WHERE id < (SELECT min(ctx) FROM log_entry)")?.execute([])?;
-        conn.execute_batch("PRAGMA incremental_vacuum(1024);")?;
+        give_back_free_pages(conn, Some(1024))?;
     }
     Ok(deleted)
 }

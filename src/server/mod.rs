@@ -1,18 +1,28 @@
 //! Listeners and lifecycle: bind, build state, serve until the shutdown signal, finish in-flight requests.
-//! Tests and `main` go through the same [`Server`] (STYLE.md rule 1).
+//! Tests and `main` go through the same [`Server`] (CONTRIBUTING.md code rule 1).
 //!
-//! With `server.tls_listen` a second, HTTPS listener (axum-server + rustls) serves the same router; its requests
-//! carry [`ArrivedOverTls`] so discovery documents name the https base URL. One shutdown signal stops both.
+//! With `server.tls_listen` a second, HTTPS listener (axum-server + rustls) serves the same router. Each listener
+//! tags its requests with its [`ListenerBase`], so every link in a response starts with the origin the request
+//! came in on (`api::BaseUrl`). One shutdown signal stops both.
+//! Both listeners are served by axum-server through the same connection limits (`connection.rs`: header
+//! and idle timeouts, a cap on open connections).
+
+mod connection;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Extension;
-use axum_server::tls_rustls::RustlsConfig;
+use axum_server::accept::DefaultAcceptor;
+use axum_server::tls_rustls::{RustlsAcceptor, RustlsConfig};
 use tokio::net::TcpListener;
 
-use crate::auth::tls::{self, ArrivedOverTls, TlsError};
+use connection::{Guard, Limits};
+
+use crate::api::ListenerBase;
+use crate::auth::tls::{self, TlsError};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::state::{AppState, StateError};
@@ -82,24 +92,38 @@ impl Server {
         let app = crate::app(self.state.clone());
         crate::provisioning::worker::spawn_all(&self.state);
         self.state.set_ready();
-        tracing::info!(base_url = %self.state.base_url, tls_base_url = ?self.state.tls_base_url, "entra-inbound ready");
+        if let Some(addr) = unguarded_control_api(&self.state.config) {
+            tracing::warn!(
+                %addr,
+                "the control API (/_emulator/reset, /_emulator/jobs/{{jobId}}/drain) answers anyone who can reach {addr}; set admin.token (ENTRA_INBOUND__ADMIN__TOKEN) to require a bearer token"
+            );
+        }
+        let config = &self.state.config;
+        tracing::info!(base_url = %config.public_base_url(), tls_base_url = ?config.public_tls_base_url(), "entra-inbound ready");
+        let limits = Limits::new(&self.state.config.server);
         let handle = axum_server::Handle::new();
         let https = match self.tls {
             Some(t) => {
-                let tls_app = app.clone().layer(Extension(ArrivedOverTls));
-                let server = axum_server::from_tcp_rustls(t.listener, t.rustls)?.handle(handle.clone());
-                Some(tokio::spawn(server.serve(tls_app.into_make_service())))
+                let tls_app = app.clone().layer(Extension(ListenerBase::https(config)));
+                let tls = RustlsAcceptor::new(t.rustls).handshake_timeout(limits.handshake());
+                let mut server = axum_server::from_tcp(t.listener)?.acceptor(Guard::new(tls, Arc::clone(&limits)));
+                raise_head_ceilings(&mut server);
+                Some(tokio::spawn(server.handle(handle.clone()).serve(tls_app.into_make_service())))
             }
             None => None,
         };
-        // In-flight HTTPS requests get as long as a request may take.
+        // In-flight requests get as long as a request may take.
         let grace = Duration::from_secs(self.state.config.server.request_timeout_secs.max(1));
-        let stop_https = handle.clone();
-        let shutdown = async move {
+        let stop = handle.clone();
+        tokio::spawn(async move {
             shutdown.await;
-            stop_https.graceful_shutdown(Some(grace));
-        };
-        let plain = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+            stop.graceful_shutdown(Some(grace));
+        });
+        let app = app.layer(Extension(ListenerBase::http(config)));
+        let mut plain =
+            axum_server::from_tcp(self.listener.into_std()?)?.acceptor(Guard::new(DefaultAcceptor::new(), limits));
+        raise_head_ceilings(&mut plain);
+        let plain = plain.handle(handle.clone()).serve(app.into_make_service()).await;
         handle.graceful_shutdown(Some(grace));
         if let Some(task) = https {
             task.await.map_err(|e| ServerError::Serve(std::io::Error::other(e)))??;
@@ -107,6 +131,22 @@ impl Server {
         plain?;
         Ok(())
     }
+}
+
+/// Lets request heads over the emulator's own limit reach the router, which answers them with the Graph error
+/// envelope instead of hyper's bare 431 (`api::headers`).
+fn raise_head_ceilings<A: axum_server::Address, Acc>(server: &mut axum_server::Server<A, Acc>) {
+    server.http_builder().http1().max_headers(crate::api::headers::HYPER_MAX_HEADER_FIELDS);
+    server.http_builder().http2().max_header_list_size(crate::api::headers::HYPER_MAX_HEADER_LIST_BYTES);
+}
+
+/// A listener that exposes the control API beyond this machine while `admin.token` is empty (the container
+/// image does so by design; the start-up log says so once).
+fn unguarded_control_api(config: &Config) -> Option<SocketAddr> {
+    if !config.admin.token.is_empty() {
+        return None;
+    }
+    std::iter::once(config.server.listen).chain(config.tls_listen().ok().flatten()).find(|a| !a.ip().is_loopback())
 }
 
 /// Resolves on ctrl-c or SIGTERM.
@@ -130,4 +170,21 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received; finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_non_loopback_listener_without_admin_token_is_reported() {
+        let mut config = Config::defaults().unwrap();
+        assert_eq!(unguarded_control_api(&config), None);
+        config.server.tls_listen = "0.0.0.0:8443".into();
+        assert_eq!(unguarded_control_api(&config), Some("0.0.0.0:8443".parse().unwrap()));
+        config.server.listen = "[::]:8080".parse().unwrap();
+        assert_eq!(unguarded_control_api(&config), Some("[::]:8080".parse().unwrap()));
+        config.admin.token = "sesame".into();
+        assert_eq!(unguarded_control_api(&config), None);
+    }
 }
