@@ -73,6 +73,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("throttled for {retry_after_secs}s")]
     Throttled { retry_after_secs: u64 },
+    /// A 429 that waiting alone does not clear (the message says what does): no `Retry-After`.
+    #[error("too many requests: {0}")]
+    Blocked(String),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("request header fields too large")]
@@ -81,14 +84,17 @@ pub enum ApiError {
     InvalidDataFormat(Vec<ErrorDetail>),
     #[error("bad request: {message}")]
     BadRequest { message: String, details: Vec<ErrorDetail> },
+    /// A 400 of the directory surfaces, whose code is `Request_BadRequest`.
+    #[error("bad directory request: {0}")]
+    RequestBadRequest(String),
     #[error("conflict: {0}")]
     Conflict(String),
     #[error("no route for {0}")]
     NoRoute(String),
     #[error("request timed out")]
     Timeout,
-    #[error("service unavailable: {0}")]
-    Unavailable(String),
+    #[error("service unavailable: {message}")]
+    Unavailable { message: String, retry_after_secs: Option<u64> },
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -128,6 +134,7 @@ impl ApiError {
             ApiError::Throttled { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", "Too many requests.".into())
             }
+            ApiError::Blocked(m) => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", m.clone()),
             ApiError::PayloadTooLarge => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge", "The request body is too large.".into())
             }
@@ -142,12 +149,15 @@ impl ApiError {
             ),
             ApiError::InvalidDataFormat(_) => (StatusCode::BAD_REQUEST, "BadRequest", "Invalid Data Format".into()),
             ApiError::BadRequest { message, .. } => (StatusCode::BAD_REQUEST, "BadRequest", message.clone()),
+            ApiError::RequestBadRequest(m) => (StatusCode::BAD_REQUEST, "Request_BadRequest", m.clone()),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "Conflict", m.clone()),
             ApiError::NoRoute(path) => {
                 (StatusCode::NOT_FOUND, "NotFound", format!("Resource not found for the segment '{path}'."))
             }
             ApiError::Timeout => (StatusCode::REQUEST_TIMEOUT, "RequestTimeout", "The request timed out.".into()),
-            ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", m.clone()),
+            ApiError::Unavailable { message, .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", message.clone())
+            }
             ApiError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "An internal server error occurred.".into())
             }
@@ -172,7 +182,8 @@ impl IntoResponse for ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
-            ApiError::Throttled { retry_after_secs } => {
+            ApiError::Throttled { retry_after_secs }
+            | ApiError::Unavailable { retry_after_secs: Some(retry_after_secs), .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from((*retry_after_secs).max(1)));
             }
             ApiError::Unauthenticated(_) => {

@@ -144,7 +144,9 @@ async fn drain(
     let reached = gate.wait_for(|g| g.processed >= target || g.quarantined);
     let gate = match tokio::time::timeout(timeout, reached).await {
         Ok(Ok(gate)) => *gate,
-        Ok(Err(_)) => return Err(ApiError::Unavailable("The job's worker stopped.".into())),
+        Ok(Err(_)) => {
+            return Err(ApiError::Unavailable { message: "The job's worker stopped.".into(), retry_after_secs: None });
+        }
         Err(_) => return Err(ApiError::Timeout),
     };
     if gate.processed < target {

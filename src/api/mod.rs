@@ -27,13 +27,20 @@ pub use links::{BaseUrl, ListenerBase};
 
 /// The whole application router, exactly as production serves it.
 pub fn router(state: AppState) -> Router {
-    let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
-    Router::new()
+    let routes = Router::new()
         .merge(admin::routes(&state))
         .merge(graph::routes())
         .merge(identity::routes())
         .merge(scim::routes())
-        .fallback(unknown_route)
+        .fallback(unknown_route);
+    with_middleware(routes, state)
+}
+
+/// Wraps `routes` in the middleware every request passes through: request ids and error envelopes, header
+/// limits, tracing, panic recovery and the request timeout.
+fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
+    let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
+    routes
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(state.clone(), context::request_context))
@@ -55,4 +62,37 @@ pub(crate) fn storage_failure(e: crate::store::StoreError) -> ApiError {
 
 async fn unknown_route(uri: Uri) -> ApiError {
     ApiError::NoRoute(uri.path().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::config::Config;
+
+    #[tokio::test]
+    async fn a_handler_that_panics_answers_500_in_the_graph_envelope_with_its_request_ids() {
+        let state = AppState::new(Config::defaults().unwrap(), Arc::new(SystemClock)).await.unwrap();
+        async fn bug() -> StatusCode {
+            panic!("a bug")
+        }
+        let app = with_middleware(Router::new().route("/bug", get(bug)), state);
+        let request = Request::get("/bug").header("client-request-id", "mine").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let request_id = response.headers()["request-id"].to_str().unwrap().to_owned();
+        assert_eq!(response.headers()["client-request-id"], "mine");
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "InternalServerError", "{body}");
+        assert_eq!(body["error"]["innerError"]["request-id"], request_id.as_str());
+        assert_eq!(body["error"]["innerError"]["client-request-id"], "mine");
+    }
 }

@@ -12,6 +12,13 @@
 //!   keep trickling in;
 //! * **busy** — a request is being handled: no connection timer (`request_timeout_secs` bounds it).
 //!
+//! When the server closes a connection it **lingers**: it shuts down its sending side, then reads and
+//! discards what the client still sends — until the client closes too, at most `Limits::linger_bytes`
+//! and [`LINGER_TIME`] — before letting go of the socket. A response sent before the request body was
+//! read (a 413 for a declared 5 MiB upload, a 401) otherwise meets unread bytes at close, the kernel answers
+//! them with a reset, and a client that writes its whole body before reading (Python's `urllib`) gets
+//! "broken pipe" instead of the answer.
+//!
 //! The state is kept here, protocol-neutrally, rather than with hyper's own `header_read_timeout`: hyper
 //! starts that clock as soon as it waits for a request, so it cannot tell a slow request from an idle
 //! keep-alive connection, and it has no equivalent for HTTP/2. For HTTP/2, any frame received while idle
@@ -24,7 +31,7 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::Duration;
 
 use axum_server::accept::Accept;
@@ -35,19 +42,29 @@ use tower::Service;
 
 use crate::config::ServerConfig;
 
+/// The longest a closing connection lingers for the client's unread bytes.
+const LINGER_TIME: Duration = Duration::from_secs(5);
+
+/// The least a closing connection reads and discards before it gives up on the client (4 MiB).
+const LINGER_BYTES_MIN: u64 = 4 * 1024 * 1024;
+
 /// The timeouts and the connection slots both listeners share.
 #[derive(Debug)]
 pub(crate) struct Limits {
     header_read: Duration,
     keep_alive: Duration,
+    /// Most bytes a closing connection reads and discards: twice the body limit, at least 4 MiB.
+    linger_bytes: u64,
     slots: Arc<Semaphore>,
 }
 
 impl Limits {
     pub(crate) fn new(config: &ServerConfig) -> Arc<Self> {
+        let body_limit = u64::try_from(config.body_limit_bytes).unwrap_or(u64::MAX);
         Arc::new(Self {
             header_read: Duration::from_secs(config.header_read_timeout_secs),
             keep_alive: Duration::from_secs(config.keep_alive_timeout_secs),
+            linger_bytes: body_limit.saturating_mul(2).max(LINGER_BYTES_MIN),
             slots: Arc::new(Semaphore::new(config.max_connections)),
         })
     }
@@ -99,6 +116,7 @@ where
                 activity: Arc::clone(&activity),
                 timer: Box::pin(tokio::time::sleep(limits.keep_alive)),
                 limits,
+                lingering: None,
                 _slot: slot,
             };
             Ok((watched, Tracked { inner: service, activity }))
@@ -175,13 +193,15 @@ fn lock(activity: &Mutex<Activity>) -> std::sync::MutexGuard<'_, Activity> {
 }
 
 /// A connection's stream: records traffic and fails with `TimedOut` once the connection's deadline passes
-/// while it waits. It holds the connection's slot until it is dropped.
+/// while it waits; lingers when it is shut down. It holds the connection's slot until it is dropped.
 #[derive(Debug)]
 pub(crate) struct Watched<T> {
     io: T,
     activity: Arc<Mutex<Activity>>,
     limits: Arc<Limits>,
     timer: Pin<Box<Sleep>>,
+    /// Once the sending side is shut down: how many more bytes may be read and discarded.
+    lingering: Option<u64>,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -239,7 +259,32 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
     }
 }
 
-impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
+impl<T: AsyncRead + AsyncWrite + Unpin> Watched<T> {
+    /// After the sending side is shut down: discards what the client still sends until it closes, the
+    /// byte budget is spent, the client fails, or [`LINGER_TIME`] passes — whichever comes first.
+    fn linger(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let mut scratch = [0u8; 16 * 1024];
+        loop {
+            let left = self.lingering.unwrap_or(0);
+            if left == 0 {
+                return Poll::Ready(Ok(()));
+            }
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut self.io).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if buf.filled().is_empty() => return Poll::Ready(Ok(())),
+                Poll::Ready(Ok(())) => {
+                    let read = u64::try_from(buf.filled().len()).unwrap_or(u64::MAX);
+                    self.lingering = Some(left.saturating_sub(read));
+                }
+                // The client is gone: nothing left to protect.
+                Poll::Ready(Err(_)) => return Poll::Ready(Ok(())),
+                Poll::Pending => return self.timer.as_mut().poll(cx).map(Ok),
+            }
+        }
+    }
+}
+
+impl<T: AsyncRead + AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let result = Pin::new(&mut self.io).poll_write(cx, buf);
         self.after_write(result, cx)
@@ -266,7 +311,13 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        if self.lingering.is_none() {
+            ready!(Pin::new(&mut self.io).poll_shutdown(cx))?;
+            self.lingering = Some(self.limits.linger_bytes);
+            let until = Instant::now() + LINGER_TIME;
+            self.timer.as_mut().reset(until);
+        }
+        self.linger(cx)
     }
 }
 
@@ -321,6 +372,7 @@ mod tests {
         Limits {
             header_read: Duration::from_secs(10),
             keep_alive: Duration::from_secs(60),
+            linger_bytes: LINGER_BYTES_MIN,
             slots: Arc::new(Semaphore::new(1)),
         }
     }

@@ -202,17 +202,41 @@ async fn a_daily_cap_throttles_with_a_long_retry_after() {
 
 #[tokio::test]
 async fn a_full_staging_queue_refuses_with_429_and_loses_nothing() {
+    // A second, paused job holds the queue's operations, so nothing drains while the first job is refused.
+    let paused_sp = "22222222-0000-4000-8000-000000000001";
+    let paused_job = "API2AAD.c0ffee00000040008000000000000001.22222222-0000-4000-8000-0000000000b1";
     let s = TestServer::with_config(|c| {
         c.staging.queue_capacity = 3;
-        c.service_principals[0].jobs[0].state = entra_inbound::config::JobState::Paused;
+        let mut sp = c.service_principals[0].clone();
+        sp.id = paused_sp.into();
+        sp.jobs[0].id = paused_job.into();
+        sp.jobs[0].state = entra_inbound::config::JobState::Paused;
+        c.service_principals.push(sp);
     })
     .await;
-    assert_eq!(s.upload(bulk(vec![op("1", "1"), op("2", "2")])).await.status(), 202);
+    let to_paused = |body: String| {
+        s.http
+            .post(s.upload_url("v1.0", paused_sp, paused_job))
+            .bearer_auth(s.token())
+            .header("content-type", SCIM)
+            .body(body)
+            .send()
+    };
+    assert_eq!(to_paused(bulk(vec![op("1", "1"), op("2", "2")])).await.unwrap().status(), 202);
     let r = s.upload(bulk(vec![op("3", "3"), op("4", "4")])).await;
     assert_eq!(r.headers()["retry-after"], "1");
     assert_graph_error(r, 429, "TooManyRequests", "Too many requests.").await;
     assert_eq!(s.staged_count().await, 2, "the refused request staged nothing; the accepted one is whole");
     assert_eq!(s.upload(bulk(vec![op("3", "3")])).await.status(), 202);
+    s.drain(JOB).await;
+    // The paused job itself cannot drain the queue: retrying cannot help, and the answer says why.
+    assert_eq!(to_paused(bulk(vec![op("5", "5")])).await.unwrap().status(), 202);
+    let r = to_paused(bulk(vec![op("6", "6")])).await.unwrap();
+    assert!(r.headers().get("retry-after").is_none());
+    let message = format!(
+        "The staging queue is full and job '{paused_job}' is paused: what it staged waits until the job is started, so retrying cannot help. Start the job, then send the request again."
+    );
+    assert_graph_error(r, 429, "TooManyRequests", &message).await;
 }
 
 #[tokio::test]
@@ -280,6 +304,18 @@ async fn malformed_bodies_are_invalid_data_format_with_details() {
         assert_eq!(e["error"]["details"][0]["target"], target, "{}", String::from_utf8_lossy(&body));
     }
     assert_eq!(s.staged_count().await, 0);
+}
+
+#[tokio::test]
+async fn a_body_nested_deeper_than_128_levels_is_invalid_data_format() {
+    let s = TestServer::start().await;
+    let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
+    let body = bulk(vec![op("a", "1")]).replacen(r#""active":"#, &format!(r#""nested":{deep},"active":"#), 1);
+    let e = assert_graph_error(s.upload(body).await, 400, "BadRequest", INVALID).await;
+    let message = e["error"]["details"][0]["message"].as_str().unwrap();
+    assert!(message.contains("recursion limit"), "{e}");
+    s.drain(JOB).await;
+    assert!(s.log_entries().await.is_empty(), "nothing was staged");
 }
 
 #[tokio::test]

@@ -221,3 +221,146 @@ async fn a_schema_with_a_pattern_over_the_size_limit_is_refused() {
     let body = assert_graph_error(r, 400, "BadRequest", &message).await;
     assert_eq!(body["error"]["details"][0]["code"], "InvalidExpression");
 }
+
+/// Writes `head` and all of `body` before reading anything, as Python's `urllib` does, then reads the
+/// whole answer (the server closes the connection after it).
+fn write_all_then_read(addr: &str, head: &str, body: &[u8]) -> std::io::Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    // A guard against a hung test, not an assertion on time.
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(120)))?;
+    stream.write_all(head.as_bytes())?;
+    stream.write_all(body)?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_writes_its_whole_body_before_reading_gets_the_413() {
+    let s = TestServer::start().await;
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let body = vec![b' '; 5 * 1024 * 1024];
+    let head = format!(
+        "POST /v1.0/servicePrincipals/{SP}/synchronization/jobs/{JOB}/bulkUpload HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {}\r\nContent-Type: {SCIM}\r\nContent-Length: {}\r\n\r\n",
+        s.token(),
+        body.len()
+    );
+    let answer = tokio::task::spawn_blocking(move || write_all_then_read(&addr, &head, &body)).await.unwrap();
+    // Before lingering close: "Broken pipe" or "Connection reset by peer" while writing or reading.
+    let answer = answer.unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 413 Payload Too Large\r\n"), "{head}");
+    assert!(head.to_ascii_lowercase().contains("\r\ncontent-type: application/json\r\n"), "{head}");
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"]["code"], "RequestEntityTooLarge");
+    assert_eq!(body["error"]["message"], "The request body is too large.");
+    assert_eq!(body["error"]["innerError"]["date"], "2025-01-15T10:00:00");
+}
+
+#[tokio::test]
+async fn a_full_queue_on_a_job_in_quarantine_says_to_restart_it() {
+    let s = TestServer::with_config(|c| {
+        c.staging.queue_capacity = 2;
+        c.service_principals[0].jobs[0].deletion_threshold = 1;
+    })
+    .await;
+    let users: Vec<Value> = (0..2).map(|i| scim_user(&format!("Q{i}"), &format!("q{i}@contoso.com"), None)).collect();
+    s.upload(bulk_of(&users)).await;
+    s.drain(JOB).await;
+    let mut disables = users.clone();
+    for u in &mut disables {
+        u["active"] = json!(false);
+    }
+    // Two disables in one cycle pass the threshold of one: the job is quarantined.
+    s.upload(bulk_of(&disables)).await;
+    s.drain(JOB).await;
+    assert_eq!(s.upload(bulk_of(&users)).await.status(), 202, "a job in quarantine still accepts uploads");
+    let r = s.upload(bulk_of(&users[..1])).await;
+    assert!(r.headers().get("retry-after").is_none());
+    let message = format!(
+        "The staging queue is full and job '{JOB}' is in quarantine: it processes nothing until it is restarted, so retrying cannot help. Restart the job, then send the request again."
+    );
+    assert_graph_error(r, 429, "TooManyRequests", &message).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_mapping_fails_once_and_a_restart_on_the_same_data_dir_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let args = ["--data-dir", data.to_str().unwrap()];
+    let token = String::from_utf8(command().arg("token").output().unwrap().stdout).unwrap().trim().to_owned();
+    let http = reqwest::Client::new();
+    let mut server = spawn_server(&args);
+    // jobTitle ← nine tenfold replacements of every 'a' of userName: one 'a' would make 10^9 of them (before
+    // the expression limits, the worker allocated until the process aborted, and again after each restart).
+    let schema_url = format!("{}/v1.0/servicePrincipals/{SP}/synchronization/jobs/{JOB}/schema", server.base);
+    let mut schema: Value = http.get(&schema_url).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let mappings = schema["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"].as_array_mut().unwrap();
+    let job_title = mappings.iter_mut().find(|m| m["targetAttributeName"] == "jobTitle").unwrap();
+    job_title["source"] = json!({"type": "Function", "name": "Replace", "expression": tenfold(9)});
+    let r = http.put(&schema_url).bearer_auth(&token).json(&schema).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+
+    let upload = |base: &str, users: &[Value]| {
+        let url = format!("{base}/v1.0/servicePrincipals/{SP}/synchronization/jobs/{JOB}/bulkUpload");
+        http.post(url).bearer_auth(&token).header("content-type", SCIM).body(bulk_of(users)).send()
+    };
+    let drain = |base: &str| http.post(format!("{base}/_emulator/jobs/{JOB}/drain?timeout=60")).send();
+    let poison = scim_user("P1", "pa@contoso.com", None);
+    assert_eq!(upload(&server.base, &[poison, scim_user("B1", "b1@contoso.com", None)]).await.unwrap().status(), 202);
+    assert_eq!(drain(&server.base).await.unwrap().status(), 200);
+    let logs_url = |base: &str| format!("{base}/v1.0/auditLogs/provisioning?$orderby=activityDateTime%20asc");
+    let entries = |base: String| {
+        let request = http.get(logs_url(&base)).bearer_auth(&token).send();
+        async move { request.await.unwrap().json::<Value>().await.unwrap()["value"].as_array().unwrap().clone() }
+    };
+    let before = entries(server.base.clone()).await;
+    assert_eq!(before.len(), 2);
+    let failed = &before[0]["provisioningStatusInfo"];
+    assert_eq!(failed["status"], "failure");
+    assert_eq!(failed["errorInformation"]["errorCode"], "AttributeMappingEvaluationFailed");
+    assert!(failed["errorInformation"]["reason"].as_str().unwrap().contains("the value would exceed 64 KiB"));
+    assert_eq!(before[1]["provisioningStatusInfo"]["status"], "success");
+
+    server.kill_9();
+    let server = spawn_server(&args);
+    assert_eq!(http.get(format!("{}/health", server.base)).send().await.unwrap().status(), 200);
+    let drained: Value = drain(&server.base).await.unwrap().json().await.unwrap();
+    assert_eq!(drained["pending"], 0);
+    assert_eq!(entries(server.base.clone()).await, before, "the poison operation is not processed again");
+    // The job goes on with the same schema: a record without an 'a' in its userName is provisioned.
+    assert_eq!(upload(&server.base, &[scim_user("C1", "c1@contoso.com", None)]).await.unwrap().status(), 202);
+    assert_eq!(drain(&server.base).await.unwrap().status(), 200);
+    let after = entries(server.base.clone()).await;
+    assert_eq!(after.len(), 3);
+    assert_eq!(after[2]["sourceIdentity"]["id"], "C1");
+    assert_eq!(after[2]["provisioningStatusInfo"]["status"], "success");
+}
+
+#[tokio::test]
+async fn a_record_without_active_is_created_disabled_and_the_matching_step_says_so() {
+    let s = TestServer::start().await;
+    let mut no_active = scim_user("N1", "n1@contoso.com", None);
+    no_active.as_object_mut().unwrap().remove("active");
+    s.upload(bulk_of(&[no_active, scim_user("Y1", "y1@contoso.com", None)])).await;
+    s.drain(JOB).await;
+    let entries = s.log_entries().await;
+    let matching = |entry: &Value| {
+        let step =
+            entry["provisioningSteps"].as_array().unwrap().iter().find(|s| s["provisioningStepType"] == "matching");
+        step.unwrap()["description"].as_str().unwrap().to_owned()
+    };
+    // Before: "User 'N1' will be created in Microsoft Entra ID (User is active and assigned in API, …)".
+    assert_eq!(
+        matching(&entries[0]),
+        "User 'N1' will be created in Microsoft Entra ID (no matching User was found in Microsoft Entra ID); it is created disabled because it is not active in API"
+    );
+    assert_eq!(s.user_doc("N1").await["accountEnabled"], false);
+    assert_eq!(
+        matching(&entries[1]),
+        "User 'Y1' will be created in Microsoft Entra ID (User is active and assigned in API, but no matching User was found in Microsoft Entra ID)"
+    );
+    assert_eq!(s.user_doc("Y1").await["accountEnabled"], true);
+}

@@ -22,3 +22,4 @@ mod scim_resources;
 mod scim_support;
 mod support;
 mod users;
+mod value_rules;

@@ -1,6 +1,7 @@
 //! `POST /{v1.0|beta}/servicePrincipals/{spId}/synchronization/jobs/{jobId}/bulkUpload` — docs/fidelity.md A.1, row by
-//! row and in that order: 405 → 401 → 403 → 404 → 429 → 413 → 400 (media type, JSON, schema) → stage
-//! durably → 202 with `Location`.
+//! row and in that order: 405 → 401 → 403 → 404 → 429 → 413 → 400 (media type, JSON, schema) → room in
+//! the staging queue (429, without `Retry-After` when the job cannot drain it) → stage durably (503 + `Retry-After` when
+//! the store fails) → 202 with `Location`.
 
 use axum::Router;
 use axum::body::Body;
@@ -14,11 +15,15 @@ use super::GraphVersion;
 use crate::api::BaseUrl;
 use crate::auth::{Principal, roles};
 use crate::error::{ApiError, ErrorDetail};
+use crate::provisioning::jobs::Job;
 use crate::scim::bulk::{Violation, parse_bulk_request};
 use crate::state::AppState;
 use crate::store::NewOperation;
 
 const PATH: &str = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/bulkUpload";
+
+/// The `Retry-After` of a 503 for a staging failure: long enough for a passing storage fault to clear.
+const STAGING_RETRY_AFTER_SECS: u64 = 5;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -57,7 +62,7 @@ async fn bulk_upload(
     let ops = parse_bulk_request(&body).map_err(|v| ApiError::InvalidDataFormat(details(v)))?;
 
     let Some(reservation) = state.staging.try_reserve(ops.len()) else {
-        return Err(ApiError::Throttled { retry_after_secs: 1 });
+        return Err(queue_full(job));
     };
     let request_id = uuid::Uuid::new_v4().to_string();
     let new: Vec<NewOperation<'_>> =
@@ -65,7 +70,10 @@ async fn bulk_upload(
     // The reservation is given back when this returns early (a storage failure included).
     if let Err(e) = state.store.stage(&job.id, &request_id, state.clock.now(), &new).await {
         tracing::error!(job = %job.id, error = %e, "staging failed; answering 503");
-        return Err(ApiError::Unavailable("The operations could not be staged; retry later.".into()));
+        return Err(ApiError::Unavailable {
+            message: "The operations could not be staged; retry later.".into(),
+            retry_after_secs: Some(STAGING_RETRY_AFTER_SECS),
+        });
     }
     reservation.keep();
     tracing::info!(job = %job.id, operations = ops.len(), "bulkUpload staged");
@@ -77,6 +85,25 @@ async fn bulk_upload(
         response.headers_mut().insert(header::LOCATION, v);
     }
     Ok(response)
+}
+
+/// The answer when the staging queue has no room: 429 with `Retry-After` while the job processes (the queue
+/// drains), and 429 without it, saying why, when the job cannot drain what it staged (paused, or in
+/// quarantine): retrying on a timer would only meet the same full queue.
+fn queue_full(job: &Job) -> ApiError {
+    if job.is_paused() {
+        return ApiError::Blocked(format!(
+            "The staging queue is full and job '{}' is paused: what it staged waits until the job is started, so retrying cannot help. Start the job, then send the request again.",
+            job.id
+        ));
+    }
+    if job.is_quarantined() {
+        return ApiError::Blocked(format!(
+            "The staging queue is full and job '{}' is in quarantine: it processes nothing until it is restarted, so retrying cannot help. Restart the job, then send the request again.",
+            job.id
+        ));
+    }
+    ApiError::Throttled { retry_after_secs: 1 }
 }
 
 /// Read at most `limit` bytes; a declared or actual larger body is 413 without buffering all of it.
@@ -157,6 +184,11 @@ mod tests {
         state.store.refuse_staging(true).unwrap();
         let refused = app.clone().oneshot(upload(&config, &token)).await.unwrap();
         assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.headers()["retry-after"], "5", "a storage fault may pass: retry in a few seconds");
+        let body = axum::body::to_bytes(refused.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "ServiceUnavailable");
+        assert_eq!(body["error"]["message"], "The operations could not be staged; retry later.");
         assert_eq!(state.staging.pending(), 0, "the failed request's reservation was given back");
         state.store.refuse_staging(false).unwrap();
         let accepted = app.oneshot(upload(&config, &token)).await.unwrap();

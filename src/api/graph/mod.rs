@@ -5,6 +5,7 @@ mod jobs;
 mod provisioning_logs;
 mod query;
 mod schema;
+mod user_count;
 mod users;
 
 use axum::Router;
@@ -18,6 +19,7 @@ pub fn routes() -> Router<AppState> {
     bulk_upload::routes()
         .merge(provisioning_logs::routes())
         .merge(users::routes())
+        .merge(user_count::routes())
         .merge(jobs::routes())
         .merge(schema::routes())
 }

@@ -133,11 +133,11 @@ fn directory_object(user: &DirectoryUser, version: GraphVersion, select: Option<
     out
 }
 
-fn check_role(principal: &Principal) -> Result<(), ApiError> {
+pub(super) fn check_role(principal: &Principal) -> Result<(), ApiError> {
     if principal.has_any(READ_ROLES) { Ok(()) } else { Err(ApiError::Forbidden) }
 }
 
-fn wants_eventual(headers: &HeaderMap) -> bool {
+pub(super) fn wants_eventual(headers: &HeaderMap) -> bool {
     headers
         .get("consistencylevel")
         .and_then(|v| v.to_str().ok())

@@ -1,12 +1,13 @@
 //! The directory part of one operation: matching, the create / update / disable / skip decision, the
-//! directory rules (UPN, required properties) and the export step (docs/fidelity.md, A.2).
+//! directory rules (required properties, the values Graph accepts, the UPN) and the export step
+//! (docs/fidelity.md, A.2). A write the rules refuse fails the operation and writes nothing.
 
 use time::OffsetDateTime;
 
 use super::JobSettings;
 use super::directory::Directory;
 use super::prepare::{Mapped, PreparedOperation, fail, skip};
-use crate::directory::{CreateProblem, DirectoryUser, check_create};
+use crate::directory::{DirectoryUser, WriteProblem, check_create, check_update};
 use crate::provisioning::log::{
     Description, EvaluatedMappings, ModifiedProperty, ProvisioningAction, ProvisioningObjectSummary,
     ProvisioningResult, ProvisioningStep, StepType,
@@ -123,7 +124,9 @@ fn create(
     if let Err(problem) = check_create(&user, job.verified_domains, taken) {
         entry.modified_properties.clear();
         fail(entry, problem.error_code(), "nonServiceFailure", problem.reason(), None);
-        let who = if upn.is_empty() { source } else { upn };
+        // An invalid UPN may be anything (a NUL, 64 KiB): the record is named by its externalId instead.
+        let invalid_upn = matches!(problem, WriteProblem::InvalidUserPrincipalName(_));
+        let who = if upn.is_empty() || invalid_upn { source } else { upn };
         entry.steps.push(export_step(
             "EntryExportAdd",
             ProvisioningResult::Failure,
@@ -171,6 +174,7 @@ fn update(
     ));
     let was_enabled = user.account_enabled;
     let mut changed = false;
+    let mut targets: Vec<&str> = Vec::new();
     for (i, v) in &mapped.values {
         let Some(new) = v else { continue }; // null values never flow
         let m = &schema.mappings[*i];
@@ -188,6 +192,7 @@ fn update(
             new_value: Some(new.display()),
         });
         user.set(&m.target, new);
+        targets.push(&m.target);
         changed = true;
     }
     changed |= set_known_manager(dir, &mut user, mapped.manager_external_id.as_deref(), entry);
@@ -215,10 +220,10 @@ fn update(
         return id;
     }
     let upn = user.user_principal_name().to_owned();
-    if !upn.eq_ignore_ascii_case(&upn_before) && dir.upn_taken(&upn, &user.id) {
+    let taken = !upn.eq_ignore_ascii_case(&upn_before) && dir.upn_taken(&upn, &user.id);
+    if let Err(problem) = check_update(&user, &targets, job.verified_domains, taken) {
         entry.action = ProvisioningAction::Update;
         entry.modified_properties.clear();
-        let problem = CreateProblem::UpnTaken(upn);
         fail(entry, problem.error_code(), "nonServiceFailure", problem.reason(), None);
         entry.steps.push(export_step(
             "EntryExportUpdate",

@@ -208,3 +208,63 @@ fn disables_beyond_the_deletion_threshold_are_staged_not_applied() {
     assert!(w.entries.iter().all(|e| e.action == ProvisioningAction::StagedDelete), "every disable was held back");
     assert!(w.users.is_empty(), "no user was written, so none was disabled");
 }
+
+#[test]
+fn values_the_directory_refuses_fail_their_own_create_and_the_batch_goes_on() {
+    let mut nul_upn = scim_user("N", None);
+    nul_upn["userName"] = json!("n\u{0}@contoso.com");
+    let mut long_name = scim_user("L", None);
+    long_name["displayName"] = json!("d".repeat(10_000));
+    let mut long_id = scim_user(&"E".repeat(17), None);
+    long_id["userName"] = json!("long-id@contoso.com");
+    let (w, result) = apply(&[nul_upn, long_name, long_id, scim_user("OK", None)], &[], vec![]);
+    assert_eq!((result.failed, result.exported), (3, 1));
+    assert_eq!(w.users.len(), 1, "only the valid user is written");
+    let codes: Vec<_> = w.entries.iter().map(|e| e.error.as_ref().map(|e| e.error_code.as_str())).collect();
+    assert_eq!(
+        codes,
+        [
+            Some("AzureActiveDirectoryInvalidUserPrincipalName"),
+            Some("AzureActiveDirectoryInvalidPropertyValue"),
+            Some("AzureActiveDirectoryInvalidPropertyValue"),
+            None
+        ]
+    );
+    let upn = to_graph_json(&w.entries[0]);
+    let export = &upn["provisioningSteps"][3];
+    assert_eq!(export["status"], "failure");
+    assert_eq!(export["details"]["ReportableIdentifier"], "N", "an invalid UPN is not echoed: the externalId names it");
+    assert!(upn["modifiedProperties"].as_array().unwrap().is_empty());
+    let reason = w.entries[1].error.as_ref().unwrap().reason.as_str();
+    assert_eq!(
+        reason,
+        "Invalid value specified for property 'displayName' of resource 'User'. The value has 10000 characters; at most 256 are allowed."
+    );
+}
+
+#[test]
+fn an_update_with_a_value_the_directory_refuses_fails_and_writes_nothing() {
+    let (w, _) = apply(&[scim_user("U", None)], &[], vec![]);
+    let user = written(&w, "U").clone();
+    let mut retitled = scim_user("U", None);
+    retitled["title"] = json!("t".repeat(129));
+    retitled["displayName"] = json!("Renamed");
+    let (w, result) = apply(&[retitled], std::slice::from_ref(&user), vec![]);
+    assert_eq!(result.failed, 1);
+    assert!(w.users.is_empty(), "nothing of the update is written");
+    let entry = to_graph_json(&w.entries[0]);
+    assert_eq!(entry["provisioningAction"], "update");
+    assert_eq!(
+        entry["provisioningStatusInfo"]["errorInformation"]["errorCode"],
+        "AzureActiveDirectoryInvalidPropertyValue"
+    );
+    assert!(entry["modifiedProperties"].as_array().unwrap().is_empty());
+    // A user already holding such a value is left alone by an update that does not touch it.
+    let mut odd = user.clone();
+    odd.set("jobTitle", &crate::directory::TargetValue::Text("t".repeat(129)));
+    let mut renamed = scim_user("U", None);
+    renamed["displayName"] = json!("Renamed");
+    let (w, result) = apply(&[renamed], &[odd], vec![]);
+    assert_eq!((result.failed, result.exported), (0, 1));
+    assert_eq!(written(&w, "U").display_name(), "Renamed");
+}
