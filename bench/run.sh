@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every figure of BENCHMARKS.md in one bounded run, loopback only: ingest (durable and default mode) with wrk,
 # the in-process parse ceiling, 202 latency and log visibility at 40 requests/s, engine throughput, start-up
-# time and idle memory, and memory with 1,000,000 users and their log entries. Prints a table and writes
-# bench/results.json (flat keys, units in the names).
+# time and idle memory, memory with 1,000,000 users and their log entries, and the SCIM service provider's
+# create rate against scim2-server's (PyPI; installed into target/py-venv from tests/python/requirements.txt,
+# as the test suite does). Prints a table and writes bench/results.json (flat keys, units in the names).
 #
-# Usage: bench/run.sh            (about 6 minutes after the release build on 2 cores)
+# Usage: bench/run.sh            (about 7 minutes after the release build on 2 cores)
 #        BENCH_USERS=100000 bench/run.sh   (a smaller memory run)
 #        BENCH_BIN=path/to/entra-inbound BENCH_ENGINE=path/to/engine-bench bench/run.sh
 #                                          (another build's binaries, for side-by-side comparisons; the load
@@ -140,12 +141,40 @@ stop
 echo "   $LOAD"
 echo "   $MEMORY"
 
+echo "== SCIM service provider: 10,000 users in /Bulk requests of 50, then 2,000 single POST /Users, one sequential client, default mode"
+: >"$WORK/scim.toml"
+serve scim
+SCIM_OURS=$("$FIGURES" scim "http://127.0.0.1:$PORT/scim/v2" "$TOKEN" 10000 50 2000)
+stop
+echo "   entra-inbound: $SCIM_OURS"
+VENV=target/py-venv
+REQUIREMENTS=tests/python/requirements.txt
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV" || { echo "bench/run.sh: python3 -m venv failed (install python3-venv)" >&2; exit 1; }
+fi
+if ! cmp -s "$REQUIREMENTS" "$VENV/installed-requirements.txt"; then
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r "$REQUIREMENTS" \
+    || { echo "bench/run.sh: pip install -r $REQUIREMENTS failed (needs PyPI)" >&2; exit 1; }
+  cp "$REQUIREMENTS" "$VENV/installed-requirements.txt"
+fi
+PORT=$(free_port)
+"$VENV/bin/scim2-server" --hostname 127.0.0.1 --port "$PORT" >"$WORK/scim2-server.log" 2>&1 &
+PID=$!
+PIDS+=("$PID")
+for _ in $(seq 1 200); do
+  curl -fsS "http://127.0.0.1:$PORT/ServiceProviderConfig" >/dev/null 2>&1 && break
+  sleep 0.05
+done
+SCIM_THEIRS=$("$FIGURES" scim "http://127.0.0.1:$PORT" unused 10000 50 2000)
+stop
+echo "   scim2-server:  $SCIM_THEIRS"
+
 MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r)"
-python3 - "$INGEST_DURABLE" "$INGEST_MEMORY" "$CEILING" "$LATENCY" "$ENGINE_OUT" "$START" "$LOAD" "$MEMORY" "$MACHINE" "$USERS_1M" <<'EOF'
+python3 - "$INGEST_DURABLE" "$INGEST_MEMORY" "$CEILING" "$LATENCY" "$ENGINE_OUT" "$START" "$LOAD" "$MEMORY" "$MACHINE" "$USERS_1M" "$SCIM_OURS" "$SCIM_THEIRS" <<'EOF'
 import json, os, re, sys
 out = os.environ.get("BENCH_OUT", "bench/results.json")
-durable, memory, ceiling, latency, engine, start, load, mem, machine, users = sys.argv[1:]
-ceiling, latency, start, load, mem = (json.loads(x) for x in (ceiling, latency, start, load, mem))
+durable, memory, ceiling, latency, engine, start, load, mem, machine, users, ours, theirs = sys.argv[1:]
+ceiling, latency, start, load, mem, ours, theirs = (json.loads(x) for x in (ceiling, latency, start, load, mem, ours, theirs))
 r = {
     "mode": "release",
     "machine": machine,
@@ -169,6 +198,12 @@ r[f"rss_{scale}_users_process_mib"] = mem["rss_mib"]
 r[f"files_{scale}_users_mib"] = mem["files_mib"]
 r[f"peak_rss_{scale}_users_mib"] = mem["peak_rss_mib"]
 r[f"load_{scale}_users_s"] = load["total_s"]
+r["scim_bulk_users_per_s"] = int(ours["bulk_users_per_s"])
+r["scim_post_users_per_s"] = int(ours["post_users_per_s"])
+r["scim2_server_bulk_users_per_s"] = int(theirs["bulk_users_per_s"])
+r["scim2_server_post_users_per_s"] = int(theirs["post_users_per_s"])
+r["scim_bulk_ratio_to_scim2_server"] = round(ours["bulk_users_per_s"] / theirs["bulk_users_per_s"], 1)
+r["scim_post_ratio_to_scim2_server"] = round(ours["post_users_per_s"] / theirs["post_users_per_s"], 1)
 with open(out, "w") as f:
     json.dump(r, f, indent=2)
     f.write("\n")
@@ -177,6 +212,7 @@ targets = [
     ("latency_40rps_p99_ms", "<", 5), ("visible_2000ops_p99_ms", "<", 25),
     ("engine_memory_create_ops_per_s", ">=", 50000), ("engine_durable_create_ops_per_s", ">=", 50000),
     ("start_ms", "<", 20), ("idle_rss_mib", "<", 16), (f"rss_{scale}_users_mib", "<", 2048),
+    ("scim_bulk_ratio_to_scim2_server", ">=", 50), ("scim_post_ratio_to_scim2_server", ">=", 30),
 ]
 print()
 print(f"{'figure':40} {'value':>12}  target")

@@ -9,6 +9,10 @@
 //!   `Retry-After`) and waits until the job has processed them.
 //! - `start BIN RUNS` — spawn → first `/health` 200, median of RUNS starts; and the idle RSS.
 //! - `memory PID` — a process's resident memory plus the private temporary files it writes.
+//! - `scim BASE TOKEN USERS BATCH SINGLES` — a SCIM service provider's create rate, from one sequential client
+//!   with keep-alive: USERS users in `POST {BASE}/Bulk` requests of BATCH, then SINGLES `POST {BASE}/Users`
+//!   (every answer checked: 200/201 and every operation 201). The same run measures the emulator and
+//!   `scim2-server`, so the two rates compare.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -246,6 +250,56 @@ async fn start(bin: String, runs: usize) -> Result<(), Error> {
     Ok(())
 }
 
+/// Creates users through `/Bulk` and then one by one; prints both rates.
+async fn scim(base: String, token: String, users: usize, batch: usize, singles: usize) -> Result<(), Error> {
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {token}");
+    let batch = batch.max(1);
+    let bodies: Vec<String> = (0..users.div_ceil(batch))
+        .map(|b| workload::scim_bulk((b * batch..((b + 1) * batch).min(users)).map(|i| workload::user(i, "Engineer"))))
+        .collect();
+    let started = Instant::now();
+    for body in bodies {
+        let r = http
+            .post(format!("{base}/Bulk"))
+            .header("authorization", &auth)
+            .header("content-type", "application/scim+json")
+            .body(body)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let answer: serde_json::Value = r.json().await?;
+        let ops = answer["Operations"].as_array().map_or(&[][..], Vec::as_slice);
+        if !matches!(status, 200 | 201) || ops.iter().any(|o| o["status"] != "201" && o["status"] != 201) {
+            return Err(format!("a Bulk request failed: {status} {answer}").into());
+        }
+    }
+    let bulk_s = started.elapsed().as_secs_f64();
+    let singles: Vec<String> = (0..singles).map(|i| workload::user(10_000_000 + i, "Engineer").to_string()).collect();
+    let count = singles.len();
+    let started = Instant::now();
+    for body in singles {
+        let r = http
+            .post(format!("{base}/Users"))
+            .header("authorization", &auth)
+            .header("content-type", "application/scim+json")
+            .body(body)
+            .send()
+            .await?;
+        let status = r.status().as_u16();
+        let text = r.text().await?;
+        if status != 201 {
+            return Err(format!("POST /Users failed: {status} {text}").into());
+        }
+    }
+    let post_s = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({"bulk_users_per_s": (users as f64 / bulk_s).round(), "post_users_per_s": (count as f64 / post_s).round()})
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
     let arg = |i: usize| args.get(i).cloned().ok_or_else(|| Error::from(format!("missing argument {i}")));
@@ -258,6 +312,13 @@ fn main() -> Result<(), Error> {
         "load" => runtime.block_on(load(arg(1)?, arg(2)?, usize::try_from(num(3)?)?, usize::try_from(num(4)?)?))?,
         "start" => runtime.block_on(start(arg(1)?, usize::try_from(num(2)?)?))?,
         "memory" => memory(u32::try_from(num(1)?)?),
+        "scim" => runtime.block_on(scim(
+            arg(1)?,
+            arg(2)?,
+            usize::try_from(num(3)?)?,
+            usize::try_from(num(4)?)?,
+            usize::try_from(num(5)?)?,
+        ))?,
         other => return Err(format!("unknown subcommand {other}").into()),
     }
     Ok(())

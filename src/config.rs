@@ -37,6 +37,20 @@ pub struct Config {
     pub clients: Vec<ClientConfig>,
     pub service_principals: Vec<ServicePrincipalConfig>,
     pub tls: TlsConfig,
+    pub scim: ScimConfig,
+}
+
+/// The SCIM 2.0 service provider's limits (`/scim/v2`, `/admin/v1`): advertised in its ServiceProviderConfig
+/// and enforced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimConfig {
+    /// `bulk.maxOperations`.
+    pub max_operations: usize,
+    /// `bulk.maxPayloadSize` in bytes, also the limit of every SCIM request body.
+    pub max_payload_bytes: usize,
+    /// `filter.maxResults`: the most resources a page holds.
+    pub max_results: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -346,6 +360,9 @@ impl Config {
         }
         if self.server.body_limit_bytes == 0 {
             return invalid("server.body_limit_bytes must be positive".into());
+        }
+        if self.scim.max_operations == 0 || self.scim.max_payload_bytes == 0 || self.scim.max_results == 0 {
+            return invalid("scim.max_operations, scim.max_payload_bytes and scim.max_results must be positive".into());
         }
         if self.server.header_read_timeout_secs == 0 || self.server.keep_alive_timeout_secs == 0 {
             return invalid(

@@ -8,6 +8,7 @@
 //! - [`api`] — HTTP only: routing, middleware, extractors, handlers.
 //! - [`auth`] — signing keys, token minting and validation, permissions.
 //! - [`scim`] — SCIM protocol logic without HTTP (BulkRequest validation).
+//! - [`scim_server`] — the SCIM 2.0 service provider (`/scim/v2`, `/admin/v1`): resources, queries, PATCH, Bulk.
 //! - [`provisioning`] — jobs, quotas, staging back-pressure, the job worker and its pipeline, log entries.
 //! - [`store`] — the storage boundary: intent-named operations, typed records; embedded SQLite behind it.
 //! - [`config`], [`clock`], [`error`], [`state`], [`server`], [`telemetry`], [`cli`] — plumbing.
@@ -66,6 +67,7 @@ pub mod odata;
 pub mod parse;
 pub mod provisioning;
 pub mod scim;
+pub mod scim_server;
 pub mod server;
 pub mod state;
 pub mod store;

@@ -38,3 +38,13 @@ pub fn bulk(users: impl IntoIterator<Item = Value>) -> String {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops, "failOnErrors": null})
         .to_string()
 }
+
+/// A SCIM 2.0 BulkRequest (RFC 7644 §3.7) creating `users`: each a POST to `/Users` with its `bulkId`.
+#[allow(dead_code)]
+pub fn scim_bulk(users: impl IntoIterator<Item = Value>) -> String {
+    let ops: Vec<Value> = users
+        .into_iter()
+        .map(|u| json!({"method": "POST", "bulkId": u["externalId"].clone(), "path": "/Users", "data": u}))
+        .collect();
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops}).to_string()
+}

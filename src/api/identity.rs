@@ -13,7 +13,7 @@
 //!   (always v1) access tokens, with its `jwks_uri` at the emulator. The route parameter is named `{version}`
 //!   because the Graph routes use that name for the same first segment (the router requires one name per position).
 
-mod token;
+pub(crate) mod token;
 
 use axum::Router;
 use axum::extract::{Path, State};

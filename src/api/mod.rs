@@ -7,6 +7,7 @@ mod graph;
 pub(crate) mod headers;
 mod identity;
 mod links;
+mod scim;
 
 use std::time::Duration;
 
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::routes(&state))
         .merge(graph::routes())
         .merge(identity::routes())
+        .merge(scim::routes())
         .fallback(unknown_route);
     with_middleware(routes, state)
 }

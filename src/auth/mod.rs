@@ -1,9 +1,11 @@
 //! Authentication and authorisation: the signing key and its JWKS form, minting tokens, validating bearer
 //! tokens into a [`Principal`], the Graph permissions each surface requires (docs/fidelity.md A.1 rows 2–3, A.5), client
-//! authentication at the token endpoint with its AADSTS errors, and the HTTPS listener's certificate.
+//! authentication at the token endpoint with its AADSTS errors, the HTTPS listener's certificate, and the
+//! IDCS-style tokens of the SCIM service provider (`idcs`).
 
 mod aadsts;
 mod client_auth;
+pub mod idcs;
 mod issue;
 mod keys;
 mod principal;

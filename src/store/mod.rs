@@ -20,6 +20,7 @@
 //! retry (`StoreError`'s `Display` carries the cause).
 
 mod records;
+mod scim_records;
 mod sqlite;
 
 use std::collections::HashMap;
@@ -33,6 +34,7 @@ pub use records::{
     BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, Dropped, JobRecord, LogPage, NewOperation,
     PendingReference, Purged, StagedOperation, StagedRequest, UserPage,
 };
+pub use scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter};
 
 use crate::config::Synchronous;
 use crate::directory::DirectoryUser;
@@ -186,7 +188,7 @@ impl Store {
 
     // ---- control
 
-    /// Empties the directory, the logs and the staging queue of the jobs `job_ids`.
+    /// Empties the directory, the logs and the staging queue of the jobs `job_ids`, and the SCIM resources.
     pub async fn reset(&self, job_ids: Vec<String>) -> Result<Dropped, StoreError> {
         let _turn = self.units.lock().await;
         self.backend.reset(job_ids).await
@@ -228,5 +230,43 @@ impl Store {
 
     pub async fn count_users(&self) -> Result<u64, StoreError> {
         self.backend.count_users().await
+    }
+
+    // ---- the SCIM 2.0 service provider (`crate::scim_server`): its own resources, apart from the directory
+
+    /// One write turn over the SCIM resources: `turn` runs on the store's writer, everything it does commits
+    /// together when it returns `Ok` (a Bulk request is one turn), and nothing does when it fails.
+    pub async fn scim_write<T: Send + 'static>(
+        &self,
+        turn: impl FnOnce(&mut dyn ScimWriter) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.backend.scim_write(turn).await
+    }
+
+    pub async fn scim_get(&self, kind: ScimKind, id: &str) -> Result<Option<ScimRecord>, StoreError> {
+        self.backend.scim_get(kind, id).await
+    }
+
+    /// Every resource of `kind`, oldest first.
+    pub async fn scim_all(&self, kind: ScimKind) -> Result<Vec<ScimRecord>, StoreError> {
+        self.backend.scim_all(kind).await
+    }
+
+    /// The resources of `kind` whose `key` is one of `values`, oldest first.
+    pub async fn scim_by_keys(
+        &self,
+        kind: ScimKind,
+        key: ScimKey,
+        values: Vec<String>,
+    ) -> Result<Vec<ScimRecord>, StoreError> {
+        self.backend.scim_by_keys(kind, key, values).await
+    }
+
+    /// The groups each of `member_ids` is a member of.
+    pub async fn scim_memberships(
+        &self,
+        member_ids: Vec<String>,
+    ) -> Result<HashMap<String, Vec<Membership>>, StoreError> {
+        self.backend.scim_memberships(member_ids).await
     }
 }

@@ -1,8 +1,9 @@
 //! Links in responses follow the listener the request came in on (docs/fidelity.md#emulator-surfaces, row E.14):
-//! the bulkUpload `Location`, `@odata.nextLink`, `@odata.context`, the 401 challenge and the discovery documents
-//! start with the listener's configured public base URL, else its scheme and the host the client used, else the
-//! listener's own address. Every test reaches both listeners by address and by a host name (`entra`, as a compose
-//! service is reached), and follows the links it gets with the client that got them.
+//! the bulkUpload `Location`, `@odata.nextLink`, `@odata.context`, the 401 challenge, the discovery documents, and
+//! the SCIM service provider's `Location`, `meta.location` and discovery URLs start with the listener's configured
+//! public base URL, else its scheme and the host the client used, else the listener's own address. Every test
+//! reaches both listeners by address and by a host name (`entra`, as a compose service is reached), and follows
+//! the links it gets with the client that got them.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -11,10 +12,11 @@ use std::sync::Arc;
 use entra_inbound::clock::ManualClock;
 use entra_inbound::config::Config;
 use reqwest::{Client, Version};
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::macros::datetime;
 
 use crate::identity::{CLIENT, GRAPH_DEFAULT, SECRET, cert_client, client_assertion, token_url};
+use crate::scim_support::{GROUP as SCIM_GROUP, USER as SCIM_USER};
 use crate::support::*;
 
 /// One way to reach the emulator: a client and the base URL it uses.
@@ -297,6 +299,45 @@ async fn configured_public_base_urls_win_over_the_host() {
         let r = reach.client.get(format!("{}/v1.0/users", reach.base)).send().await.unwrap();
         let challenge = r.headers()["www-authenticate"].to_str().unwrap();
         assert!(challenge.contains(&format!("\"{public}/{TENANT}/oauth2/authorize\"")), "{challenge}");
+    }
+}
+
+#[tokio::test]
+async fn scim_locations_and_discovery_are_on_the_listener_the_client_used_and_work() {
+    let f = Fixture::start().await;
+    for (i, reach) in f.reaches.iter().enumerate() {
+        for prefix in ["/scim/v2", "/admin/v1"] {
+            let base = format!("{}{prefix}", reach.base);
+            let user = json!({"schemas": [SCIM_USER], "userName": format!("links{i}{}", &prefix[1..5])});
+            let r = reach.client.post(format!("{base}/Users")).bearer_auth(&f.token).json(&user).send().await.unwrap();
+            assert_eq!(r.status(), 201, "{}", reach.name);
+            let location = r.headers()["location"].to_str().unwrap().to_owned();
+            let created: Value = r.json().await.unwrap();
+            let id = created["id"].as_str().unwrap();
+            assert_eq!(location, format!("{base}/Users/{id}"), "{}", reach.name);
+            assert_eq!(created["meta"]["location"], location.as_str());
+            assert_eq!(f.get(reach, &location).await["id"], id, "{}: the Location works", reach.name);
+
+            let bulk = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": [
+                {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"schemas": [SCIM_GROUP], "displayName": "G"}}]});
+            let r = reach.client.post(format!("{base}/Bulk")).bearer_auth(&f.token).json(&bulk).send().await.unwrap();
+            assert!(r.status().is_success(), "{}", reach.name);
+            let answer: Value = r.json().await.unwrap();
+            let group = answer["Operations"][0]["location"].as_str().unwrap();
+            assert!(group.starts_with(&format!("{base}/Groups/")), "{}: {group}", reach.name);
+            assert_eq!(f.get(reach, group).await["displayName"], "G");
+
+            let config = f.get(reach, &format!("{base}/ServiceProviderConfig")).await;
+            assert_eq!(config["meta"]["location"], format!("{base}/ServiceProviderConfig"), "{}", reach.name);
+            let types = f.get(reach, &format!("{base}/ResourceTypes")).await;
+            for t in types["Resources"].as_array().unwrap() {
+                f.get(reach, t["meta"]["location"].as_str().unwrap()).await;
+            }
+            let schemas = f.get(reach, &format!("{base}/Schemas")).await;
+            for s in schemas["Resources"].as_array().unwrap() {
+                f.get(reach, s["meta"]["location"].as_str().unwrap()).await;
+            }
+        }
     }
 }
 

@@ -1,6 +1,8 @@
 //! Unmodified client libraries obtain tokens and upload (issue 5 acceptance): Python's azure-identity
 //! (`ClientSecretCredential` with an https authority and `disable_instance_discovery=True`) and MSAL
 //! (`ConfidentialClientApplication.acquire_token_for_client`, which reads the discovery document first).
+//! And the SCIM service provider (issue 11 acceptance): `scim2-tester` checks both dialects, `scim2-client`
+//! drives `/admin/v1` with a token from `/oauth2/v1/token` (`tests/python/test_scim.py`).
 //!
 //! Design constraints: this runs in the README's `cargo test --locked` on a fresh machine, so it makes its own
 //! virtual environment in `target/py-venv` and installs the pinned `tests/python/requirements.txt` from PyPI once
@@ -55,12 +57,14 @@ pub fn describe(output: &Output) -> String {
     )
 }
 
-/// One test at a time creates or updates the virtual environment.
-static VENV_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// The virtual environment with the pinned packages, created or updated as needed.
+/// The virtual environment with the pinned packages, created or updated once per test run (the tests using it
+/// run in parallel and must not install into it at the same time).
 pub async fn ensure_venv() -> PathBuf {
-    let _only_one = VENV_LOCK.lock().await;
+    static VENV: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
+    VENV.get_or_init(prepare_venv).await.clone()
+}
+
+async fn prepare_venv() -> PathBuf {
     let venv = venv_dir();
     let python = venv_python(&venv);
     if !python.exists() {
@@ -125,5 +129,35 @@ async fn azure_identity_and_msal_get_tokens_and_upload_over_http_and_https() {
     for check in ["azure_identity_client_secret", "azure_identity_wrong_secret", "msal_confidential_client"] {
         assert!(stdout.contains(&format!("ok {check}")), "{check} did not run: {}", describe(&out));
     }
-    s.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scim2_tester_passes_both_dialects_and_scim2_client_drives_admin_v1() {
+    let python = ensure_venv().await;
+    let s = TestServer::start().await;
+    let token = s.token_with(&["Directory.ReadWrite.All"], "https://graph.microsoft.com", 3600);
+    let mut command = Command::new(&python);
+    command
+        .arg(python_dir().join("test_scim.py"))
+        .env("SCIM_BASE", &s.base)
+        .env("SCIM_GRAPH_TOKEN", token)
+        .env("SCIM_CLIENT_ID", CLIENT)
+        .env("SCIM_CLIENT_SECRET", SECRET)
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("no_proxy", "127.0.0.1,localhost")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let out = run(&mut command, "tests/python/test_scim.py", SCRIPT_TIMEOUT).await;
+    assert!(out.status.success(), "the SCIM client checks failed: {}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprint!("{stdout}");
+    for check in [
+        "scim2_tester /scim/v2",
+        "scim2_tester /admin/v1",
+        "scim2_client_bulk",
+        "scim2_client_filtered_query",
+        "scim2_client_patch",
+        "scim2_client_delete",
+    ] {
+        assert!(stdout.contains(&format!("ok {check}")), "{check} did not run: {}", describe(&out));
+    }
 }

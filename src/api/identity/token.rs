@@ -76,10 +76,10 @@ fn respond(state: &AppState, ids: &RequestIds, result: Result<serde_json::Value,
 }
 
 /// The form's parameters; the first occurrence of a name wins.
-struct Form(Vec<(String, String)>);
+pub(crate) struct Form(Vec<(String, String)>);
 
 impl Form {
-    fn read(headers: &HeaderMap, body: &[u8]) -> Self {
+    pub(crate) fn read(headers: &HeaderMap, body: &[u8]) -> Self {
         let is_form = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
@@ -88,7 +88,7 @@ impl Form {
     }
 
     /// A non-empty parameter.
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
     }
 
@@ -98,7 +98,7 @@ impl Form {
 }
 
 /// `Authorization: Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1).
-fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+pub(crate) fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim();
     let (scheme, encoded) = value.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {

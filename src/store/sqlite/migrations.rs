@@ -19,13 +19,14 @@ use crate::directory::DirectoryUser;
 use crate::graph_time::{parse_rfc3339, ticks};
 use crate::provisioning::log::{EntryContext, from_graph_json};
 
-/// Migrations 1–4 (SQL only) and 5's tables.
+/// Migrations 1–4 (SQL only), 5's tables and 6 (the SCIM service provider's resources).
 pub(super) const SQL: &[&str] = &[
     include_str!("migrations/0001_staging.sql"),
     include_str!("migrations/0002_directory_and_logs.sql"),
     include_str!("migrations/0003_job_state.sql"),
     include_str!("migrations/0004_compact_logs.sql"),
     include_str!("migrations/0005_typed_records.sql"),
+    include_str!("migrations/0006_scim_resources.sql"),
 ];
 
 /// The version this binary writes.

@@ -9,7 +9,7 @@
 //!   snapshot and never makes it wait for a writer.
 //!
 //! Module map: `open` (files and connections), `migrations` (+ `legacy`), `ingest`, `unit`, `users`,
-//! `logs` (+ `dictionary`), `jobs`, `pages` (+ `sql`), `pool`.
+//! `logs` (+ `dictionary`), `jobs`, `pages` (+ `sql`), `pool`, `scim` (the SCIM service provider's resources).
 
 mod blocks;
 mod dictionary;
@@ -21,6 +21,7 @@ mod migrations;
 mod open;
 mod pages;
 mod pool;
+mod scim;
 mod sql;
 #[cfg(test)]
 mod sql_tests;
@@ -224,8 +225,8 @@ impl Sqlite {
         Ok(Purged { through: newest, operations })
     }
 
-    /// Empties the directory, the logs and the staging queue; every job's progress moves past what was
-    /// staged.
+    /// Empties the directory, the logs, the staging queue and the SCIM resources; every job's progress moves
+    /// past what was staged.
     pub(crate) async fn reset(&self, job_ids: Vec<String>) -> Result<Dropped, StoreError> {
         let mut applied = HashMap::new();
         for job_id in &job_ids {
@@ -241,6 +242,7 @@ impl Sqlite {
                 "DELETE FROM user_record; DELETE FROM pending_reference; DELETE FROM log_entry;
                  DELETE FROM log_block; DELETE FROM log_context; DELETE FROM log_dictionary;",
             )?;
+            tx.execute_batch(scim::CLEAR)?;
             jobs::skip_all_to(&tx, &job_ids, highest)?;
             tx.commit()?;
             open::give_back_free_pages(c, None)?;

@@ -1,0 +1,54 @@
+//! HTTP for the SCIM 2.0 service provider (`crate::scim_server`): the same routes under `/scim/v2` (RFC 7644)
+//! and `/admin/v1` (Oracle IDCS), each nested router carrying its [`Dialect`], plus IDCS's token endpoint
+//! `POST /oauth2/v1/token` (docs/fidelity.md#s1-scim-20-service-provider).
+//!
+//! Every answer is `application/scim+json`, errors included (RFC 7644 §3.12), with no Graph envelope: an
+//! unknown path under either prefix is a SCIM 404, a method a route does not serve a SCIM 405 with `Allow`.
+
+mod bulk;
+mod context;
+mod discovery;
+mod resources;
+mod token;
+
+use axum::routing::{MethodRouter, get, post};
+use axum::{Extension, Router};
+
+use self::context::ScimResponse;
+use crate::scim_server::dialect::Dialect;
+use crate::scim_server::error::ScimError;
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .nest(Dialect::Rfc7644.base_path(), dialect_routes(Dialect::Rfc7644))
+        .nest(Dialect::Idcs.base_path(), dialect_routes(Dialect::Idcs))
+        .route("/oauth2/v1/token", only(post(token::token), "POST"))
+}
+
+/// Other methods get a SCIM 405 naming the allowed ones.
+fn only(route: MethodRouter<AppState>, allow: &'static str) -> MethodRouter<AppState> {
+    route.fallback(move || async move { ScimResponse::error_with_allow(&ScimError::method_not_allowed(allow), allow) })
+}
+
+fn dialect_routes(dialect: Dialect) -> Router<AppState> {
+    Router::new()
+        .route("/ServiceProviderConfig", only(get(discovery::service_provider_config), "GET"))
+        .route("/ResourceTypes", only(get(discovery::resource_types), "GET"))
+        .route("/ResourceTypes/{name}", only(get(discovery::resource_type), "GET"))
+        .route("/Schemas", only(get(discovery::schemas), "GET"))
+        .route("/Schemas/{id}", only(get(discovery::schema), "GET"))
+        .route("/Bulk", only(post(bulk::bulk), "POST"))
+        .route("/.search", only(post(resources::search_all), "POST"))
+        .route("/{collection}", only(get(resources::list).post(resources::create), "GET, POST"))
+        .route("/{collection}/.search", only(post(resources::search), "POST"))
+        .route(
+            "/{collection}/{id}",
+            only(
+                get(resources::get).put(resources::replace).patch(resources::patch).delete(resources::delete),
+                "GET, PUT, PATCH, DELETE",
+            ),
+        )
+        .fallback(|| async { ScimResponse::error(&ScimError::not_found("No SCIM endpoint at this path.")) })
+        .layer(Extension(dialect))
+}

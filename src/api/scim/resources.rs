@@ -1,0 +1,159 @@
+//! `/Users` and `/Groups` (RFC 7644 §3.3–§3.6, §3.14): list and `/.search`, create, read, replace, patch and
+//! delete, with ETags (`ETag` on every resource answer, `If-Match` → 412, `If-None-Match` → 304) and
+//! `attributes`/`excludedAttributes` on every answer that returns a resource.
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::IntoResponse;
+use serde_json::Value;
+
+use super::context::{Scim, ScimResponse, json_body, query_pairs, storage_failure};
+use crate::scim_server::error::ScimError;
+use crate::scim_server::query::RawQuery as ScimQuery;
+use crate::scim_server::resource::{etag, location};
+use crate::scim_server::selection::Selection;
+use crate::store::{ScimKind, ScimRecord};
+
+type Answer = Result<ScimResponse, ScimResponse>;
+
+fn kind(collection: &str) -> Result<ScimKind, ScimError> {
+    match collection {
+        "Users" => Ok(ScimKind::User),
+        "Groups" => Ok(ScimKind::Group),
+        _ => Err(ScimError::not_found("No SCIM endpoint at this path.")),
+    }
+}
+
+/// The `attributes` / `excludedAttributes` of a request's query, checked.
+fn selection(kind: ScimKind, query: Option<&str>) -> Result<Selection, ScimError> {
+    let raw = ScimQuery::from_pairs(query_pairs(query).into_iter());
+    let selection = Selection { attributes: raw.attributes, excluded: raw.excluded };
+    selection.check(kind)?;
+    Ok(selection)
+}
+
+fn header(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A resource answer: its representation (as selected), `ETag`, and `Location` for a 201.
+async fn resource(scim: &Scim, record: &ScimRecord, status: u16, selection: &Selection) -> Answer {
+    let mut body = if status == 201 {
+        scim.service.render_new(record, &scim.base)
+    } else {
+        scim.service.render(record, &scim.base).await.map_err(storage_failure)?
+    };
+    selection.apply(record.kind, &mut body);
+    let mut r = ScimResponse::json(status, &Value::Object(body)).with_header(header::ETAG, &etag(record.version));
+    if status == 201 {
+        r = r.with_header(header::LOCATION, &location(&scim.base, record.kind, &record.id));
+    }
+    Ok(r)
+}
+
+pub async fn list(scim: Scim, Path(collection): Path<String>, RawQuery(query): RawQuery) -> Answer {
+    let kind = kind(&collection)?;
+    let query = ScimQuery::from_pairs(query_pairs(query.as_deref()).into_iter()).check(kind)?;
+    let body = scim.service.list(kind, &query, &scim.base).await.map_err(storage_failure)?;
+    Ok(ScimResponse::json(200, &body))
+}
+
+pub async fn search(scim: Scim, Path(collection): Path<String>, headers: HeaderMap, body: Body) -> Answer {
+    let kind = kind(&collection)?;
+    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
+    let query = ScimQuery::from_search(&body)?.check(kind)?;
+    let body = scim.service.list(kind, &query, &scim.base).await.map_err(storage_failure)?;
+    Ok(ScimResponse::json(200, &body))
+}
+
+/// `POST /.search` at the root: Users and Groups in one ListResponse.
+pub async fn search_all(scim: Scim, headers: HeaderMap, body: Body) -> Answer {
+    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
+    let queries = ScimQuery::from_search(&body)?.check_across(&[ScimKind::User, ScimKind::Group])?;
+    let body = scim.service.search_all(&queries, &scim.base).await.map_err(storage_failure)?;
+    Ok(ScimResponse::json(200, &body))
+}
+
+pub async fn create(
+    scim: Scim,
+    Path(collection): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let kind = kind(&collection)?;
+    let selection = selection(kind, query.as_deref())?;
+    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
+    let record = scim.service.write(move |w| w.create(kind, &body)).await.map_err(storage_failure)??;
+    resource(&scim, &record, 201, &selection).await
+}
+
+pub async fn get(
+    scim: Scim,
+    Path((collection, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Answer {
+    let kind = kind(&collection)?;
+    let selection = selection(kind, query.as_deref())?;
+    let record = scim.service.get(kind, &id).await.map_err(storage_failure)?;
+    let record =
+        record.ok_or_else(|| ScimResponse::from(ScimError::resource_not_found(&format!("/{collection}"), &id)))?;
+    let tag = etag(record.version);
+    let unchanged = header(&headers, header::IF_NONE_MATCH)
+        .is_some_and(|h| h.split(',').map(str::trim).any(|t| t == "*" || t == tag || format!("W/{t}") == tag));
+    if unchanged {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(v) = tag.parse() {
+            r.headers_mut().insert(header::ETAG, v);
+        }
+        return Ok(ScimResponse(r));
+    }
+    resource(&scim, &record, 200, &selection).await
+}
+
+pub async fn replace(
+    scim: Scim,
+    Path((collection, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let kind = kind(&collection)?;
+    let selection = selection(kind, query.as_deref())?;
+    let if_match = header(&headers, header::IF_MATCH).map(str::to_owned);
+    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
+    let record = scim
+        .service
+        .write(move |w| w.replace(kind, &id, &body, if_match.as_deref()))
+        .await
+        .map_err(storage_failure)??;
+    resource(&scim, &record, 200, &selection).await
+}
+
+pub async fn patch(
+    scim: Scim,
+    Path((collection, id)): Path<(String, String)>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Body,
+) -> Answer {
+    let kind = kind(&collection)?;
+    let selection = selection(kind, query.as_deref())?;
+    let if_match = header(&headers, header::IF_MATCH).map(str::to_owned);
+    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
+    let record = scim
+        .service
+        .write(move |w| w.patch(kind, &id, &body, if_match.as_deref()))
+        .await
+        .map_err(storage_failure)??;
+    resource(&scim, &record, 200, &selection).await
+}
+
+pub async fn delete(scim: Scim, Path((collection, id)): Path<(String, String)>, headers: HeaderMap) -> Answer {
+    let kind = kind(&collection)?;
+    let if_match = header(&headers, header::IF_MATCH).map(str::to_owned);
+    scim.service.write(move |w| w.delete(kind, &id, if_match.as_deref())).await.map_err(storage_failure)??;
+    Ok(ScimResponse(StatusCode::NO_CONTENT.into_response()))
+}

@@ -1,0 +1,86 @@
+//! The records of the SCIM 2.0 service provider's resource store (`/scim/v2`, `/admin/v1`), as they cross the
+//! store boundary: a resource with the facts the store indexes beside its attributes, and [`ScimWriter`], the
+//! operations one write turn offers. No backend type appears; the service logic lives in `crate::scim_server`.
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use super::StoreError;
+
+/// Which collection a resource belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScimKind {
+    User,
+    Group,
+}
+
+impl ScimKind {
+    /// The stored code (never change one: databases keep it).
+    pub(crate) fn code(self) -> i64 {
+        match self {
+            ScimKind::User => 1,
+            ScimKind::Group => 2,
+        }
+    }
+
+    pub(crate) fn from_code(code: i64) -> Option<Self> {
+        match code {
+            1 => Some(ScimKind::User),
+            2 => Some(ScimKind::Group),
+            _ => None,
+        }
+    }
+}
+
+/// An indexed fact a resource can be looked up by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScimKey {
+    Id,
+    /// [`ScimRecord::unique_key`].
+    UniqueKey,
+    ExternalId,
+}
+
+/// One stored resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimRecord {
+    pub id: String,
+    pub kind: ScimKind,
+    /// Unique per kind when present: the case-folded `userName` of a User.
+    pub unique_key: Option<String>,
+    pub external_id: Option<String>,
+    /// The name other resources show for it (a group's `displayName`, in a user's `groups`).
+    pub display_name: Option<String>,
+    /// `meta.version`: 1 when created, one more on every change.
+    pub version: u64,
+    pub created: OffsetDateTime,
+    pub last_modified: OffsetDateTime,
+    /// The ids of the resources a group lists as members (empty for a user).
+    pub members: Vec<String>,
+    /// Every attribute but `id` and `meta`.
+    pub attributes: Map<String, Value>,
+}
+
+/// A group one resource is a member of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub group_id: String,
+    pub display_name: Option<String>,
+}
+
+/// The operations of one write turn ([`crate::store::Store::scim_write`]): everything done through it commits
+/// together when the turn returns `Ok`, and nothing does when it returns an error.
+pub trait ScimWriter {
+    fn get(&mut self, kind: ScimKind, id: &str) -> Result<Option<ScimRecord>, StoreError>;
+    /// The kind of the resource with this id, if there is one.
+    fn kind_of(&mut self, id: &str) -> Result<Option<ScimKind>, StoreError>;
+    /// The id of the resource of `kind` holding `unique_key`.
+    fn holder(&mut self, kind: ScimKind, unique_key: &str) -> Result<Option<String>, StoreError>;
+    fn insert(&mut self, record: &ScimRecord) -> Result<(), StoreError>;
+    /// Replaces the stored resource with the same id (and its memberships).
+    fn replace(&mut self, record: &ScimRecord) -> Result<(), StoreError>;
+    /// Deletes a resource and its memberships; false when there was none.
+    fn delete(&mut self, kind: ScimKind, id: &str) -> Result<bool, StoreError>;
+    /// The ids of the groups listing `member_id` as a member.
+    fn groups_with_member(&mut self, member_id: &str) -> Result<Vec<String>, StoreError>;
+}

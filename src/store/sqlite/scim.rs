@@ -1,0 +1,256 @@
+//! The SCIM service provider's resources as rows (`scim_resource`, `scim_member`; migration 6): writes through
+//! one transaction per turn ([`Turn`], the backend's [`ScimWriter`]), and the readers' lookups.
+//!
+//! The attributes are one JSON text per row: the service reads and rewrites whole resources, and filters
+//! evaluate on the document (`crate::scim_server::filter`), so there is nothing a column per attribute would
+//! serve. The columns beside it are the ones lookups and uniqueness need.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
+
+use super::super::StoreError;
+use super::super::scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter};
+use crate::graph_time::{from_ticks, ticks};
+
+const COLUMNS: &str = "id, kind, unique_key, external_id, display_name, version, created, last_modified, attributes";
+
+fn read(row: &Row<'_>) -> Result<ScimRecord, StoreError> {
+    let id: String = row.get(0)?;
+    let kind = ScimKind::from_code(row.get(1)?)
+        .ok_or_else(|| StoreError::Corrupt(format!("SCIM resource {id}: unknown kind")))?;
+    let text: String = row.get(8)?;
+    let attributes =
+        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("SCIM resource {id}: attributes: {e}")))?;
+    Ok(ScimRecord {
+        kind,
+        unique_key: row.get(2)?,
+        external_id: row.get(3)?,
+        display_name: row.get(4)?,
+        version: u64::try_from(row.get::<_, i64>(5)?).unwrap_or(0),
+        created: from_ticks(row.get(6)?),
+        last_modified: from_ticks(row.get(7)?),
+        members: Vec::new(),
+        attributes,
+        id,
+    })
+}
+
+/// Reads the rows `sql` selects (with [`COLUMNS`]) and, for groups, their members.
+fn query(conn: &Connection, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<ScimRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query(args)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(read(row)?);
+    }
+    for record in out.iter_mut().filter(|r| r.kind == ScimKind::Group) {
+        record.members = members(conn, &record.id)?;
+    }
+    Ok(out)
+}
+
+fn members(conn: &Connection, group_id: &str) -> Result<Vec<String>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT member_id FROM scim_member WHERE group_id = ?1")?;
+    let ids = stmt.query_map(params![group_id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+pub(super) fn get(conn: &Connection, kind: ScimKind, id: &str) -> Result<Option<ScimRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM scim_resource WHERE id = ?1 AND kind = ?2");
+    Ok(query(conn, &sql, &[&id, &kind.code()])?.into_iter().next())
+}
+
+/// Every resource of `kind`, oldest first.
+pub(super) fn all(conn: &Connection, kind: ScimKind) -> Result<Vec<ScimRecord>, StoreError> {
+    let sql = format!("SELECT {COLUMNS} FROM scim_resource WHERE kind = ?1 ORDER BY rowid");
+    query(conn, &sql, &[&kind.code()])
+}
+
+/// The resources of `kind` whose `column` holds one of `values`, oldest first.
+pub(super) fn by_keys(
+    conn: &Connection,
+    kind: ScimKind,
+    column: ScimKey,
+    values: &[String],
+) -> Result<Vec<ScimRecord>, StoreError> {
+    if values.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders = vec!["?"; values.len()].join(", ");
+    let column = match column {
+        ScimKey::Id => "id",
+        ScimKey::UniqueKey => "unique_key",
+        ScimKey::ExternalId => "external_id",
+    };
+    let sql =
+        format!("SELECT {COLUMNS} FROM scim_resource WHERE kind = ? AND {column} IN ({placeholders}) ORDER BY rowid");
+    let code = kind.code();
+    let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() + 1);
+    args.push(&code);
+    args.extend(values.iter().map(|v| v as &dyn rusqlite::ToSql));
+    query(conn, &sql, &args)
+}
+
+/// The groups each of `member_ids` belongs to.
+pub(super) fn memberships(
+    conn: &Connection,
+    member_ids: &[String],
+) -> Result<HashMap<String, Vec<Membership>>, StoreError> {
+    let mut out: HashMap<String, Vec<Membership>> = HashMap::new();
+    for chunk in member_ids.chunks(500) {
+        let placeholders = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "SELECT m.member_id, m.group_id, r.display_name FROM scim_member m JOIN scim_resource r ON r.id = m.group_id
+             WHERE m.member_id IN ({placeholders}) ORDER BY r.rowid"
+        );
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query(params_from_iter(chunk))?;
+        while let Some(row) = rows.next()? {
+            out.entry(row.get(0)?).or_default().push(Membership { group_id: row.get(1)?, display_name: row.get(2)? });
+        }
+    }
+    Ok(out)
+}
+
+/// Empties both tables (a reset).
+pub(super) const CLEAR: &str = "DELETE FROM scim_member; DELETE FROM scim_resource;";
+
+/// One write turn: a transaction on the writer connection.
+pub(super) struct Turn<'c> {
+    pub(super) tx: Transaction<'c>,
+}
+
+impl Turn<'_> {
+    /// Inserts the row, or (`update`) rewrites the row with its id in place, keeping its position in listings.
+    fn write_row(&self, r: &ScimRecord, update: bool) -> Result<(), StoreError> {
+        let attributes = serde_json::to_string(&r.attributes)
+            .map_err(|e| StoreError::Corrupt(format!("SCIM resource {}: attributes: {e}", r.id)))?;
+        let sql = if update {
+            "UPDATE scim_resource SET kind = ?2, unique_key = ?3, external_id = ?4, display_name = ?5, version = ?6,
+                created = ?7, last_modified = ?8, attributes = ?9 WHERE id = ?1"
+        } else {
+            "INSERT INTO scim_resource (id, kind, unique_key, external_id, display_name, version, created,
+                last_modified, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+        };
+        self.tx.prepare_cached(sql)?.execute(params![
+            r.id,
+            r.kind.code(),
+            r.unique_key,
+            r.external_id,
+            r.display_name,
+            i64::try_from(r.version).unwrap_or(i64::MAX),
+            ticks(r.created),
+            ticks(r.last_modified),
+            attributes,
+        ])?;
+        Ok(())
+    }
+
+    fn write_members(&self, r: &ScimRecord) -> Result<(), StoreError> {
+        self.tx.prepare_cached("DELETE FROM scim_member WHERE group_id = ?1")?.execute(params![r.id])?;
+        let mut insert =
+            self.tx.prepare_cached("INSERT OR IGNORE INTO scim_member (group_id, member_id) VALUES (?1, ?2)")?;
+        for member in &r.members {
+            insert.execute(params![r.id, member])?;
+        }
+        Ok(())
+    }
+}
+
+impl ScimWriter for Turn<'_> {
+    fn get(&mut self, kind: ScimKind, id: &str) -> Result<Option<ScimRecord>, StoreError> {
+        get(&self.tx, kind, id)
+    }
+
+    fn kind_of(&mut self, id: &str) -> Result<Option<ScimKind>, StoreError> {
+        let code: Option<i64> = self
+            .tx
+            .prepare_cached("SELECT kind FROM scim_resource WHERE id = ?1")?
+            .query_row(params![id], |r| r.get(0))
+            .optional()?;
+        Ok(code.and_then(ScimKind::from_code))
+    }
+
+    fn holder(&mut self, kind: ScimKind, unique_key: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("SELECT id FROM scim_resource WHERE kind = ?1 AND unique_key = ?2")?
+            .query_row(params![kind.code(), unique_key], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn insert(&mut self, record: &ScimRecord) -> Result<(), StoreError> {
+        self.write_row(record, false)?;
+        if !record.members.is_empty() {
+            self.write_members(record)?;
+        }
+        Ok(())
+    }
+
+    fn replace(&mut self, record: &ScimRecord) -> Result<(), StoreError> {
+        self.write_row(record, true)?;
+        if record.kind == ScimKind::Group {
+            self.write_members(record)?;
+        }
+        Ok(())
+    }
+
+    fn delete(&mut self, kind: ScimKind, id: &str) -> Result<bool, StoreError> {
+        let n = self
+            .tx
+            .prepare_cached("DELETE FROM scim_resource WHERE id = ?1 AND kind = ?2")?
+            .execute(params![id, kind.code()])?;
+        self.tx
+            .prepare_cached("DELETE FROM scim_member WHERE group_id = ?1 OR member_id = ?1")?
+            .execute(params![id])?;
+        Ok(n > 0)
+    }
+
+    fn groups_with_member(&mut self, member_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT group_id FROM scim_member WHERE member_id = ?1")?;
+        let ids = stmt.query_map(params![member_id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+        Ok(ids)
+    }
+}
+
+impl super::Sqlite {
+    /// Runs `turn` in one transaction on the writer connection; commits when it returns `Ok`.
+    pub(crate) async fn scim_write<T: Send + 'static>(
+        &self,
+        turn: impl FnOnce(&mut dyn ScimWriter) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        self.write(move |c, _| {
+            let mut t = Turn { tx: c.transaction()? };
+            let out = turn(&mut t)?;
+            t.tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    pub(crate) async fn scim_get(&self, kind: ScimKind, id: &str) -> Result<Option<ScimRecord>, StoreError> {
+        let id = id.to_owned();
+        self.read(move |c, _| get(c, kind, &id)).await
+    }
+
+    pub(crate) async fn scim_all(&self, kind: ScimKind) -> Result<Vec<ScimRecord>, StoreError> {
+        self.read(move |c, _| all(c, kind)).await
+    }
+
+    pub(crate) async fn scim_by_keys(
+        &self,
+        kind: ScimKind,
+        column: ScimKey,
+        values: Vec<String>,
+    ) -> Result<Vec<ScimRecord>, StoreError> {
+        self.read(move |c, _| by_keys(c, kind, column, &values)).await
+    }
+
+    pub(crate) async fn scim_memberships(
+        &self,
+        member_ids: Vec<String>,
+    ) -> Result<HashMap<String, Vec<Membership>>, StoreError> {
+        self.read(move |c, _| memberships(c, &member_ids)).await
+    }
+}
