@@ -34,6 +34,8 @@ pub enum Command {
     Healthcheck(HealthcheckArgs),
     /// Upload HR records (CSV or JSON Lines) as SCIM users and report each record's outcome.
     Upload(crate::upload::UploadArgs),
+    /// Print the emulator's OpenAPI 3.1 document (what `GET /openapi.json` serves; the repository's openapi.json).
+    Openapi,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -178,6 +180,12 @@ pub fn run_token(args: &TokenArgs) -> Result<(), String> {
     let token = mint_token(&config, args.client_id.as_deref(), &args.roles, &args.audience, args.expires_in)?;
     println!("{token}");
     Ok(())
+}
+
+/// `entra-inbound openapi`: the document `GET /openapi.json` serves, byte for byte.
+pub fn run_openapi() -> Result<(), String> {
+    let text = crate::api::openapi::document_json().map_err(|e| format!("the OpenAPI document: {e}"))?;
+    std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes()).map_err(|e| format!("writing to stdout: {e}"))
 }
 
 /// `entra-inbound healthcheck`. A plain-HTTP probe needs no certificate roots: the client for it is built without

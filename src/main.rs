@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use entra_inbound::cli::{Cli, Command, banner, run_healthcheck, run_token};
+use entra_inbound::cli::{Cli, Command, banner, run_healthcheck, run_openapi, run_token};
 use entra_inbound::{clock::SystemClock, server, telemetry};
 
 // mimalloc: the engine allocates many small strings per record; measured faster than the system allocator.
@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Some(Command::Token(args)) => run_token(&args),
         Some(Command::Healthcheck(args)) => run_healthcheck(&args).await,
+        Some(Command::Openapi) => run_openapi(),
         Some(Command::Upload(args)) => return entra_inbound::upload::run(&args).await,
         Some(Command::Serve(args)) => serve(args).await,
         None => serve(cli.serve).await,

@@ -19,10 +19,20 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
+use utoipa::OpenApi;
 
 use crate::api::storage_failure;
 use crate::error::{ApiError, TokenProblem};
 use crate::state::AppState;
+
+/// The control API's part of the OpenAPI document (`api::openapi`).
+pub(super) fn openapi() -> utoipa::openapi::OpenApi {
+    ControlApi::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(health, ready, reset, drain))]
+struct ControlApi;
 
 pub fn routes(state: &AppState) -> Router<AppState> {
     let control = Router::new()
@@ -89,10 +99,31 @@ fn origin_of(url: &str) -> String {
     format!("{scheme}://{authority}")
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health",
+    tag = "control",
+    description = "Liveness: the process answers.",
+    responses(
+        (status = 200, description = "`{\"status\": \"healthy\"}`", body = ref("#/components/schemas/Status")),
+    ),
+)]
 async fn health() -> impl IntoResponse {
     Json(json!({"status": "healthy"}))
 }
 
+#[utoipa::path(
+    get,
+    path = "/ready",
+    operation_id = "ready",
+    tag = "control",
+    description = "Readiness: the state is open and the workers run.",
+    responses(
+        (status = 200, description = "`{\"status\": \"ready\"}`", body = ref("#/components/schemas/Status")),
+        (status = 503, description = "`{\"status\": \"starting\"}`", body = ref("#/components/schemas/Status")),
+    ),
+)]
 async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     if state.is_ready() {
         (StatusCode::OK, Json(json!({"status": "ready"})))
@@ -101,6 +132,19 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/_emulator/reset",
+    operation_id = "reset",
+    tag = "control",
+    description = "Empty the directory, the logs, the staged operations and the SCIM service provider's resources; configuration, jobs and keys stay.",
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 401, description = "`admin.token` is set and the request has no or another bearer token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)", body = ref("#/components/schemas/GraphError")),
+    ),
+    security((), ("admin" = [])),
+)]
 /// Empty the directory, logs and staged operations (configuration, jobs and keys stay).
 async fn reset(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
     let jobs: Vec<String> = state.jobs.all().map(|j| j.id.clone()).collect();
@@ -125,6 +169,27 @@ fn drain_timeout(raw: Option<&str>) -> Result<Duration, ApiError> {
     Ok(Duration::from_secs(secs.min(3600)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/_emulator/jobs/{job_id}/drain",
+    operation_id = "drain",
+    tag = "control",
+    description = "Wait until every operation staged before the call is processed and logged.",
+    params(
+        ("timeout" = Option<String>, Query, description = "Seconds to wait (default 30, at most 3600)"),
+    ),
+    responses(
+        (status = 200, description = "Drained", body = ref("#/components/schemas/Drained")),
+        (status = 400, description = "`timeout` is not a whole number of seconds", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "`admin.token` is set and the request has no or another bearer token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown job", body = ref("#/components/schemas/GraphError")),
+        (status = 408, description = "The timeout passed first", body = ref("#/components/schemas/GraphError")),
+        (status = 409, description = "The job is paused, or in quarantine", body = ref("#/components/schemas/GraphError")),
+        (status = 503, description = "The job's worker stopped", body = ref("#/components/schemas/GraphError")),
+    ),
+    security((), ("admin" = [])),
+)]
 /// 200 once every operation staged before the call is processed and logged; 408 on timeout; 409 if the job
 /// is paused, or is quarantined before it got there.
 async fn drain(

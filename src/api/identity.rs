@@ -22,10 +22,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json};
 use serde_json::{Value, json};
+use utoipa::OpenApi;
 
 use super::{BaseUrl, RequestIds};
 use crate::auth::OAuthError;
 use crate::state::AppState;
+
+/// The token authority's part of the OpenAPI document (`api::openapi`). The router names the first segment
+/// `{version}` (see above); the document names it for what it is here, `{tenant}`.
+pub(super) fn openapi() -> utoipa::openapi::OpenApi {
+    IdentityApi::openapi()
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(token::token_v2, token::token_v1, discovery_v2, discovery_v1, keys_v2, keys_v1))]
+struct IdentityApi;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -114,6 +125,17 @@ fn discovery_base(
     Ok(DiscoveryBase { base, issuer_tid, t })
 }
 
+#[utoipa::path(
+    get,
+    path = "/{tenant}/v2.0/.well-known/openid-configuration",
+    operation_id = "openidConfigurationV2",
+    tag = "identity",
+    description = "The v2 OpenID Connect discovery document; every URL on the origin it was requested on.",
+    responses(
+        (status = 200, description = "The discovery document", body = ref("#/components/schemas/OpenIdConfiguration")),
+        (status = 400, description = "Unknown tenant (`invalid_tenant`, AADSTS90002) or a segment that is neither a GUID nor a domain (AADSTS900023)", body = ref("#/components/schemas/OAuthError")),
+    ),
+)]
 async fn discovery_v2(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -152,6 +174,17 @@ async fn discovery_v2(
     .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/{tenant}/.well-known/openid-configuration",
+    operation_id = "openidConfigurationV1",
+    tag = "identity",
+    description = "The v1 OpenID Connect discovery document (issuer `https://sts.windows.net/{tid}/`).",
+    responses(
+        (status = 200, description = "The discovery document", body = ref("#/components/schemas/OpenIdConfiguration")),
+        (status = 400, description = "Unknown tenant (`invalid_tenant`, AADSTS90002) or a segment that is neither a GUID nor a domain (AADSTS900023)", body = ref("#/components/schemas/OAuthError")),
+    ),
+)]
 async fn discovery_v1(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -216,6 +249,17 @@ fn claims_supported() -> Value {
 }
 
 /// `/{tenant}/discovery/v2.0/keys`: the signing key, with the v2 issuer Entra adds to each key.
+#[utoipa::path(
+    get,
+    path = "/{tenant}/discovery/v2.0/keys",
+    operation_id = "jwksV2",
+    tag = "identity",
+    description = "The JWKS, each key with its v2 `issuer`.",
+    responses(
+        (status = 200, description = "`{\"keys\": [...]}`", body = ref("#/components/schemas/Jwks")),
+        (status = 400, description = "Unknown tenant (`invalid_tenant`, AADSTS90002) or a segment that is neither a GUID nor a domain (AADSTS900023)", body = ref("#/components/schemas/OAuthError")),
+    ),
+)]
 async fn keys_v2(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -236,6 +280,17 @@ async fn keys_v2(
 }
 
 /// `/{tenant}/discovery/keys` (and so `/common/discovery/keys`, the v1 `jwks_uri`).
+#[utoipa::path(
+    get,
+    path = "/{tenant}/discovery/keys",
+    operation_id = "jwksV1",
+    tag = "identity",
+    description = "The JWKS (`kid` = `x5t` = the tokens' header values); `/common/discovery/keys` is the v1 `jwks_uri`.",
+    responses(
+        (status = 200, description = "`{\"keys\": [...]}`", body = ref("#/components/schemas/Jwks")),
+        (status = 400, description = "Unknown tenant (`invalid_tenant`, AADSTS90002) or a segment that is neither a GUID nor a domain (AADSTS900023)", body = ref("#/components/schemas/OAuthError")),
+    ),
+)]
 async fn keys_v1(
     State(state): State<AppState>,
     Path(segment): Path<String>,

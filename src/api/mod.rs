@@ -7,6 +7,7 @@ mod graph;
 pub(crate) mod headers;
 mod identity;
 mod links;
+pub mod openapi;
 mod scim;
 
 use std::time::Duration;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(graph::routes())
         .merge(identity::routes())
         .merge(scim::routes())
+        .route("/openapi.json", axum::routing::get(openapi::openapi_json))
         .fallback(unknown_route);
     with_middleware(routes, state)
 }

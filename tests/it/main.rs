@@ -15,6 +15,7 @@ mod identity;
 mod identity_discovery;
 mod jobs;
 mod links;
+mod openapi;
 mod provisioning_logs;
 mod python_clients;
 mod readme_recipes;

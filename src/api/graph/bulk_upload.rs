@@ -36,6 +36,26 @@ fn upload_route() -> MethodRouter<AppState> {
     post(bulk_upload).fallback(|| async { ApiError::MethodNotAllowed { allow: "POST" } })
 }
 
+/// Stage a SCIM bulk request for the job's provisioning worker.
+#[utoipa::path(
+    post,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/bulkUpload",
+    operation_id = "bulkUpload",
+    tag = "bulkUpload",
+    description = "Validates the SCIM BulkRequest and stages it durably; the job's worker processes it in arrival order. `…/bulkUpload/$value` is the same operation (the SDKs' `content.put()` target).",
+    request_body(content = ref("#/components/schemas/BulkRequest"), content_type = "application/scim+json"),
+    responses(
+        (status = 202, description = "Accepted and durable; `Location` names the job's provisioning logs"),
+        (status = 400, description = "`Invalid Data Format` (media type, JSON, SCIM shape, more than 50 operations), or an unreadable body", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `SynchronizationData-User.Upload`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+        (status = 413, description = "The body is over the size limit", body = ref("#/components/schemas/GraphError")),
+        (status = 429, description = "The job's request quota is used up, or the staging queue is full (`Retry-After`, or none while the job is paused or in quarantine)", body = ref("#/components/schemas/GraphError")),
+        (status = 503, description = "The operations could not be staged; `Retry-After`", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn bulk_upload(
     State(state): State<AppState>,
     base: BaseUrl,

@@ -87,6 +87,20 @@ async fn save(state: &AppState, job: &Job) -> Result<(), ApiError> {
     state.save_job_state(job).await.map_err(storage_failure)
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs",
+    operation_id = "listSynchronizationJobs",
+    tag = "jobs",
+    description = "The service principal's synchronization jobs.",
+    responses(
+        (status = 200, description = "The jobs", body = ref("#/components/schemas/GraphCollection")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -106,6 +120,20 @@ async fn list(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}",
+    operation_id = "getSynchronizationJob",
+    tag = "jobs",
+    description = "One synchronization job: schedule, status, counters.",
+    responses(
+        (status = 200, description = "The synchronizationJob", body = ref("#/components/schemas/GraphEntity")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn get_job(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -126,6 +154,20 @@ async fn get_job(
     Ok(Json(body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/start",
+    operation_id = "startSynchronizationJob",
+    tag = "jobs",
+    description = "Start (or resume) the job.",
+    responses(
+        (status = 204, description = "Started"),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn start(
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
@@ -138,6 +180,20 @@ async fn start(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/pause",
+    operation_id = "pauseSynchronizationJob",
+    tag = "jobs",
+    description = "Pause the job: uploads are still accepted and wait.",
+    responses(
+        (status = 204, description = "Paused"),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn pause(
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
@@ -167,6 +223,23 @@ fn reset_scope(body: &[u8]) -> Result<ResetScope, ApiError> {
 }
 
 /// Purge what was staged before the restart (the batch in hand finishes), then reset per the scope.
+#[utoipa::path(
+    post,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/restart",
+    operation_id = "restartSynchronizationJob",
+    tag = "jobs",
+    description = "Restart the job: what was staged before is dropped, then state is reset per `criteria.resetScope` (an empty body: the portal's default restart).",
+    request_body(content_type = "application/json", description = "Optional: `{\"criteria\": {\"resetScope\": \"Watermark, Escrows\"}}`"),
+    responses(
+        (status = 204, description = "Restarted"),
+        (status = 400, description = "The body is not JSON, or `criteria.resetScope` is not a list of synchronizationJobRestartScope flags", body = ref("#/components/schemas/GraphError")),
+        (status = 413, description = "The body is over the size limit", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn restart(
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,
@@ -185,6 +258,20 @@ async fn restart(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/provisionOnDemand",
+    operation_id = "provisionOnDemand",
+    tag = "jobs",
+    description = "Not supported for API-driven provisioning apps, as in Entra: always 400 once the caller and job are valid.",
+    responses(
+        (status = 400, description = "Provision on demand is not supported for API-driven provisioning apps", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn provision_on_demand(
     State(state): State<AppState>,
     Path(path): Path<(String, String, String)>,

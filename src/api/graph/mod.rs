@@ -10,10 +10,49 @@ mod users;
 
 use axum::Router;
 use axum::routing::MethodRouter;
+use utoipa::OpenApi;
 
 use crate::api::BaseUrl;
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The Graph surfaces' part of the OpenAPI document (`api::openapi`), with the aliases the router serves with
+/// the same handler: bulkUpload's `/$value` and the logs list with a trailing slash.
+pub(super) fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = GraphApi::openapi();
+    let bulk_upload = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/bulkUpload";
+    crate::api::openapi::alias(&mut doc, bulk_upload, &format!("{bulk_upload}/$value"), "Value");
+    crate::api::openapi::alias(
+        &mut doc,
+        "/{version}/auditLogs/provisioning",
+        "/{version}/auditLogs/provisioning/",
+        "Slash",
+    );
+    doc
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    bulk_upload::bulk_upload,
+    provisioning_logs::list,
+    provisioning_logs::get_entry,
+    users::list,
+    users::get_user,
+    users::get_manager,
+    user_count::count,
+    jobs::list,
+    jobs::get_job,
+    jobs::start,
+    jobs::pause,
+    jobs::restart,
+    jobs::provision_on_demand,
+    schema::get_schema,
+    schema::put_schema,
+    schema::parse_expression,
+    schema::functions,
+    schema::filter_operators,
+))]
+struct GraphApi;
 
 pub fn routes() -> Router<AppState> {
     bulk_upload::routes()

@@ -44,6 +44,26 @@ fn check_role(principal: &Principal) -> Result<(), ApiError> {
     if principal.has_any(&[roles::AUDIT_LOG_READ]) { Ok(()) } else { Err(ApiError::Forbidden) }
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/auditLogs/provisioning",
+    operation_id = "listProvisioningObjectSummary",
+    tag = "provisioning logs",
+    description = "A page of provisioning log entries, newest first. `…/auditLogs/provisioning/` (trailing slash, as bulkUpload's `Location` has it) is the same operation.",
+    params(
+        ("$filter" = Option<String>, Query, description = "OData filter over the queryable properties"),
+        ("$orderby" = Option<String>, Query, description = "Sort order"),
+        ("$top" = Option<String>, Query, description = "Page size (at most 1000)"),
+        ("$skiptoken" = Option<String>, Query, description = "Continuation from `@odata.nextLink`"),
+    ),
+    responses(
+        (status = 200, description = "A page of provisioningObjectSummary entries", body = ref("#/components/schemas/GraphCollection")),
+        (status = 400, description = "An unsupported or malformed query option", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `AuditLog.Read.All`", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -67,6 +87,21 @@ async fn list(
     Ok(Json(Value::Object(body)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/auditLogs/provisioning/{id}",
+    operation_id = "getProvisioningObjectSummary",
+    tag = "provisioning logs",
+    description = "One provisioning log entry.",
+    responses(
+        (status = 200, description = "The provisioningObjectSummary", body = ref("#/components/schemas/GraphEntity")),
+        (status = 400, description = "A query option", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `AuditLog.Read.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "No entry with this id", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn get_entry(
     State(state): State<AppState>,
     base: BaseUrl,

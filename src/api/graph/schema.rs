@@ -42,6 +42,20 @@ pub fn routes() -> Router<AppState> {
 
 type JobPath = Path<(String, String, String)>;
 
+#[utoipa::path(
+    get,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/schema",
+    operation_id = "getSynchronizationSchema",
+    tag = "schema",
+    description = "The job's synchronization schema (directories and attribute mappings).",
+    responses(
+        (status = 200, description = "The synchronizationSchema", body = ref("#/components/schemas/GraphEntity")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn get_schema(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -65,6 +79,23 @@ async fn get_schema(
     Ok(Json(Value::Object(body)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/schema",
+    operation_id = "replaceSynchronizationSchema",
+    tag = "schema",
+    description = "Replace the job's schema; every mapping expression must parse. The next processed operation uses it.",
+    request_body(content = ref("#/components/schemas/GraphEntity"), content_type = "application/json", description = "A synchronizationSchema (as `GET` returns it)"),
+    responses(
+        (status = 204, description = "Replaced"),
+        (status = 400, description = "Not JSON, an expression that does not parse, or a refused mapping (`passwordProfile`)", body = ref("#/components/schemas/GraphError")),
+        (status = 413, description = "The body is over the size limit", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn put_schema(
     State(state): State<AppState>,
     Path(path): JobPath,
@@ -146,6 +177,23 @@ fn test_record(properties: &[KeyValue]) -> Value {
     Value::Object(record)
 }
 
+#[utoipa::path(
+    post,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/schema/parseExpression",
+    operation_id = "parseExpression",
+    tag = "schema",
+    description = "Parse an attribute-mapping expression and, with `testInputObject`, evaluate it.",
+    request_body(content_type = "application/json", description = "`{\"expression\": \"…\", \"testInputObject\": {…}, \"targetAttributeDefinition\": null}`"),
+    responses(
+        (status = 200, description = "`parsingSucceeded`, `evaluationSucceeded`, `evaluationResult`, `parsedExpression`, `error`", body = ref("#/components/schemas/GraphEntity")),
+        (status = 400, description = "Not JSON, no `expression`, or an invalid `testInputObject`", body = ref("#/components/schemas/GraphError")),
+        (status = 413, description = "The body is over the size limit", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn parse_expression(
     State(state): State<AppState>,
     Path(path): JobPath,
@@ -204,6 +252,20 @@ fn test_expression(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/schema/functions",
+    operation_id = "listAttributeMappingFunctions",
+    tag = "schema",
+    description = "The expression functions the emulator implements.",
+    responses(
+        (status = 200, description = "attributeMappingFunctionSchema entries", body = ref("#/components/schemas/GraphCollection")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn functions(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -217,6 +279,20 @@ async fn functions(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/schema/filterOperators",
+    operation_id = "listFilterOperators",
+    tag = "schema",
+    description = "The scoping-filter operators.",
+    responses(
+        (status = 200, description = "filterOperatorSchema entries", body = ref("#/components/schemas/GraphCollection")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn filter_operators(
     State(state): State<AppState>,
     base: BaseUrl,

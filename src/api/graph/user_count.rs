@@ -22,6 +22,23 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/{version}/users/$count", get_only(get(count)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/users/$count",
+    operation_id = "countUsers",
+    tag = "users",
+    description = "The number of users (those `$filter` matches, when given), as `text/plain`. Needs `ConsistencyLevel: eventual`.",
+    params(
+        ("$filter" = Option<String>, Query, description = "OData filter"),
+    ),
+    responses(
+        (status = 200, description = "The count", body = String, content_type = "text/plain"),
+        (status = 400, description = "Without `ConsistencyLevel: eventual` (`Request_BadRequest`), or a bad `$filter`", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `User.Read.All` and `Directory.Read.All`", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn count(
     State(state): State<AppState>,
     Path(version): Path<String>,

@@ -159,6 +159,29 @@ fn parse_count(src: Option<&str>, headers: &HeaderMap) -> Result<bool, ApiError>
     Ok(count)
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/users",
+    operation_id = "listUsers",
+    tag = "users",
+    description = "A page of the users the provisioning engine wrote. Advanced queries need `ConsistencyLevel: eventual`.",
+    params(
+        ("$filter" = Option<String>, Query, description = "OData filter"),
+        ("$select" = Option<String>, Query, description = "Properties to return"),
+        ("$top" = Option<String>, Query, description = "Page size (at most 999)"),
+        ("$orderby" = Option<String>, Query, description = "Sort order (advanced query)"),
+        ("$skiptoken" = Option<String>, Query, description = "Continuation from `@odata.nextLink`"),
+        ("$count" = Option<String>, Query, description = "`true` adds `@odata.count` (advanced query)"),
+        ("$expand" = Option<String>, Query, description = "`manager`"),
+    ),
+    responses(
+        (status = 200, description = "A page of users", body = ref("#/components/schemas/GraphCollection")),
+        (status = 400, description = "An unsupported or malformed query option, or an advanced query without `ConsistencyLevel: eventual`", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `User.Read.All` and `Directory.Read.All`", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn list(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -216,6 +239,25 @@ async fn load(
     Ok((user, manager))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/users/{id}",
+    operation_id = "getUser",
+    tag = "users",
+    description = "One user, by object id or userPrincipalName.",
+    params(
+        ("$select" = Option<String>, Query, description = "Properties to return"),
+        ("$expand" = Option<String>, Query, description = "`manager`"),
+    ),
+    responses(
+        (status = 200, description = "The user", body = ref("#/components/schemas/GraphEntity")),
+        (status = 400, description = "A query option", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `User.Read.All` and `Directory.Read.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "No such user", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn get_user(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -235,6 +277,24 @@ async fn get_user(
     Ok(Json(Value::Object(body)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/{version}/users/{id}/manager",
+    operation_id = "getUserManager",
+    tag = "users",
+    description = "The user's manager.",
+    params(
+        ("$select" = Option<String>, Query, description = "Properties to return"),
+    ),
+    responses(
+        (status = 200, description = "The manager", body = ref("#/components/schemas/GraphEntity")),
+        (status = 400, description = "A query option", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = "The token lacks `User.Read.All` and `Directory.Read.All`", body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "No such user, or the user has no manager", body = ref("#/components/schemas/GraphError")),
+    ),
+    security(("graph" = [])),
+)]
 async fn get_manager(
     State(state): State<AppState>,
     base: BaseUrl,

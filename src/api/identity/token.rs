@@ -34,6 +34,20 @@ enum Endpoint {
     V2,
 }
 
+#[utoipa::path(
+    post,
+    path = "/{tenant}/oauth2/v2.0/token",
+    operation_id = "tokenV2",
+    tag = "identity",
+    description = "Client-credentials grant of the v2.0 endpoint: `scope={resource}/.default`; a client secret (form or HTTP Basic) or a certificate assertion (private_key_jwt). Issues v1 Graph app tokens.",
+    request_body(content = ref("#/components/schemas/TokenRequest"), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The access token (`Cache-Control: no-store`)", body = ref("#/components/schemas/TokenResponse")),
+        (status = 400, description = "A missing or invalid parameter, unknown tenant or client, `common`/`organizations`, a bad scope, resource or assertion (AADSTS errors)", body = ref("#/components/schemas/OAuthError")),
+        (status = 401, description = "No, a wrong or an unverifiable client credential (`invalid_client`)", body = ref("#/components/schemas/OAuthError")),
+        (status = 413, description = "The body is over 2 MiB", body = ref("#/components/schemas/OAuthError")),
+    ),
+)]
 pub(super) async fn token_v2(
     State(state): State<AppState>,
     base: BaseUrl,
@@ -46,6 +60,20 @@ pub(super) async fn token_v2(
     respond(&state, &ids, result)
 }
 
+#[utoipa::path(
+    post,
+    path = "/{tenant}/oauth2/token",
+    operation_id = "tokenV1",
+    tag = "identity",
+    description = "Client-credentials grant of the v1 endpoint: `resource=` instead of `scope=`; numbers as strings, plus `expires_on`, `not_before`, `resource`.",
+    request_body(content = ref("#/components/schemas/TokenRequest"), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The access token (`Cache-Control: no-store`)", body = ref("#/components/schemas/TokenResponse")),
+        (status = 400, description = "A missing or invalid parameter, unknown tenant or client, `common`/`organizations`, a bad scope, resource or assertion (AADSTS errors)", body = ref("#/components/schemas/OAuthError")),
+        (status = 401, description = "No, a wrong or an unverifiable client credential (`invalid_client`)", body = ref("#/components/schemas/OAuthError")),
+        (status = 413, description = "The body is over 2 MiB", body = ref("#/components/schemas/OAuthError")),
+    ),
+)]
 pub(super) async fn token_v1(
     State(state): State<AppState>,
     base: BaseUrl,

@@ -8,6 +8,24 @@ use axum::http::HeaderMap;
 use super::context::{Scim, ScimResponse, json_body, storage_failure};
 use crate::scim_server::bulk::BulkRequest;
 
+#[utoipa::path(
+    post,
+    path = "/Bulk",
+    operation_id = "bulk",
+    tag = "SCIM",
+    description = "A BulkRequest (RFC 7644 §3.7) run in one store turn, `bulkId` references resolved.",
+    request_body(content_type = "application/scim+json", description = "A BulkRequest: `schemas`, `Operations` (`method`, `path`, `bulkId`, `version`, `data`), `failOnErrors`"),
+    responses(
+        (status = 200, description = "The BulkResponse (RFC 7644)", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
+        (status = 201, description = "The BulkResponse (Oracle IDCS)", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
+        (status = 400, description = "Not a BulkRequest", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body exceeds `maxPayloadSize`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 415, description = "A media type other than `application/scim+json` or `application/json`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("graph" = []), ("idcs" = [])),
+)]
 pub async fn bulk(scim: Scim, headers: HeaderMap, body: Body) -> Result<ScimResponse, ScimResponse> {
     let limits = scim.service.limits;
     let body = json_body(&headers, body, limits.max_payload_bytes).await?;

@@ -13,11 +13,50 @@ mod token;
 
 use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Router};
+use utoipa::OpenApi;
 
 use self::context::ScimResponse;
 use crate::scim_server::dialect::Dialect;
 use crate::scim_server::error::ScimError;
 use crate::state::AppState;
+
+/// The SCIM service provider's part of the OpenAPI document (`api::openapi`): the same annotated routes under
+/// each dialect's base path, operation ids and tags per dialect, plus IDCS's token endpoint.
+pub(super) fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = IdcsTokenApi::openapi();
+    for (dialect, prefix, tag) in
+        [(Dialect::Rfc7644, "scim", "SCIM 2.0 (RFC 7644)"), (Dialect::Idcs, "idcs", "SCIM 2.0 (Oracle IDCS)")]
+    {
+        let mut routes = ScimApi::openapi();
+        crate::api::openapi::rename_operations(&mut routes, prefix, tag);
+        doc = doc.nest(dialect.base_path(), routes);
+    }
+    doc
+}
+
+/// The routes of one dialect, relative to its base path.
+#[derive(OpenApi)]
+#[openapi(paths(
+    discovery::service_provider_config,
+    discovery::resource_types,
+    discovery::resource_type,
+    discovery::schemas,
+    discovery::schema,
+    bulk::bulk,
+    resources::search_all,
+    resources::list,
+    resources::create,
+    resources::search,
+    resources::get,
+    resources::replace,
+    resources::patch,
+    resources::delete,
+))]
+struct ScimApi;
+
+#[derive(OpenApi)]
+#[openapi(paths(token::token))]
+struct IdcsTokenApi;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

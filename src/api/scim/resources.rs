@@ -52,6 +52,28 @@ async fn resource(scim: &Scim, record: &ScimRecord, status: u16, selection: &Sel
     Ok(r)
 }
 
+#[utoipa::path(
+    get,
+    path = "/{collection}",
+    operation_id = "listResources",
+    tag = "SCIM",
+    description = "A page of Users or Groups.",
+    params(
+        ("filter" = Option<String>, Query, description = "SCIM filter (RFC 7644 §3.4.2.2)"),
+        ("attributes" = Option<String>, Query, description = "Attributes to return"),
+        ("excludedAttributes" = Option<String>, Query, description = "Attributes to leave out"),
+        ("startIndex" = Option<String>, Query, description = "1-based index of the first result"),
+        ("count" = Option<String>, Query, description = "Page size"),
+    ),
+    responses(
+        (status = 200, description = "A ListResponse", body = ref("#/components/schemas/ScimListResponse"), content_type = "application/scim+json"),
+        (status = 400, description = "A bad filter or query parameter", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 404, description = "No such collection (only `Users` and `Groups`)", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("graph" = []), ("idcs" = [])),
+)]
 pub async fn list(scim: Scim, Path(collection): Path<String>, RawQuery(query): RawQuery) -> Answer {
     let kind = kind(&collection)?;
     let query = ScimQuery::from_pairs(query_pairs(query.as_deref()).into_iter()).check(kind)?;
@@ -59,6 +81,24 @@ pub async fn list(scim: Scim, Path(collection): Path<String>, RawQuery(query): R
     Ok(ScimResponse::json(200, &body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/{collection}/.search",
+    operation_id = "searchResources",
+    tag = "SCIM",
+    description = "A search of Users or Groups with the query in the body.",
+    request_body(content_type = "application/scim+json", description = "A SearchRequest (RFC 7644 §3.4.3): `filter`, `attributes`, `excludedAttributes`, `sortBy`, `startIndex`, `count`"),
+    responses(
+        (status = 200, description = "A ListResponse", body = ref("#/components/schemas/ScimListResponse"), content_type = "application/scim+json"),
+        (status = 400, description = "A bad SearchRequest", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 404, description = "No such collection (only `Users` and `Groups`)", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body exceeds `maxPayloadSize`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 415, description = "A media type other than `application/scim+json` or `application/json`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("graph" = []), ("idcs" = [])),
+)]
 pub async fn search(scim: Scim, Path(collection): Path<String>, headers: HeaderMap, body: Body) -> Answer {
     let kind = kind(&collection)?;
     let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
@@ -68,6 +108,23 @@ pub async fn search(scim: Scim, Path(collection): Path<String>, headers: HeaderM
 }
 
 /// `POST /.search` at the root: Users and Groups in one ListResponse.
+#[utoipa::path(
+    post,
+    path = "/.search",
+    operation_id = "searchAll",
+    tag = "SCIM",
+    description = "A search across every resource type.",
+    request_body(content_type = "application/scim+json", description = "A SearchRequest (RFC 7644 §3.4.3): `filter`, `attributes`, `excludedAttributes`, `sortBy`, `startIndex`, `count`"),
+    responses(
+        (status = 200, description = "A ListResponse", body = ref("#/components/schemas/ScimListResponse"), content_type = "application/scim+json"),
+        (status = 400, description = "A bad SearchRequest", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body exceeds `maxPayloadSize`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 415, description = "A media type other than `application/scim+json` or `application/json`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("graph" = []), ("idcs" = [])),
+)]
 pub async fn search_all(scim: Scim, headers: HeaderMap, body: Body) -> Answer {
     let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
     let queries = ScimQuery::from_search(&body)?.check_across(&[ScimKind::User, ScimKind::Group])?;
@@ -75,6 +132,29 @@ pub async fn search_all(scim: Scim, headers: HeaderMap, body: Body) -> Answer {
     Ok(ScimResponse::json(200, &body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/{collection}",
+    operation_id = "createResource",
+    tag = "SCIM",
+    description = "Create a User or Group.",
+    params(
+        ("attributes" = Option<String>, Query, description = "Attributes to return"),
+        ("excludedAttributes" = Option<String>, Query, description = "Attributes to leave out"),
+    ),
+    request_body(content = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json", description = "The resource"),
+    responses(
+        (status = 201, description = "Created; `Location` and `ETag`", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
+        (status = 400, description = "An invalid resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 404, description = "No such collection (only `Users` and `Groups`)", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 409, description = "`userName` (or `displayName`) is taken", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body exceeds `maxPayloadSize`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 415, description = "A media type other than `application/scim+json` or `application/json`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("graph" = []), ("idcs" = [])),
+)]
 pub async fn create(
     scim: Scim,
     Path(collection): Path<String>,
@@ -89,6 +169,26 @@ pub async fn create(
     resource(&scim, &record, 201, &selection).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/{collection}/{id}",
+    operation_id = "getResource",
+    tag = "SCIM",
+    description = "One User or Group; `If-None-Match` with its version answers 304.",
+    params(
+        ("attributes" = Option<String>, Query, description = "Attributes to return"),
+        ("excludedAttributes" = Option<String>, Query, description = "Attributes to leave out"),
+    ),
+    responses(
+        (status = 200, description = "The resource, with `ETag`", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
+        (status = 304, description = "Not modified"),
+        (status = 400, description = "A bad `attributes`/`excludedAttributes`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("graph" = []), ("idcs" = [])),
+)]
 pub async fn get(
     scim: Scim,
     Path((collection, id)): Path<(String, String)>,
@@ -113,6 +213,30 @@ pub async fn get(
     resource(&scim, &record, 200, &selection).await
 }
 
+#[utoipa::path(
+    put,
+    path = "/{collection}/{id}",
+    operation_id = "replaceResource",
+    tag = "SCIM",
+    description = "Replace a User or Group; `If-Match` must name its version when sent.",
+    params(
+        ("attributes" = Option<String>, Query, description = "Attributes to return"),
+        ("excludedAttributes" = Option<String>, Query, description = "Attributes to leave out"),
+    ),
+    request_body(content = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json", description = "The resource"),
+    responses(
+        (status = 200, description = "The resource", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
+        (status = 400, description = "An invalid resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 409, description = "`userName` is taken", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` names another version", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body exceeds `maxPayloadSize`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 415, description = "A media type other than `application/scim+json` or `application/json`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("graph" = []), ("idcs" = [])),
+)]
 pub async fn replace(
     scim: Scim,
     Path((collection, id)): Path<(String, String)>,
@@ -132,6 +256,30 @@ pub async fn replace(
     resource(&scim, &record, 200, &selection).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/{collection}/{id}",
+    operation_id = "patchResource",
+    tag = "SCIM",
+    description = "Change a User or Group with a PatchOp (RFC 7644 §3.5.2).",
+    params(
+        ("attributes" = Option<String>, Query, description = "Attributes to return"),
+        ("excludedAttributes" = Option<String>, Query, description = "Attributes to leave out"),
+    ),
+    request_body(content_type = "application/scim+json", description = "A PatchOp: `schemas`, `Operations` (`op`, `path`, `value`)"),
+    responses(
+        (status = 200, description = "The resource", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
+        (status = 400, description = "An invalid PatchOp, path or value", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 409, description = "`userName` is taken", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` names another version", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 413, description = "The body exceeds `maxPayloadSize`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 415, description = "A media type other than `application/scim+json` or `application/json`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("graph" = []), ("idcs" = [])),
+)]
 pub async fn patch(
     scim: Scim,
     Path((collection, id)): Path<(String, String)>,
@@ -151,6 +299,21 @@ pub async fn patch(
     resource(&scim, &record, 200, &selection).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{collection}/{id}",
+    operation_id = "deleteResource",
+    tag = "SCIM",
+    description = "Delete a User or Group.",
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 404, description = "No such resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+        (status = 412, description = "`If-Match` names another version", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
+    ),
+    security(("graph" = []), ("idcs" = [])),
+)]
 pub async fn delete(scim: Scim, Path((collection, id)): Path<(String, String)>, headers: HeaderMap) -> Answer {
     let kind = kind(&collection)?;
     let if_match = header(&headers, header::IF_MATCH).map(str::to_owned);

@@ -24,6 +24,19 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     r
 }
 
+#[utoipa::path(
+    post,
+    path = "/oauth2/v1/token",
+    operation_id = "idcsToken",
+    tag = "SCIM 2.0 (Oracle IDCS)",
+    description = "Oracle IDCS's client-credentials grant for SCIM clients: HTTP Basic (or `client_id`/`client_secret` in the form), `scope=urn:opc:idm:__myscopes__`.",
+    request_body(content = ref("#/components/schemas/TokenRequest"), content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "The access token", body = ref("#/components/schemas/TokenResponse")),
+        (status = 400, description = "A missing or unsupported `grant_type`, or another `scope`", body = ref("#/components/schemas/OAuthError")),
+        (status = 401, description = "Client authentication failed (`invalid_client`, `WWW-Authenticate: Basic`)", body = ref("#/components/schemas/OAuthError")),
+    ),
+)]
 pub async fn token(axum::extract::State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let form = Form::read(&headers, &body);
     match form.get("grant_type") {
