@@ -164,9 +164,14 @@ async fn load(base: String, token: String, users: usize, connections: usize) -> 
         w.await??;
     }
     let uploaded = started.elapsed().as_secs_f64();
-    let r = http.post(format!("{base}/_emulator/jobs/{JOB}/drain?timeout=3600")).send().await?;
-    if r.status() != 200 {
-        return Err(format!("drain answered {}", r.status()).into());
+    // A drain answers 408 when the work outlasts its timeout (at most the request timeout): ask again.
+    loop {
+        let r = http.post(format!("{base}/_emulator/jobs/{JOB}/drain?timeout=25")).send().await?;
+        match r.status().as_u16() {
+            200 => break,
+            408 => continue,
+            other => return Err(format!("drain answered {other}").into()),
+        }
     }
     println!(
         "{}",
