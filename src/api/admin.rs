@@ -43,6 +43,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new().route("/health", get(health)).route("/ready", get(ready)).merge(control)
 }
 
+/// Whether `path` is a drain, which is bounded by its own `?timeout=` rather than the request timeout.
+pub(super) fn is_drain(path: &str) -> bool {
+    path.strip_prefix("/_emulator/jobs/")
+        .and_then(|rest| rest.strip_suffix("/drain"))
+        .is_some_and(|job| !job.contains('/'))
+}
+
 async fn require_admin_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let expected = &state.config.admin.token;
     if expected.is_empty() {
@@ -227,6 +234,14 @@ mod tests {
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs.iter().map(|(k, v)| (axum::http::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+    }
+
+    #[test]
+    fn only_a_drain_is_bounded_by_its_own_timeout() {
+        assert!(is_drain("/_emulator/jobs/API2AAD.x.y/drain"));
+        assert!(!is_drain("/_emulator/jobs/a/b/drain"));
+        assert!(!is_drain("/_emulator/reset"));
+        assert!(!is_drain("/v1.0/servicePrincipals/a/synchronization/jobs/b/drain"));
     }
 
     #[test]

@@ -13,9 +13,10 @@ mod scim;
 use std::time::Duration;
 
 use axum::Router;
-use axum::error_handling::HandleErrorLayer;
+use axum::extract::{Request, State};
 use axum::http::Uri;
-use axum::response::IntoResponse;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -41,7 +42,7 @@ pub fn router(state: AppState) -> Router {
 /// Wraps `routes` in the middleware every request passes through: request ids and error envelopes, header
 /// limits, tracing, panic recovery and the request timeout.
 fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
-    let timeout = Duration::from_secs(state.config.server.request_timeout_secs.max(1));
+    let timeout = RequestTimeout(Duration::from_secs(state.config.server.request_timeout_secs.max(1)));
     routes
         .layer(
             ServiceBuilder::new()
@@ -50,10 +51,22 @@ fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
                 .layer(TraceLayer::new_for_http())
                 // Defence in depth: a bug that panics answers 500 (with request ids) instead of dropping the connection.
                 .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
-                .layer(HandleErrorLayer::new(|_: tower::BoxError| async { ApiError::Timeout }))
-                .timeout(timeout),
+                .layer(axum::middleware::from_fn_with_state(timeout, bound_in_time)),
         )
         .with_state(state)
+}
+
+/// `server.request_timeout_secs` as a duration.
+#[derive(Clone, Copy)]
+struct RequestTimeout(Duration);
+
+/// Answers 408 once a request outlasts the request timeout — except a drain, which waits as long as its own
+/// `?timeout=` says (up to an hour) and answers 408 itself: a test suite may well wait minutes for a big upload.
+async fn bound_in_time(State(limit): State<RequestTimeout>, req: Request, next: Next) -> Response {
+    if admin::is_drain(req.uri().path()) {
+        return next.run(req).await;
+    }
+    tokio::time::timeout(limit.0, next.run(req)).await.unwrap_or_else(|_| ApiError::Timeout.into_response())
 }
 
 /// A storage failure as an answer: logged here, once, with its cause (handlers never log it themselves).

@@ -133,3 +133,19 @@ async fn the_https_listener_has_the_same_limits() {
     assert_eq!(r.status(), 431);
     assert_eq!(r.headers()["content-type"], "application/json");
 }
+
+#[tokio::test]
+async fn a_body_that_stops_arriving_gets_408_once_the_request_timeout_passes() {
+    let s = TestServer::with_config(|c| c.server.request_timeout_secs = 1).await;
+    let mut stream = TcpStream::connect(addr(&s)).await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: emulator\r\nAuthorization: Bearer {}\r\nContent-Type: application/scim+json\r\nContent-Length: 1000\r\n\r\n{{\"schemas\":",
+        s.upload_url("v1.0", SP, JOB).trim_start_matches(&s.base),
+        s.token()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // The rest of the body never comes; the answer does.
+    let answer = String::from_utf8_lossy(&read_until_closed(&mut stream).await).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains(r#""code":"RequestTimeout""#) && answer.contains("The request timed out."), "{answer}");
+}

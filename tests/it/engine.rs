@@ -375,6 +375,20 @@ async fn drain_times_out_with_408_while_work_is_pending() {
 }
 
 #[tokio::test]
+async fn a_drain_waits_past_the_request_timeout_as_long_as_its_own_timeout_says() {
+    let s = TestServer::with_config(|c| {
+        c.server.request_timeout_secs = 1;
+        c.service_principals[0].jobs[0].processing_delay_ms = 2_500;
+    })
+    .await;
+    s.upload(bulk_of(&[scim_user("W1", "w1@contoso.com", None)])).await;
+    let r = s.http.post(format!("{}/_emulator/jobs/{JOB}/drain?timeout=60", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "the request timeout (1 s) does not cut a drain short");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["processed"], 1);
+}
+
+#[tokio::test]
 async fn an_unverified_upn_domain_fails_the_create_when_domains_are_configured() {
     let s = TestServer::with_config(|c| c.tenant.verified_domains = vec!["contoso.com".into()]).await;
     s.upload(bulk_of(&[scim_user("V1", "v1@contoso.com", None), scim_user("V2", "v2@fabrikam.com", None)])).await;

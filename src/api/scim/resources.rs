@@ -13,6 +13,7 @@ use crate::scim_server::error::ScimError;
 use crate::scim_server::query::RawQuery as ScimQuery;
 use crate::scim_server::resource::{etag, location};
 use crate::scim_server::selection::Selection;
+use crate::scim_server::service::{Failure, Writes};
 use crate::store::{ScimKind, ScimRecord};
 
 type Answer = Result<ScimResponse, ScimResponse>;
@@ -213,6 +214,9 @@ pub async fn get(
     resource(&scim, &record, 200, &selection).await
 }
 
+/// A rewrite of one resource (PUT or PATCH) as the service's `Writes` method `change` does it.
+type Change = fn(&mut Writes<'_>, ScimKind, &str, &Value, Option<&str>) -> Result<ScimRecord, Failure>;
+
 #[utoipa::path(
     put,
     path = "/{collection}/{id}",
@@ -244,16 +248,7 @@ pub async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let kind = kind(&collection)?;
-    let selection = selection(kind, query.as_deref())?;
-    let if_match = header(&headers, header::IF_MATCH).map(str::to_owned);
-    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
-    let record = scim
-        .service
-        .write(move |w| w.replace(kind, &id, &body, if_match.as_deref()))
-        .await
-        .map_err(storage_failure)??;
-    resource(&scim, &record, 200, &selection).await
+    rewrite(scim, &collection, id, query, headers, body, |w, k, id, b, m| w.replace(k, id, b, m)).await
 }
 
 #[utoipa::path(
@@ -287,13 +282,25 @@ pub async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let kind = kind(&collection)?;
+    rewrite(scim, &collection, id, query, headers, body, |w, k, id, b, m| w.patch(k, id, b, m)).await
+}
+
+async fn rewrite(
+    scim: Scim,
+    collection: &str,
+    id: String,
+    query: Option<String>,
+    headers: HeaderMap,
+    body: Body,
+    change: Change,
+) -> Answer {
+    let kind = kind(collection)?;
     let selection = selection(kind, query.as_deref())?;
     let if_match = header(&headers, header::IF_MATCH).map(str::to_owned);
     let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
     let record = scim
         .service
-        .write(move |w| w.patch(kind, &id, &body, if_match.as_deref()))
+        .write(move |w| change(w, kind, &id, &body, if_match.as_deref()))
         .await
         .map_err(storage_failure)??;
     resource(&scim, &record, 200, &selection).await
