@@ -15,7 +15,7 @@ use utoipa::OpenApi;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ArrayBuilder, ArrayItems, ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{Components, RefOr, Required};
+use utoipa::openapi::{Components, ContentBuilder, PathItem, Ref, RefOr, Required, ResponseBuilder};
 
 use crate::error::ApiError;
 
@@ -107,15 +107,16 @@ pub(super) fn rename_operations(doc: &mut utoipa::openapi::OpenApi, prefix: &str
     }
 }
 
-/// The path parameters, by the name the document's paths give them.
-const PATH_PARAMETERS: &[(&str, &str)] = &[
-    ("version", "The Graph API version: `v1.0` or `beta`."),
-    ("sp_id", "The provisioning app's service principal id."),
-    ("job_id", "The synchronization job id (`API2AAD.…`)."),
-    ("id", "The resource's id."),
-    ("tenant", "The tenant id or one of its domains; `common` and `organizations` serve discovery and keys only."),
-    ("collection", "The SCIM resource collection: `Users` or `Groups`."),
-    ("name", "The resource type's name: `User` or `Group`."),
+/// The path parameters, by the name the document's paths give them, with the values they are limited to (any
+/// string when empty).
+const PATH_PARAMETERS: &[(&str, &str, &[&str])] = &[
+    ("version", "The Graph API version.", &["v1.0", "beta"]),
+    ("sp_id", "The provisioning app's service principal id.", &[]),
+    ("job_id", "The synchronization job id (`API2AAD.…`).", &[]),
+    ("id", "The resource's id.", &[]),
+    ("tenant", "The tenant id or one of its domains; `common` and `organizations` serve discovery and keys only.", &[]),
+    ("collection", "The SCIM resource collection.", &["Users", "Groups"]),
+    ("name", "The resource type's name.", &["User", "Group"]),
 ];
 
 /// Declares every `{name}` of every path as a required string path parameter, described by [`PATH_PARAMETERS`].
@@ -124,13 +125,15 @@ fn declare_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
         let names = path.split('/').filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')));
         let parameters: Vec<_> = names
             .map(|name| {
-                let description = PATH_PARAMETERS.iter().find(|(n, _)| *n == name).map(|(_, d)| *d);
+                let known = PATH_PARAMETERS.iter().find(|(n, _, _)| *n == name);
+                let values = known.map_or(&[][..], |(_, _, values)| *values);
+                let schema = string("").enum_values((!values.is_empty()).then(|| values.to_vec()));
                 let parameter = ParameterBuilder::new()
                     .name(name)
                     .parameter_in(ParameterIn::Path)
                     .required(Required::True)
-                    .description(description)
-                    .schema(Some(string("")))
+                    .description(known.map(|(_, d, _)| *d))
+                    .schema(Some(schema))
                     .build();
                 RefOr::T(parameter)
             })
@@ -138,6 +141,33 @@ fn declare_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
         if !parameters.is_empty() {
             item.parameters = Some(parameters);
         }
+        let limited =
+            PATH_PARAMETERS.iter().any(|(name, _, values)| !values.is_empty() && path.contains(&format!("{{{name}}}")));
+        if limited {
+            add_not_found(path, item);
+        }
+    }
+}
+
+/// A value outside a path parameter's listed values (an unknown API version, SCIM collection or resource type)
+/// reaches no route: 404 in the envelope of the path's surface. Added to each such operation that does not
+/// document a 404 of its own.
+fn add_not_found(path: &str, item: &mut PathItem) {
+    let (envelope, media_type) = if path.starts_with("/{version}") {
+        ("GraphError", "application/json")
+    } else {
+        ("ScimError", "application/scim+json")
+    };
+    for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+        op.responses.responses.entry("404".to_owned()).or_insert_with(|| {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name(envelope))).build();
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description("A path parameter outside its listed values: no such route")
+                    .content(media_type, content)
+                    .build(),
+            )
+        });
     }
 }
 

@@ -35,6 +35,8 @@ pub use records::{
     PendingReference, Purged, StagedOperation, StagedRequest, UserPage,
 };
 pub use scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter};
+#[cfg(fuzzing)]
+pub use sqlite::translate_for_fuzzing;
 
 use crate::config::Synchronous;
 use crate::directory::DirectoryUser;

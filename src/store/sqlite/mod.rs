@@ -30,6 +30,9 @@ mod tests;
 mod unit;
 mod users;
 
+#[cfg(fuzzing)]
+pub use pages::translate_for_fuzzing;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::mpsc::Sender;
