@@ -5,13 +5,15 @@
 //! It describes this emulator, not Microsoft's services (the real Graph publishes a CSDL `$metadata`
 //! document instead). Each surface lists its own annotated handlers (`graph::openapi`, `identity::openapi`,
 //! `admin::openapi`, `scim::openapi`); this module merges them, adds what annotations cannot say once for all
-//! (the path parameters, from a table by name; the shared schemas and security schemes), and serialises.
+//! (the path parameters, from a table by name; the shared schemas and security schemes; with
+//! [`answer_everywhere`], the errors every route of a surface answers alike, such as 401), and serialises.
 //! The document depends on no configuration, so the CLI and every server print the same bytes.
 //! `tests/it/openapi.rs` walks the router's routes and fails when a route and the document disagree.
 
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use utoipa::OpenApi;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ArrayBuilder, ArrayItems, ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -94,9 +96,7 @@ pub(super) fn alias(doc: &mut utoipa::openapi::OpenApi, path: &str, alias: &str,
 /// for a set of routes the router serves under more than one base path.
 pub(super) fn rename_operations(doc: &mut utoipa::openapi::OpenApi, prefix: &str, tag: &str) {
     for item in doc.paths.paths.values_mut() {
-        for op in
-            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
-        {
+        for op in operations(item) {
             op.tags = Some(vec![tag.to_owned()]);
             op.operation_id = op.operation_id.take().map(|id| {
                 let mut chars = id.chars();
@@ -153,22 +153,49 @@ fn declare_path_parameters(doc: &mut utoipa::openapi::OpenApi) {
 /// reaches no route: 404 in the envelope of the path's surface. Added to each such operation that does not
 /// document a 404 of its own.
 fn add_not_found(path: &str, item: &mut PathItem) {
-    let (envelope, media_type) = if path.starts_with("/{version}") {
-        ("GraphError", "application/json")
-    } else {
-        ("ScimError", "application/scim+json")
-    };
-    for op in [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
-        op.responses.responses.entry("404".to_owned()).or_insert_with(|| {
-            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name(envelope))).build();
-            RefOr::T(
-                ResponseBuilder::new()
-                    .description("A path parameter outside its listed values: no such route")
-                    .content(media_type, content)
-                    .build(),
-            )
-        });
+    let envelope = if path.starts_with("/{version}") { Envelope::Graph } else { Envelope::Scim };
+    for op in operations(item) {
+        op.responses
+            .responses
+            .entry("404".to_owned())
+            .or_insert_with(|| error_response("A path parameter outside its listed values: no such route", envelope));
     }
+}
+
+/// The error body of a surface: its schema and media type.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Envelope {
+    Graph,
+    Scim,
+}
+
+/// An error answer described once for every operation of `doc` — for what every route of a surface answers
+/// alike (401 without a valid token), instead of repeating it on each handler.
+pub(super) fn answer_everywhere(
+    doc: &mut utoipa::openapi::OpenApi,
+    status: u16,
+    description: &str,
+    envelope: Envelope,
+) {
+    for item in doc.paths.paths.values_mut() {
+        for op in operations(item) {
+            op.responses.responses.insert(status.to_string(), error_response(description, envelope));
+        }
+    }
+}
+
+fn error_response(description: &str, envelope: Envelope) -> RefOr<utoipa::openapi::Response> {
+    let (schema, media_type) = match envelope {
+        Envelope::Graph => ("GraphError", "application/json"),
+        Envelope::Scim => ("ScimError", "application/scim+json"),
+    };
+    let content = ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build();
+    RefOr::T(ResponseBuilder::new().description(description).content(media_type, content).build())
+}
+
+/// The operations of a path, whatever their method.
+fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
 }
 
 fn add_security_schemes(components: &mut Components) {

@@ -47,7 +47,6 @@ fn upload_route() -> MethodRouter<AppState> {
     responses(
         (status = 202, description = "Accepted and durable; `Location` names the job's provisioning logs"),
         (status = 400, description = "`Invalid Data Format` (media type, JSON, SCIM shape, more than 50 operations), or an unreadable body", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `SynchronizationData-User.Upload`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
         (status = 413, description = "The body is over the size limit", body = ref("#/components/schemas/GraphError")),

@@ -95,7 +95,6 @@ async fn save(state: &AppState, job: &Job) -> Result<(), ApiError> {
     description = "The service principal's synchronization jobs.",
     responses(
         (status = 200, description = "The jobs", body = ref("#/components/schemas/GraphCollection")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal", body = ref("#/components/schemas/GraphError")),
     ),
@@ -128,7 +127,6 @@ async fn list(
     description = "One synchronization job: schedule, status, counters.",
     responses(
         (status = 200, description = "The synchronizationJob", body = ref("#/components/schemas/GraphEntity")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
     ),
@@ -162,7 +160,6 @@ async fn get_job(
     description = "Start (or resume) the job.",
     responses(
         (status = 204, description = "Started"),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
     ),
@@ -188,7 +185,6 @@ async fn start(
     description = "Pause the job: uploads are still accepted and wait.",
     responses(
         (status = 204, description = "Paused"),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
     ),
@@ -234,7 +230,6 @@ fn reset_scope(body: &[u8]) -> Result<ResetScope, ApiError> {
         (status = 204, description = "Restarted"),
         (status = 400, description = "The body is not JSON, or `criteria.resetScope` is not a list of synchronizationJobRestartScope flags", body = ref("#/components/schemas/GraphError")),
         (status = 413, description = "The body is over the size limit", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
     ),
@@ -266,7 +261,6 @@ async fn restart(
     description = "Not supported for API-driven provisioning apps, as in Entra: always 400 once the caller and job are valid.",
     responses(
         (status = 400, description = "Provision on demand is not supported for API-driven provisioning apps", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
     ),

@@ -13,6 +13,7 @@ use axum::routing::MethodRouter;
 use utoipa::OpenApi;
 
 use crate::api::BaseUrl;
+use crate::api::openapi::Envelope;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,6 +21,8 @@ use crate::state::AppState;
 /// the same handler: bulkUpload's `/$value` and the logs list with a trailing slash.
 pub(super) fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = GraphApi::openapi();
+    // Every Graph route needs a bearer token.
+    crate::api::openapi::answer_everywhere(&mut doc, 401, "No or invalid access token", Envelope::Graph);
     let bulk_upload = "/{version}/servicePrincipals/{sp_id}/synchronization/jobs/{job_id}/bulkUpload";
     crate::api::openapi::alias(&mut doc, bulk_upload, &format!("{bulk_upload}/$value"), "Value");
     crate::api::openapi::alias(

@@ -59,7 +59,6 @@ fn check_role(principal: &Principal) -> Result<(), ApiError> {
     responses(
         (status = 200, description = "A page of provisioningObjectSummary entries", body = ref("#/components/schemas/GraphCollection")),
         (status = 400, description = "An unsupported or malformed query option", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `AuditLog.Read.All`", body = ref("#/components/schemas/GraphError")),
     ),
     security(("graph" = [])),
@@ -96,7 +95,6 @@ async fn list(
     responses(
         (status = 200, description = "The provisioningObjectSummary", body = ref("#/components/schemas/GraphEntity")),
         (status = 400, description = "A query option", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `AuditLog.Read.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "No entry with this id", body = ref("#/components/schemas/GraphError")),
     ),

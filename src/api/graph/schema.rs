@@ -50,7 +50,6 @@ type JobPath = Path<(String, String, String)>;
     description = "The job's synchronization schema (directories and attribute mappings).",
     responses(
         (status = 200, description = "The synchronizationSchema", body = ref("#/components/schemas/GraphEntity")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
     ),
@@ -90,7 +89,6 @@ async fn get_schema(
         (status = 204, description = "Replaced"),
         (status = 400, description = "Not JSON, an expression that does not parse, or a refused mapping (`passwordProfile`)", body = ref("#/components/schemas/GraphError")),
         (status = 413, description = "The body is over the size limit", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
     ),
@@ -188,7 +186,6 @@ fn test_record(properties: &[KeyValue]) -> Value {
         (status = 200, description = "`parsingSucceeded`, `evaluationSucceeded`, `evaluationResult`, `parsedExpression`, `error`", body = ref("#/components/schemas/GraphEntity")),
         (status = 400, description = "Not JSON, no `expression`, or an invalid `testInputObject`", body = ref("#/components/schemas/GraphError")),
         (status = 413, description = "The body is over the size limit", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
     ),
@@ -260,7 +257,6 @@ fn test_expression(
     description = "The expression functions the emulator implements.",
     responses(
         (status = 200, description = "attributeMappingFunctionSchema entries", body = ref("#/components/schemas/GraphCollection")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
     ),
@@ -287,7 +283,6 @@ async fn functions(
     description = "The scoping-filter operators.",
     responses(
         (status = 200, description = "filterOperatorSchema entries", body = ref("#/components/schemas/GraphCollection")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `Synchronization.Read.All` and `Synchronization.ReadWrite.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown service principal or job", body = ref("#/components/schemas/GraphError")),
     ),

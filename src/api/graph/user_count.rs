@@ -34,7 +34,6 @@ pub fn routes() -> Router<AppState> {
     responses(
         (status = 200, description = "The count", body = String, content_type = "text/plain"),
         (status = 400, description = "Without `ConsistencyLevel: eventual` (`Request_BadRequest`), or a bad `$filter`", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `User.Read.All` and `Directory.Read.All`", body = ref("#/components/schemas/GraphError")),
     ),
     security(("graph" = [])),

@@ -177,7 +177,6 @@ fn parse_count(src: Option<&str>, headers: &HeaderMap) -> Result<bool, ApiError>
     responses(
         (status = 200, description = "A page of users", body = ref("#/components/schemas/GraphCollection")),
         (status = 400, description = "An unsupported or malformed query option, or an advanced query without `ConsistencyLevel: eventual`", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `User.Read.All` and `Directory.Read.All`", body = ref("#/components/schemas/GraphError")),
     ),
     security(("graph" = [])),
@@ -252,7 +251,6 @@ async fn load(
     responses(
         (status = 200, description = "The user", body = ref("#/components/schemas/GraphEntity")),
         (status = 400, description = "A query option", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `User.Read.All` and `Directory.Read.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "No such user", body = ref("#/components/schemas/GraphError")),
     ),
@@ -289,7 +287,6 @@ async fn get_user(
     responses(
         (status = 200, description = "The manager", body = ref("#/components/schemas/GraphEntity")),
         (status = 400, description = "A query option", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "No or invalid access token", body = ref("#/components/schemas/GraphError")),
         (status = 403, description = "The token lacks `User.Read.All` and `Directory.Read.All`", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "No such user, or the user has no manager", body = ref("#/components/schemas/GraphError")),
     ),

@@ -19,8 +19,6 @@ use crate::scim_server::bulk::BulkRequest;
         (status = 200, description = "The BulkResponse (RFC 7644)", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
         (status = 201, description = "The BulkResponse (Oracle IDCS)", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
         (status = 400, description = "Not a BulkRequest", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 413, description = "The body exceeds `maxPayloadSize`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 415, description = "A media type other than `application/scim+json` or `application/json`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
     ),

@@ -13,8 +13,6 @@ use crate::scim_server::discovery;
     description = "The service provider's configuration (RFC 7644 §5).",
     responses(
         (status = 200, description = "ServiceProviderConfig", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
     ),
     security(("graph" = []), ("idcs" = [])),
 )]
@@ -30,8 +28,6 @@ pub async fn service_provider_config(scim: Scim) -> ScimResponse {
     description = "The resource types.",
     responses(
         (status = 200, description = "The resource types", body = ref("#/components/schemas/ScimListResponse"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
     ),
     security(("graph" = []), ("idcs" = [])),
 )]
@@ -47,8 +43,6 @@ pub async fn resource_types(scim: Scim) -> ScimResponse {
     description = "One resource type.",
     responses(
         (status = 200, description = "The resource type", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 404, description = "No such resource type", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
     ),
     security(("graph" = []), ("idcs" = [])),
@@ -65,8 +59,6 @@ pub async fn resource_type(scim: Scim, Path(name): Path<String>) -> Result<ScimR
     description = "The schemas.",
     responses(
         (status = 200, description = "The schemas", body = ref("#/components/schemas/ScimListResponse"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
     ),
     security(("graph" = []), ("idcs" = [])),
 )]
@@ -82,8 +74,6 @@ pub async fn schemas(scim: Scim) -> ScimResponse {
     description = "One schema, by URN.",
     responses(
         (status = 200, description = "The schema", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 404, description = "No such schema", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
     ),
     security(("graph" = []), ("idcs" = [])),

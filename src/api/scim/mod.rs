@@ -16,6 +16,7 @@ use axum::{Extension, Router};
 use utoipa::OpenApi;
 
 use self::context::ScimResponse;
+use crate::api::openapi::{Envelope, answer_everywhere};
 use crate::scim_server::dialect::Dialect;
 use crate::scim_server::error::ScimError;
 use crate::state::AppState;
@@ -28,6 +29,14 @@ pub(super) fn openapi() -> utoipa::openapi::OpenApi {
         [(Dialect::Rfc7644, "scim", "SCIM 2.0 (RFC 7644)"), (Dialect::Idcs, "idcs", "SCIM 2.0 (Oracle IDCS)")]
     {
         let mut routes = ScimApi::openapi();
+        // Every SCIM route needs a bearer token with the SCIM permission.
+        answer_everywhere(&mut routes, 401, "No or invalid bearer token", Envelope::Scim);
+        answer_everywhere(
+            &mut routes,
+            403,
+            "The token lacks the SCIM read (or, for changes, write) permission",
+            Envelope::Scim,
+        );
         crate::api::openapi::rename_operations(&mut routes, prefix, tag);
         doc = doc.nest(dialect.base_path(), routes);
     }

@@ -69,8 +69,6 @@ async fn resource(scim: &Scim, record: &ScimRecord, status: u16, selection: &Sel
     responses(
         (status = 200, description = "A ListResponse", body = ref("#/components/schemas/ScimListResponse"), content_type = "application/scim+json"),
         (status = 400, description = "A bad filter or query parameter", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 404, description = "No such collection (only `Users` and `Groups`)", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
     ),
     security(("graph" = []), ("idcs" = [])),
@@ -92,8 +90,6 @@ pub async fn list(scim: Scim, Path(collection): Path<String>, RawQuery(query): R
     responses(
         (status = 200, description = "A ListResponse", body = ref("#/components/schemas/ScimListResponse"), content_type = "application/scim+json"),
         (status = 400, description = "A bad SearchRequest", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 404, description = "No such collection (only `Users` and `Groups`)", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 413, description = "The body exceeds `maxPayloadSize`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 415, description = "A media type other than `application/scim+json` or `application/json`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
@@ -119,8 +115,6 @@ pub async fn search(scim: Scim, Path(collection): Path<String>, headers: HeaderM
     responses(
         (status = 200, description = "A ListResponse", body = ref("#/components/schemas/ScimListResponse"), content_type = "application/scim+json"),
         (status = 400, description = "A bad SearchRequest", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 413, description = "The body exceeds `maxPayloadSize`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 415, description = "A media type other than `application/scim+json` or `application/json`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
     ),
@@ -147,8 +141,6 @@ pub async fn search_all(scim: Scim, headers: HeaderMap, body: Body) -> Answer {
     responses(
         (status = 201, description = "Created; `Location` and `ETag`", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
         (status = 400, description = "An invalid resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 404, description = "No such collection (only `Users` and `Groups`)", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 409, description = "`userName` (or `displayName`) is taken", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 413, description = "The body exceeds `maxPayloadSize`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
@@ -184,8 +176,6 @@ pub async fn create(
         (status = 200, description = "The resource, with `ETag`", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
         (status = 304, description = "Not modified"),
         (status = 400, description = "A bad `attributes`/`excludedAttributes`", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 404, description = "No such resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
     ),
     security(("graph" = []), ("idcs" = [])),
@@ -231,8 +221,6 @@ type Change = fn(&mut Writes<'_>, ScimKind, &str, &Value, Option<&str>) -> Resul
     responses(
         (status = 200, description = "The resource", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
         (status = 400, description = "An invalid resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 404, description = "No such resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 409, description = "`userName` is taken", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 412, description = "`If-Match` names another version", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
@@ -265,8 +253,6 @@ pub async fn replace(
     responses(
         (status = 200, description = "The resource", body = ref("#/components/schemas/ScimResource"), content_type = "application/scim+json"),
         (status = 400, description = "An invalid PatchOp, path or value", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 404, description = "No such resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 409, description = "`userName` is taken", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 412, description = "`If-Match` names another version", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
@@ -314,8 +300,6 @@ async fn rewrite(
     description = "Delete a User or Group.",
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "No or invalid bearer token", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
-        (status = 403, description = "The token lacks the SCIM read (or, for changes, write) permission", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 404, description = "No such resource", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
         (status = 412, description = "`If-Match` names another version", body = ref("#/components/schemas/ScimError"), content_type = "application/scim+json"),
     ),
