@@ -6,7 +6,7 @@
 //! document instead). Each surface lists its own annotated handlers (`graph::openapi`, `identity::openapi`,
 //! `admin::openapi`, `scim::openapi`); this module merges them, adds what annotations cannot say once for all
 //! (the path parameters, from a table by name; the shared schemas and security schemes; with
-//! [`answer_everywhere`], the errors every route of a surface answers alike, such as 401), and serialises.
+//! `answer_everywhere`, the errors every route of a surface answers alike, such as 401), and serialises.
 //! The document depends on no configuration, so the CLI and every server print the same bytes.
 //! `tests/it/openapi.rs` walks the router's routes and fails when a route and the document disagree.
 
