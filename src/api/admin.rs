@@ -209,7 +209,7 @@ async fn drain(
     if job.is_paused() {
         return Err(ApiError::Conflict(format!("Job '{job_id}' is paused; start it before draining.")));
     }
-    let target = state.store.newest_staged(&job.id).await.map_err(storage_failure)?.unwrap_or(0);
+    let target = job.drain_target(state.store.newest_staged(&job.id).await.map_err(storage_failure)?);
     let mut gate = job.watch_gate();
     // The worker records a batch's progress and the quarantine it caused in one step, so "quarantined before
     // reaching the target" is never a batch in between.

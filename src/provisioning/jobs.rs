@@ -3,7 +3,7 @@
 //! signals between the upload path, its worker and drain waiters.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use serde_json::Value;
@@ -43,6 +43,9 @@ pub struct Job {
     gate: watch::Sender<Gate>,
     status: Mutex<JobStatus>,
     processed_total: AtomicU64,
+    /// The newest request staged since start. The staging store forgets a request once it is applied, so a
+    /// drain that asked it alone could miss a request applied but not yet reported (`finish_batch`).
+    staged_through: AtomicI64,
 }
 
 impl Job {
@@ -146,6 +149,17 @@ impl Job {
         self.gate.borrow().processed
     }
 
+    /// Record that request `seq` was staged (before its 202 is sent).
+    pub fn note_staged(&self, seq: i64) {
+        self.staged_through.fetch_max(seq, Ordering::AcqRel);
+    }
+
+    /// What a drain waits for: the newest request staged, whether this process staged it (`note_staged`) or
+    /// found it in the store at start (`stored_newest`).
+    pub fn drain_target(&self, stored_newest: Option<i64>) -> i64 {
+        self.staged_through.load(Ordering::Acquire).max(stored_newest.unwrap_or(0))
+    }
+
     /// Operations processed since start.
     pub fn processed_total(&self) -> u64 {
         self.processed_total.load(Ordering::Acquire)
@@ -198,6 +212,7 @@ impl JobRegistry {
                     }),
                     status: Mutex::new(JobStatus::default()),
                     processed_total: AtomicU64::new(0),
+                    staged_through: AtomicI64::new(0),
                 }));
             }
             service_principals.insert(sp.id.to_ascii_lowercase(), jobs);
@@ -251,5 +266,19 @@ mod tests {
         assert_eq!(reg.by_id(job).unwrap().id, *job);
         assert_eq!(reg.all().count(), 1);
         assert!(!reg.by_id(job).unwrap().is_paused());
+    }
+
+    #[test]
+    fn a_drain_waits_for_what_was_staged_even_once_the_store_has_trimmed_it() {
+        let cfg = Config::defaults().unwrap();
+        let clock: SharedClock = Arc::new(SystemClock);
+        let reg = JobRegistry::from_config(&cfg, &clock).unwrap();
+        let job = reg.all().next().unwrap();
+        assert_eq!(job.drain_target(None), 0);
+        assert_eq!(job.drain_target(Some(4)), 4, "found in the store at start");
+        job.note_staged(7);
+        job.note_staged(5);
+        assert_eq!(job.drain_target(None), 7, "applied and trimmed, maybe not yet reported");
+        assert_eq!(job.drain_target(Some(9)), 9);
     }
 }

@@ -359,6 +359,24 @@ async fn the_admin_token_guards_the_control_api() {
     assert_eq!(r.status(), 204);
 }
 
+/// The engine trims a request from staging as it commits, and reports it processed a moment later; a drain
+/// arriving in between must still wait for it (a race CI once lost).
+#[tokio::test]
+async fn every_drain_counts_the_upload_answered_before_it() {
+    let s = TestServer::start().await;
+    for i in 1..=40u64 {
+        let id = format!("D{i}");
+        assert_eq!(
+            s.upload(bulk_of(&[scim_user(&id, &format!("{}@contoso.com", id.to_lowercase()), None)])).await.status(),
+            202
+        );
+        // Land the drain at different points of the worker's batch.
+        tokio::time::sleep(std::time::Duration::from_micros(i * 50)).await;
+        let drained = s.drain(JOB).await;
+        assert_eq!(drained["processed"], i, "drain {i}");
+    }
+}
+
 #[tokio::test]
 async fn drain_refuses_a_malformed_timeout() {
     let s = TestServer::start().await;

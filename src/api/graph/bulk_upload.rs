@@ -87,12 +87,15 @@ async fn bulk_upload(
     let new: Vec<NewOperation<'_>> =
         ops.iter().map(|o| NewOperation { bulk_id: &o.bulk_id, external_id: &o.external_id, data: &o.data }).collect();
     // The reservation is given back when this returns early (a storage failure included).
-    if let Err(e) = state.store.stage(&job.id, &request_id, state.clock.now(), &new).await {
-        tracing::error!(job = %job.id, error = %e, "staging failed; answering 503");
-        return Err(ApiError::Unavailable {
-            message: "The operations could not be staged; retry later.".into(),
-            retry_after_secs: Some(STAGING_RETRY_AFTER_SECS),
-        });
+    match state.store.stage(&job.id, &request_id, state.clock.now(), &new).await {
+        Ok(seq) => job.note_staged(seq),
+        Err(e) => {
+            tracing::error!(job = %job.id, error = %e, "staging failed; answering 503");
+            return Err(ApiError::Unavailable {
+                message: "The operations could not be staged; retry later.".into(),
+                retry_after_secs: Some(STAGING_RETRY_AFTER_SECS),
+            });
+        }
     }
     reservation.keep();
     tracing::info!(job = %job.id, operations = ops.len(), "bulkUpload staged");
