@@ -8,6 +8,7 @@ pub(crate) mod headers;
 mod identity;
 mod links;
 pub mod openapi;
+pub mod route_kind;
 mod scim;
 
 use std::time::Duration;
