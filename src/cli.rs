@@ -14,8 +14,16 @@ use crate::auth::{SigningKeys, TokenRequest, issue_token, roles};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, LogFormat, Overrides};
 
+/// The logging part of `--help`.
+const LOGGING_HELP: &str = "Logging: to stderr, at INFO by default: the start-up, one line per rejected request (route, status, \
+reason, request id) and one per processed batch (created, updated, disabled, skipped, failed). RUST_LOG filters it \
+like env_logger: RUST_LOG=warn (less), RUST_LOG=debug (more), RUST_LOG=info,entra_inbound::api=warn (per module), \
+RUST_LOG=entra_inbound::provisioning=debug. Colours only when stderr is a terminal and NO_COLOR is not set; \
+--log-format json writes one JSON object per line.";
+
 #[derive(Debug, Parser)]
 #[command(name = "entra-inbound", version, about = "Emulator of Microsoft Entra ID API-driven inbound provisioning")]
+#[command(after_help = LOGGING_HELP)]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
@@ -249,9 +257,14 @@ fn signs_with_development_key(config: &Config) -> bool {
     }
 }
 
-/// The start-up banner: where it listens, the fixed ids, a ready token and a curl example.
-pub fn banner(config: &Config, base_url: &str) -> String {
-    let mut out = format!("entra-inbound {} listening on {base_url}\n", env!("CARGO_PKG_VERSION"));
+/// The start-up banner: where it listens (the bound address, port 0 resolved; then a configured public base URL
+/// on its own line), the fixed ids, a ready token and a curl example.
+pub fn banner(config: &Config) -> String {
+    let mut out = format!("entra-inbound {} listening on http://{}\n", env!("CARGO_PKG_VERSION"), config.server.listen);
+    let base_url = config.public_base_url();
+    if !config.server.public_base_url.trim().is_empty() {
+        out += &format!("  public base URL    {base_url}\n");
+    }
     out += &format!("  tenant id          {}\n", config.tenant.id);
     if let Some(c) = config.clients.first() {
         out += &format!("  client id / secret {} / {}\n", c.client_id, shown_secret(c));
@@ -288,8 +301,6 @@ pub fn banner(config: &Config, base_url: &str) -> String {
 mod tests {
     use super::*;
 
-    const BASE: &str = "http://127.0.0.1:8080";
-
     /// The banner's token: the line after its heading, when there is one.
     fn printed_token(banner: &str) -> Option<&str> {
         let mut lines = banner.lines().skip_while(|l| !l.starts_with("Bearer token (24 h"));
@@ -307,8 +318,24 @@ mod tests {
     }
 
     #[test]
+    fn the_first_line_is_the_bound_address_and_a_public_base_url_has_its_own_line() {
+        let mut config = Config::defaults().unwrap();
+        config.server.listen = "127.0.0.1:41237".parse().unwrap();
+        let b = banner(&config);
+        let first = b.lines().next().unwrap();
+        assert_eq!(first, format!("entra-inbound {} listening on http://127.0.0.1:41237", env!("CARGO_PKG_VERSION")));
+        assert!(!b.contains("public base URL"), "{b}");
+        config.server.public_base_url = "https://gateway.example/entra".into();
+        let b = banner(&config);
+        let lines: Vec<&str> = b.lines().take(2).collect();
+        assert_eq!(lines[0], first, "the first line stays the bound address");
+        assert_eq!(lines[1], "  public base URL    https://gateway.example/entra");
+        assert!(b.contains("curl -i -X POST 'https://gateway.example/entra/v1.0/"), "{b}");
+    }
+
+    #[test]
     fn the_default_banner_shows_the_public_secret_and_a_development_token() {
-        let b = banner(&Config::defaults().unwrap(), BASE);
+        let b = banner(&Config::defaults().unwrap());
         assert!(b.contains("client id / secret c0ffee00-0000-4000-8000-0000000000c1 / emulator-secret"), "{b}");
         let token = printed_token(&b).unwrap();
         let keys = SigningKeys::development().unwrap();
@@ -320,15 +347,15 @@ mod tests {
     fn a_configured_secret_is_never_printed() {
         let mut config = Config::defaults().unwrap();
         config.clients[0].client_secret = "s3cr3t-from-the-vault".into();
-        let b = banner(&config, BASE);
+        let b = banner(&config);
         assert!(!b.contains("s3cr3t-from-the-vault"), "{b}");
         assert!(b.contains("/ *** (configured)"), "{b}");
         // The default secret under another client id is not that client's default.
         let mut config = Config::defaults().unwrap();
         config.clients[0].client_id = "11111111-0000-4000-8000-0000000000c1".into();
-        assert!(banner(&config, BASE).contains("/ *** (configured)"));
+        assert!(banner(&config).contains("/ *** (configured)"));
         config.clients[0].client_secret = String::new();
-        assert!(banner(&config, BASE).contains("/ (none)"));
+        assert!(banner(&config).contains("/ (none)"));
     }
 
     #[test]
@@ -337,16 +364,16 @@ mod tests {
         let mut config = Config::defaults().unwrap();
         config.auth.signing_key_file = format!("{dir}/tests/fixtures/client-key.pem");
         config.auth.signing_cert_file = format!("{dir}/tests/fixtures/client-cert.pem");
-        let b = banner(&config, BASE);
+        let b = banner(&config);
         assert_eq!(printed_token(&b), None, "{b}");
         assert!(b.contains("Bearer token: not printed"), "{b}");
         assert!(!b.contains("eyJ"), "no JWT anywhere: {b}");
         // A key file that cannot be read prints no token either.
         config.auth.signing_key_file = format!("{dir}/tests/fixtures/missing.pem");
-        assert!(banner(&config, BASE).contains("Bearer token: not printed"));
+        assert!(banner(&config).contains("Bearer token: not printed"));
         // The development key itself, configured as a file, is still the well-known key.
         config.auth.signing_key_file = format!("{dir}/config/dev-signing-key.pem");
         config.auth.signing_cert_file = String::new();
-        assert!(printed_token(&banner(&config, BASE)).is_some());
+        assert!(printed_token(&banner(&config)).is_some());
     }
 }

@@ -31,6 +31,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub staging: StagingConfig,
     pub logs: LogsConfig,
+    pub journal: JournalConfig,
     pub tenant: TenantConfig,
     pub auth: AuthConfig,
     pub admin: AdminConfig,
@@ -100,6 +101,14 @@ pub struct StagingConfig {
 }
 
 /// How long provisioning log entries are kept (docs/fidelity.md, B.2: the real service keeps 30 days).
+/// The request journal (`/_emulator/journal`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JournalConfig {
+    /// Requests kept, the newest; 0 records none.
+    pub capacity: usize,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogsConfig {

@@ -5,6 +5,8 @@
 //! and the injected clock's date. So it attaches a [`GraphError`] extension to a body-less response and the
 //! request-context middleware (`api::context`) renders the envelope. Nothing is logged here.
 
+use std::borrow::Cow;
+
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -26,7 +28,7 @@ impl ErrorDetail {
 /// What the middleware needs to render a Graph error body.
 #[derive(Debug, Clone)]
 pub struct GraphError {
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub message: String,
     pub details: Vec<ErrorDetail>,
 }
@@ -97,15 +99,23 @@ pub enum ApiError {
     Unavailable { message: String, retry_after_secs: Option<u64> },
     #[error("internal error: {0}")]
     Internal(String),
+    /// An answer a fault rule asked for (`/_emulator/faults`): any error status, its code and message.
+    #[error("injected fault: {status} {code}")]
+    Injected { status: StatusCode, code: String, message: String, retry_after_secs: Option<u64> },
 }
+
+/// The error message of a 4xx/5xx answer whose body is not a Graph error (the AADSTS and SCIM envelopes), set
+/// on the response for the request journal and the console.
+#[derive(Debug, Clone)]
+pub struct ErrorReason(pub String);
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::BadRequest { message: message.into(), details: Vec::new() }
     }
 
-    fn parts(&self) -> (StatusCode, &'static str, String) {
-        match self {
+    fn parts(&self) -> (StatusCode, Cow<'static, str>, String) {
+        let (status, code, message) = match self {
             ApiError::MethodNotAllowed { .. } => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "MethodNotAllowed",
@@ -161,7 +171,9 @@ impl ApiError {
             ApiError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "An internal server error occurred.".into())
             }
-        }
+            ApiError::Injected { status, code, message, .. } => return (*status, code.clone().into(), message.clone()),
+        };
+        (status, code.into(), message)
     }
 }
 
@@ -183,7 +195,8 @@ impl IntoResponse for ApiError {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             ApiError::Throttled { retry_after_secs }
-            | ApiError::Unavailable { retry_after_secs: Some(retry_after_secs), .. } => {
+            | ApiError::Unavailable { retry_after_secs: Some(retry_after_secs), .. }
+            | ApiError::Injected { retry_after_secs: Some(retry_after_secs), .. } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from((*retry_after_secs).max(1)));
             }
             ApiError::Unauthenticated(_) => {
@@ -246,7 +259,7 @@ mod tests {
 
     #[test]
     fn envelope_omits_empty_details() {
-        let e = GraphError { code: "BadRequest", message: "x".into(), details: vec![] };
+        let e = GraphError { code: "BadRequest".into(), message: "x".into(), details: vec![] };
         let v = envelope(&e, "d", "r", "c");
         assert!(v["error"].get("details").is_none());
         assert_eq!(v["error"]["innerError"]["request-id"], "r");

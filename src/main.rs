@@ -37,6 +37,6 @@ async fn serve(args: entra_inbound::cli::ServeArgs) -> Result<(), String> {
     telemetry::init(config.server.log_format);
     let server = server::Server::bind(config, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
     // A closed stdout (e.g. a supervisor that stopped reading) must not stop the server.
-    let _ = writeln!(std::io::stdout(), "{}", banner(&server.state().config, &server.state().config.public_base_url()));
+    let _ = writeln!(std::io::stdout(), "{}", banner(&server.state().config));
     server.serve(server::shutdown_signal()).await.map_err(|e| e.to_string())
 }

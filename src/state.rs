@@ -6,6 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::auth::{ClientRegistry, SigningKeys, TokenValidator};
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::control::faults::Faults;
+use crate::control::journal::Journal;
+use crate::control::report::Report;
 use crate::provisioning::jobs::{JobRegistry, JobSchema};
 use crate::provisioning::staging_gauge::StagingGauge;
 use crate::store::{Store, StoreError};
@@ -20,6 +23,12 @@ pub struct AppState {
     pub clients: Arc<ClientRegistry>,
     pub jobs: Arc<JobRegistry>,
     pub staging: Arc<StagingGauge>,
+    /// Fault rules (`/_emulator/faults`).
+    pub faults: Arc<Faults>,
+    /// The request journal (`/_emulator/journal`).
+    pub journal: Arc<Journal>,
+    /// The client conformance report (`/_emulator/report`).
+    pub report: Arc<Report>,
     ready: Arc<AtomicBool>,
 }
 
@@ -60,6 +69,9 @@ impl AppState {
             jobs: Arc::new(jobs),
             staging: Arc::new(StagingGauge::new(config.staging.queue_capacity, pending)),
             validator: Arc::new(validator),
+            faults: Arc::new(Faults::default()),
+            journal: Arc::new(Journal::new(config.journal.capacity)),
+            report: Arc::new(Report::default()),
             config: Arc::new(config),
             clock,
             store,

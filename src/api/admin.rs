@@ -27,7 +27,11 @@ use crate::state::AppState;
 
 /// The control API's part of the OpenAPI document (`api::openapi`).
 pub(super) fn openapi() -> utoipa::openapi::OpenApi {
-    ControlApi::openapi()
+    let mut doc = ControlApi::openapi();
+    doc.merge(super::faults::openapi());
+    doc.merge(super::journal::openapi());
+    doc.merge(super::report::openapi());
+    doc
 }
 
 #[derive(utoipa::OpenApi)]
@@ -38,6 +42,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     let control = Router::new()
         .route("/_emulator/reset", post(reset))
         .route("/_emulator/jobs/{job_id}/drain", post(drain))
+        .merge(super::faults::routes())
+        .merge(super::journal::routes())
+        .merge(super::report::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), require_admin_token))
         .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site));
     Router::new().route("/health", get(health)).route("/ready", get(ready)).merge(control)

@@ -77,10 +77,11 @@ fn resolve_tenant(state: &AppState, segment: &str) -> Result<Tenant, OAuthError>
 }
 
 /// An AADSTS error response; Entra sends `x-ms-request-id` (the trace id) and forbids caching.
-fn oauth_error(state: &AppState, ids: &RequestIds, err: &OAuthError) -> Response {
+pub(super) fn oauth_error(state: &AppState, ids: &RequestIds, err: &OAuthError) -> Response {
     let body = err.body(state.clock.now(), &ids.request_id, &ids.client_request_id);
     let status = StatusCode::from_u16(err.status).unwrap_or(StatusCode::BAD_REQUEST);
     let mut response = (status, Json(body)).into_response();
+    response.extensions_mut().insert(crate::error::ErrorReason(format!("AADSTS{}: {}", err.code, err.message)));
     if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
         response.headers_mut().insert("x-ms-request-id", v);
     }

@@ -3,11 +3,14 @@
 mod admin;
 mod context;
 pub(crate) mod extract;
+mod faults;
 mod graph;
 pub(crate) mod headers;
 mod identity;
+pub(crate) mod journal;
 mod links;
 pub mod openapi;
+mod report;
 pub mod route_kind;
 mod scim;
 
@@ -40,19 +43,23 @@ pub fn router(state: AppState) -> Router {
     with_middleware(routes, state)
 }
 
-/// Wraps `routes` in the middleware every request passes through: request ids and error envelopes, header
-/// limits, tracing, panic recovery and the request timeout.
+/// Wraps `routes` in the middleware every request passes through: request ids and error envelopes, the request
+/// journal, header limits, tracing, panic recovery, the request timeout and fault rules.
 fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let timeout = RequestTimeout(Duration::from_secs(state.config.server.request_timeout_secs.max(1)));
     routes
         .layer(
             ServiceBuilder::new()
                 .layer(axum::middleware::from_fn_with_state(state.clone(), context::request_context))
+                // Inside the request context (it sees the request ids and the Graph error before it is rendered).
+                .layer(axum::middleware::from_fn_with_state(state.clone(), journal::record))
                 .layer(axum::middleware::from_fn(headers::limit_headers))
                 .layer(TraceLayer::new_for_http())
                 // Defence in depth: a bug that panics answers 500 (with request ids) instead of dropping the connection.
                 .layer(CatchPanicLayer::custom(|_| ApiError::Internal("handler panicked".into()).into_response()))
-                .layer(axum::middleware::from_fn_with_state(timeout, bound_in_time)),
+                .layer(axum::middleware::from_fn_with_state(timeout, bound_in_time))
+                // Inside the request timeout: a fault's latency is bounded by it like any handler.
+                .layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject)),
         )
         .with_state(state)
 }

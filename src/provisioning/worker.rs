@@ -14,10 +14,11 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use super::jobs::{Job, JobSchema};
-use super::log::EntryContext;
-use super::pipeline::{BatchResult, JobSettings, PreparedBatch, apply_batch, prepare_batch};
+use super::log::{EntryContext, ProvisioningObjectSummary, ProvisioningResult, StepType};
+use super::pipeline::{ACTIVE_OMITTED_NOTE, BatchResult, JobSettings, PreparedBatch, apply_batch, prepare_batch};
 use super::retention;
 use super::status::{Execution, JobStatus, QuarantineReason};
+use crate::control::report::FindingKind;
 use crate::state::AppState;
 use crate::store::{CommitOutcome, StagedRequest, StoreError};
 
@@ -126,7 +127,19 @@ async fn run(state: AppState, job: Arc<Job>) {
         ahead = next;
         match outcome {
             Ok(Some(done)) => {
-                tracing::debug!(job = %job.id, result = ?done.result, "batch processed");
+                let r = &done.result;
+                tracing::info!(
+                    job = %job.id,
+                    created = r.created,
+                    updated = r.updated,
+                    disabled = r.disabled,
+                    skipped = r.skipped,
+                    failed = r.failed,
+                    "batch processed"
+                );
+                for (request_id, kind) in &done.findings {
+                    state.report.note_upload(request_id, *kind);
+                }
                 floor = Some(done.last_activity);
                 // Before the batch is reported processed, so a drain also waits for what it made expire.
                 if let Err(e) = retention::expire_some(&state).await {
@@ -185,6 +198,8 @@ struct Processed {
     quarantined: Option<QuarantineReason>,
     /// The `activityDateTime` of its last entry.
     last_activity: OffsetDateTime,
+    /// What the entries show about the clients that sent the uploads (by upload request id), for the report.
+    findings: Vec<(String, FindingKind)>,
 }
 
 /// One batch's unit of work, with the job's execution recorded in the same commit. `None` when the batch was
@@ -193,10 +208,11 @@ async fn process(
     state: &AppState,
     settings: &Arc<Settings>,
     job: &Arc<Job>,
-    batch: PreparedBatch,
+    mut batch: PreparedBatch,
     now: OffsetDateTime,
     queue_empty: bool,
 ) -> Result<Option<Processed>, StoreError> {
+    batch.inject_failures(|| state.faults.engine_failure(&job.id));
     let keys = batch.keys(&settings.for_job(job));
     let unit = state.store.begin_batch(keys).await?;
     let cycle_id = uuid::Uuid::new_v4().to_string();
@@ -208,12 +224,34 @@ async fn process(
     .await
     .map_err(|e| StoreError::Task(e.to_string()))?;
     let last_activity = writes.entries.last().map_or(now, |e| e.activity_date_time);
+    let findings = client_findings(&writes.entries);
     let mut status = job.status();
     let execution = Execution { cycle_id, began: now, ended: state.clock.now().max(now), result };
     let quarantined = status.record(execution, &job.thresholds(), queue_empty);
     writes.job_state = Some((job.is_paused(), serde_json::to_value(&status).unwrap_or_default()));
     Ok(match unit.commit(writes).await? {
         CommitOutcome::Superseded => None,
-        CommitOutcome::Committed => Some(Processed { result, status, quarantined, last_activity }),
+        CommitOutcome::Committed => Some(Processed { result, status, quarantined, last_activity, findings }),
     })
+}
+
+/// The report's findings in a batch's entries, once per upload (its request id is the entries' cycleId) and
+/// kind: an omitted `active` imported as false, a manager not in the directory yet.
+fn client_findings(entries: &[ProvisioningObjectSummary]) -> Vec<(String, FindingKind)> {
+    let mut found: Vec<(String, FindingKind)> = Vec::new();
+    for entry in entries {
+        let omitted = entry.steps.iter().any(|s| {
+            s.step_type == StepType::Import && s.details.iter().any(|(_, v)| v.as_str() == ACTIVE_OMITTED_NOTE)
+        });
+        let waiting = entry
+            .steps
+            .iter()
+            .any(|s| s.step_type == StepType::ReferenceResolution && s.status == ProvisioningResult::Warning);
+        for (hit, kind) in [(omitted, FindingKind::ActiveOmitted), (waiting, FindingKind::ManagerBeforeItExists)] {
+            if hit && !found.iter().any(|(r, k)| *r == entry.cycle_id && *k == kind) {
+                found.push((entry.cycle_id.clone(), kind));
+            }
+        }
+    }
+    found
 }

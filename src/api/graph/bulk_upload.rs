@@ -3,6 +3,7 @@
 //! the staging queue (429, without `Retry-After` when the job cannot drain it) → stage durably (503 + `Retry-After` when
 //! the store fails) → 202 with `Location`.
 
+use axum::Extension;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -12,11 +13,13 @@ use axum::routing::{MethodRouter, post};
 use http_body_util::{BodyExt, Limited};
 
 use super::GraphVersion;
-use crate::api::BaseUrl;
+use crate::api::journal::UploadNote;
+use crate::api::{BaseUrl, RequestIds};
 use crate::auth::{Principal, roles};
+use crate::control::report::FindingKind;
 use crate::error::{ApiError, ErrorDetail};
 use crate::provisioning::jobs::Job;
-use crate::scim::bulk::{Violation, parse_bulk_request};
+use crate::scim::bulk::{BulkOperation, Violation, parse_bulk_request};
 use crate::state::AppState;
 use crate::store::NewOperation;
 
@@ -60,6 +63,7 @@ async fn bulk_upload(
     base: BaseUrl,
     Path((version, sp_id, job_id)): Path<(String, String, String)>,
     principal: Principal,
+    Extension(ids): Extension<RequestIds>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -83,7 +87,8 @@ async fn bulk_upload(
     let Some(reservation) = state.staging.try_reserve(ops.len()) else {
         return Err(queue_full(job));
     };
-    let request_id = uuid::Uuid::new_v4().to_string();
+    // The staged request carries the HTTP request id: its log entries' cycleId (README "Request journal").
+    let request_id = ids.request_id;
     let new: Vec<NewOperation<'_>> =
         ops.iter().map(|o| NewOperation { bulk_id: &o.bulk_id, external_id: &o.external_id, data: &o.data }).collect();
     // The reservation is given back when this returns early (a storage failure included).
@@ -106,7 +111,21 @@ async fn bulk_upload(
     if let Ok(v) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, v);
     }
+    response.extensions_mut().insert(upload_note(&ops, job));
     Ok(response)
+}
+
+/// What the journal and the client report learn from an accepted upload.
+fn upload_note(ops: &[BulkOperation], job: &Job) -> UploadNote {
+    let mut findings = Vec::new();
+    let mut seen = std::collections::HashSet::with_capacity(ops.len());
+    if !ops.iter().all(|o| seen.insert(o.external_id.as_str())) {
+        findings.push(FindingKind::DuplicateExternalIdInRequest);
+    }
+    if job.is_paused() {
+        findings.push(FindingKind::UploadToPausedJob);
+    }
+    UploadNote { bulk_ids: ops.iter().map(|o| o.bulk_id.clone()).collect(), findings }
 }
 
 /// The answer when the staging queue has no room: 429 with `Retry-After` while the job processes (the queue

@@ -56,8 +56,9 @@ pub(super) async fn token_v2(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let client = body.as_ref().ok().and_then(|b| named_client(&headers, b));
     let result = read_body(body).and_then(|body| grant(&state, &base, &segment, Endpoint::V2, &headers, &body));
-    respond(&state, &ids, result)
+    with_client(respond(&state, &ids, result), client)
 }
 
 #[utoipa::path(
@@ -82,8 +83,9 @@ pub(super) async fn token_v1(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let client = body.as_ref().ok().and_then(|b| named_client(&headers, b));
     let result = read_body(body).and_then(|body| grant(&state, &base, &segment, Endpoint::V1, &headers, &body));
-    respond(&state, &ids, result)
+    with_client(respond(&state, &ids, result), client)
 }
 
 /// The request body, or the AADSTS error for one that is too large (axum's default limit, 2 MiB) or unreadable.
@@ -96,11 +98,22 @@ fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, OAuthError> {
 fn respond(state: &AppState, ids: &RequestIds, result: Result<serde_json::Value, OAuthError>) -> Response {
     match result {
         Ok(body) => no_store(Json(body).into_response()),
-        Err(e) => {
-            tracing::info!(code = e.code, error = e.error, "token request refused");
-            oauth_error(state, ids, &e)
-        }
+        Err(e) => oauth_error(state, ids, &e),
     }
+}
+
+/// The client a token request names (form `client_id`, else HTTP Basic), for the request journal.
+fn named_client(headers: &HeaderMap, body: &[u8]) -> Option<String> {
+    let form = Form::read(headers, body);
+    let id = form.get("client_id").map(str::to_owned).or_else(|| basic_credentials(headers).map(|(id, _)| id))?;
+    (!id.is_empty() && id.len() <= 100).then_some(id)
+}
+
+fn with_client(mut response: Response, client: Option<String>) -> Response {
+    if let Some(client) = client {
+        response.extensions_mut().insert(crate::api::journal::ClientNote(client));
+    }
+    response
 }
 
 /// The form's parameters; the first occurrence of a name wins.

@@ -35,6 +35,7 @@ impl ScimResponse {
 
     pub fn error(e: &ScimError) -> Self {
         let mut r = Self::json(e.status, &e.body());
+        r.0.extensions_mut().insert(crate::error::ErrorReason(e.detail.clone()));
         if e.status == 401 {
             r.0.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"SCIM\""));
         }

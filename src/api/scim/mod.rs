@@ -74,6 +74,11 @@ pub fn routes() -> Router<AppState> {
         .route("/oauth2/v1/token", only(post(token::token), "POST"))
 }
 
+/// A SCIM error as an answer (for fault rules, `api::faults`).
+pub(super) fn error_response(e: &ScimError) -> axum::response::Response {
+    axum::response::IntoResponse::into_response(ScimResponse::error(e))
+}
+
 /// Other methods get a SCIM 405 naming the allowed ones.
 fn only(route: MethodRouter<AppState>, allow: &'static str) -> MethodRouter<AppState> {
     route.fallback(move || async move { ScimResponse::error_with_allow(&ScimError::method_not_allowed(allow), allow) })

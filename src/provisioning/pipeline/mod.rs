@@ -54,6 +54,11 @@ pub struct JobSettings<'a> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BatchResult {
     pub processed: usize,
+    /// Users created, and updated (enabled again included), by entries that succeeded.
+    #[serde(default)]
+    pub created: usize,
+    #[serde(default)]
+    pub updated: usize,
     pub entries: usize,
     pub exported: usize,
     pub failed: usize,
@@ -102,6 +107,20 @@ impl PreparedBatch {
         &self.schema
     }
 
+    /// Fails each operation for which `injected` names an error code (a fault rule, `/_emulator/faults`): its
+    /// entry becomes a `failure` with that code and a reason saying so, and nothing of it reaches the directory.
+    pub fn inject_failures(&mut self, mut injected: impl FnMut() -> Option<String>) {
+        for op in &mut self.operations {
+            let Some(code) = injected() else { continue };
+            op.mapped = None;
+            op.entry.modified_properties.clear();
+            let reason = format!(
+                "The emulator's fault rule for this job failed the operation with '{code}' (injected through /_emulator/faults, not a problem of the record)."
+            );
+            prepare::fail(&mut op.entry, &code, "nonServiceFailure", reason, None);
+        }
+    }
+
     /// The directory keys the batch's decisions will look up.
     pub fn keys(&self, job: &JobSettings<'_>) -> DirectoryKeys {
         let schema = &self.schema.compiled;
@@ -146,8 +165,17 @@ pub fn prepare_batch(
     now: OffsetDateTime,
 ) -> PreparedBatch {
     let through = requests.last().map_or(from, |r| r.seq);
-    let operations =
-        requests.iter().flat_map(|r| r.operations.iter()).map(|op| prepare(job, &schema.compiled, op, now)).collect();
+    let operations = requests
+        .iter()
+        .flat_map(|r| r.operations.iter().map(move |op| (r, op)))
+        .map(|(r, op)| {
+            let mut prepared = prepare(job, &schema.compiled, op, now);
+            // The entries of one upload share its `request-id` as their cycleId, so a client (or the request
+            // journal) finds them with `$filter=cycleId eq '{request-id}'`.
+            r.request_id.clone_into(&mut prepared.entry.cycle_id);
+            prepared
+        })
+        .collect();
     PreparedBatch { schema, operations, from, through }
 }
 
@@ -180,7 +208,10 @@ pub fn apply_batch(
         entry.activity_date_time = now + time::Duration::nanoseconds(100 * i64::try_from(i).unwrap_or(0));
         entry.id = uuid::Uuid::now_v7().to_string();
         entry.change_id = uuid::Uuid::new_v4().to_string();
-        cycle_id.clone_into(&mut entry.cycle_id);
+        if entry.cycle_id.is_empty() {
+            // An entry of no upload (a reference that was waiting for its manager): the batch's cycle.
+            cycle_id.clone_into(&mut entry.cycle_id);
+        }
         entry.duration_in_milliseconds = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         entries.push(entry);
     }
@@ -206,6 +237,13 @@ fn count(result: &mut BatchResult, entry: &ProvisioningObjectSummary) {
     }
     if entry.action == ProvisioningAction::Disable {
         result.disabled += 1;
+    }
+    if entry.status != ProvisioningResult::Failure {
+        match entry.action {
+            ProvisioningAction::Create => result.created += 1,
+            ProvisioningAction::Update => result.updated += 1,
+            _ => {}
+        }
     }
     if entry.steps.iter().any(|s| s.step_type == StepType::Scoping && s.status == ProvisioningResult::Skipped) {
         result.out_of_scope += 1;

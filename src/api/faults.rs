@@ -1,0 +1,261 @@
+//! Fault injection's HTTP side (README "Faults"): `/_emulator/faults` (list, replace, add, remove the rules of
+//! `control::faults`) and the middleware that applies them. A hit rule delays the request by `latencyMs`, then
+//! answers `status` in the real envelope of the surface it hit — the Graph error, the AADSTS error of the token
+//! endpoints, the SCIM error — with `Retry-After` on a 429 or 503; without a `status` the request then goes on.
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::OpenApi;
+
+use super::RequestIds;
+use super::route_kind::{RouteKind, classify};
+use crate::auth::OAuthError;
+use crate::control::faults::{Hit, Rule};
+use crate::error::ApiError;
+use crate::scim_server::error::ScimError;
+use crate::state::AppState;
+
+/// The `Retry-After` of an injected 429 or 503.
+pub const RETRY_AFTER_SECS: u64 = 1;
+
+/// Most rules in force at once.
+const MAX_RULES: usize = 100;
+
+/// The faults API's part of the OpenAPI document.
+pub(super) fn openapi() -> utoipa::openapi::OpenApi {
+    FaultsApi::openapi()
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(list, replace, add, clear, remove), components(schemas(Rule, RuleSet, RuleList)))]
+struct FaultsApi;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/_emulator/faults", get(list).put(replace).post(add).delete(clear))
+        .route("/_emulator/faults/{id}", delete(remove))
+}
+
+/// `PUT`'s body.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RuleSet {
+    rules: Vec<Rule>,
+}
+
+/// `{"value": [rule…]}`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct RuleList {
+    value: Vec<Rule>,
+}
+
+/// Applies the first rule that hits this request (see the module header).
+pub(super) async fn inject(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let classified = classify(req.uri().path());
+    let surface = match classified.kind {
+        RouteKind::BulkUpload
+        | RouteKind::ProvisioningLogs
+        | RouteKind::Users
+        | RouteKind::Jobs
+        | RouteKind::Schema
+        | RouteKind::Token
+        | RouteKind::Scim => classified.kind,
+        _ => return next.run(req).await,
+    };
+    let Some(hit) = state.faults.hit(surface.as_str(), classified.job_id) else {
+        return next.run(req).await;
+    };
+    if hit.latency_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(hit.latency_ms)).await;
+    }
+    match hit.status.and_then(|s| StatusCode::from_u16(s).ok()) {
+        Some(status) => {
+            let ids = req.extensions().get::<RequestIds>().cloned();
+            answer(&state, ids, surface, status, &hit)
+        }
+        None => next.run(req).await,
+    }
+}
+
+/// The injected answer in the envelope of `surface`.
+fn answer(state: &AppState, ids: Option<RequestIds>, surface: RouteKind, status: StatusCode, hit: &Hit) -> Response {
+    let message = format!("Injected by the emulator's fault rule '{}' (/_emulator/faults).", hit.rule_id);
+    let retry_after =
+        matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS);
+    let mut response = match surface {
+        RouteKind::Token => {
+            let ids = ids.unwrap_or_else(|| RequestIds { request_id: String::new(), client_request_id: String::new() });
+            let code = hit.error_code.as_deref().and_then(|c| c.parse().ok()).unwrap_or(INJECTED_AADSTS);
+            let error = OAuthError { status: status.as_u16(), error: oauth_error_for(status), code, message };
+            super::identity::oauth_error(state, &ids, &error)
+        }
+        RouteKind::Scim => super::scim::error_response(&ScimError::new(status.as_u16(), None, message)),
+        _ => {
+            let code = hit.error_code.clone().unwrap_or_else(|| graph_code_for(status).to_owned());
+            return ApiError::Injected { status, code, message, retry_after_secs: retry_after }.into_response();
+        }
+    };
+    if let Some(secs) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+/// The AADSTS code of an injected token-endpoint error when the rule gives no numeric `errorCode`: AADSTS90033,
+/// Entra's "a transient error has occurred, try again".
+const INJECTED_AADSTS: u32 = 90033;
+
+/// The OAuth `error` for a status (RFC 6749 §5.2; `temporarily_unavailable` for throttling and server errors).
+fn oauth_error_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 => "invalid_client",
+        403 => "unauthorized_client",
+        429 | 500..=599 => "temporarily_unavailable",
+        _ => "invalid_request",
+    }
+}
+
+/// The Graph error code Graph answers with a status.
+fn graph_code_for(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "BadRequest",
+        401 => "InvalidAuthenticationToken",
+        403 => "Authorization_RequestDenied",
+        404 => "Request_ResourceNotFound",
+        405 => "MethodNotAllowed",
+        408 => "RequestTimeout",
+        409 => "Conflict",
+        412 => "PreconditionFailed",
+        413 => "RequestEntityTooLarge",
+        429 => "TooManyRequests",
+        501 => "NotImplemented",
+        502 => "BadGateway",
+        503 => "ServiceUnavailable",
+        504 => "GatewayTimeout",
+        500..=599 => "InternalServerError",
+        _ => "BadRequest",
+    }
+}
+
+/// A rule-API body as JSON of type `T`, or 400 naming what is wrong.
+fn read<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    let body = body.map_err(|e| ApiError::bad_request(format!("The request body could not be read: {e}")))?;
+    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("The fault rule is not valid: {e}.")))
+}
+
+const ADMIN_401: &str = "`admin.token` is set and the request has no or another bearer token";
+const ADMIN_403: &str = "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)";
+
+#[utoipa::path(
+    get,
+    path = "/_emulator/faults",
+    operation_id = "listFaults",
+    tag = "control",
+    description = "The fault rules in force; `times` is what is left of each.",
+    responses(
+        (status = 200, description = "The rules", body = RuleList),
+        (status = 401, description = ADMIN_401, body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = ADMIN_403, body = ref("#/components/schemas/GraphError")),
+    ),
+    security((), ("admin" = [])),
+)]
+async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(json!({"value": state.faults.list()}))
+}
+
+#[utoipa::path(
+    put,
+    path = "/_emulator/faults",
+    operation_id = "replaceFaults",
+    tag = "control",
+    description = "Replace every rule with `rules` (all are checked first: a bad one changes nothing).",
+    request_body(content = RuleSet, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The new rules, with their ids", body = RuleList),
+        (status = 400, description = "A rule that is not valid (the message names the field)", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = ADMIN_401, body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = ADMIN_403, body = ref("#/components/schemas/GraphError")),
+    ),
+    security((), ("admin" = [])),
+)]
+async fn replace(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let set: RuleSet = read(body)?;
+    if set.rules.len() > MAX_RULES {
+        return Err(ApiError::bad_request(format!("At most {MAX_RULES} fault rules are kept; 'rules' has more.")));
+    }
+    let rules = state.faults.replace(set.rules).map_err(|e| ApiError::bad_request(e.0))?;
+    Ok(Json(json!({"value": rules})))
+}
+
+#[utoipa::path(
+    post,
+    path = "/_emulator/faults",
+    operation_id = "addFault",
+    tag = "control",
+    description = "Add one rule (after those in force).",
+    request_body(content = Rule, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The rule, with its id", body = Rule),
+        (status = 400, description = "The rule is not valid (the message names the field), or there are already 100 rules", body = ref("#/components/schemas/GraphError")),
+        (status = 401, description = ADMIN_401, body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = ADMIN_403, body = ref("#/components/schemas/GraphError")),
+    ),
+    security((), ("admin" = [])),
+)]
+async fn add(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
+    let rule: Rule = read(body)?;
+    if state.faults.list().len() >= MAX_RULES {
+        return Err(ApiError::bad_request(format!("At most {MAX_RULES} fault rules are kept; delete one first.")));
+    }
+    let rule = state.faults.add(rule).map_err(|e| ApiError::bad_request(e.0))?;
+    Ok((StatusCode::CREATED, Json(rule)).into_response())
+}
+
+#[utoipa::path(
+    delete,
+    path = "/_emulator/faults",
+    operation_id = "clearFaults",
+    tag = "control",
+    description = "Remove every rule.",
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = ADMIN_401, body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = ADMIN_403, body = ref("#/components/schemas/GraphError")),
+    ),
+    security((), ("admin" = [])),
+)]
+async fn clear(State(state): State<AppState>) -> StatusCode {
+    state.faults.reset();
+    StatusCode::NO_CONTENT
+}
+
+#[utoipa::path(
+    delete,
+    path = "/_emulator/faults/{id}",
+    operation_id = "removeFault",
+    tag = "control",
+    description = "Remove one rule.",
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = ADMIN_401, body = ref("#/components/schemas/GraphError")),
+        (status = 403, description = ADMIN_403, body = ref("#/components/schemas/GraphError")),
+        (status = 404, description = "No rule has this id", body = ref("#/components/schemas/GraphError")),
+    ),
+    security((), ("admin" = [])),
+)]
+async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    if state.faults.remove(&id) { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound(id)) }
+}
