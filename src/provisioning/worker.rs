@@ -1,5 +1,5 @@
 //! One worker task per job (DESIGN "Data flow"): takes the job's staged requests in arrival order, in batches
-//! of up to [`BATCH_SIZE`] operations (one `cycleId` per batch), prepares them, runs them as one unit of
+//! of up to [`BATCH_SIZE`] operations (the entries of one upload share its request id as `cycleId`), prepares them, runs them as one unit of
 //! work, then frees their staging slots and tells drain waiters how far it got. A paused or quarantined job
 //! processes nothing; the batch in hand finishes first.
 //!

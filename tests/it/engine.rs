@@ -49,7 +49,7 @@ async fn example_1_creates_both_users_with_every_default_mapping_and_the_manager
     assert_eq!(b["sourceSystem"]["displayName"], "API");
     assert_eq!(b["targetSystem"]["displayName"], "Microsoft Entra ID");
     assert_eq!(b["initiatedBy"]["displayName"], "Azure AD Provisioning Service");
-    assert_eq!(b["cycleId"], entries[1]["cycleId"], "one cycle per batch");
+    assert_eq!(b["cycleId"], entries[1]["cycleId"], "one cycle per upload");
     assert_ne!(b["changeId"], entries[1]["changeId"]);
     assert_eq!(
         steps(b),
@@ -465,7 +465,7 @@ async fn batches_prepared_ahead_commit_in_order_and_resolve_managers_across_batc
     let sources: Vec<&str> = entries.iter().map(|e| e["sourceIdentity"]["id"].as_str().unwrap()).collect();
     assert_eq!(sources, ids.iter().map(String::as_str).collect::<Vec<_>>(), "one entry each, in staging order");
     let cycles: std::collections::BTreeSet<&str> = entries.iter().map(|e| e["cycleId"].as_str().unwrap()).collect();
-    assert_eq!(cycles.len(), 2, "two batches");
+    assert_eq!(cycles.len(), 12, "one cycleId per upload (its request-id), across two batches");
     assert!(entries.iter().all(|e| e["provisioningStatusInfo"]["status"] == "success"));
     let warnings = entries.iter().filter(|e| steps(e).iter().any(|(_, _, status)| status == "warning")).count();
     assert_eq!(warnings, 0, "every manager was found, including those in the other batch");
