@@ -8,6 +8,7 @@
 //! only to decide; an expired rule is removed as it expires.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use rand::rngs::StdRng;
 use rand::{Rng as _, SeedableRng as _};
@@ -15,6 +16,9 @@ use serde::{Deserialize, Serialize};
 
 /// The surfaces a rule may name: the HTTP ones of `api::route_kind`, and the provisioning engine.
 pub const ROUTES: &[&str] = &["bulkUpload", "provisioningLogs", "users", "jobs", "schema", "token", "scim", "engine"];
+
+/// The routes whose requests (or operations) belong to a job, so a rule for them may name one.
+const JOB_ROUTES: &[&str] = &["bulkUpload", "jobs", "schema", "engine"];
 
 /// Longest delay a rule may add (a request never waits longer than its timeout anyway).
 pub const MAX_LATENCY_MS: u64 = 600_000;
@@ -84,6 +88,9 @@ impl Rule {
         }
         if self.job_id.as_ref().is_some_and(|j| j.len() > 200) {
             return bad("The fault rule's 'jobId' is longer than 200 characters.".into());
+        }
+        if self.job_id.is_some() && !JOB_ROUTES.contains(&self.route.as_str()) {
+            return bad(format!("The fault rule's 'jobId' applies to {} rules only.", JOB_ROUTES.join(", ")));
         }
         if self.error_code.as_ref().is_some_and(|c| c.is_empty() || c.len() > 100) {
             return bad("The fault rule's 'errorCode' must be 1 to 100 characters.".into());
@@ -157,6 +164,8 @@ impl Active {
 #[derive(Debug, Default)]
 pub struct Faults {
     rules: Mutex<Vec<Active>>,
+    /// Whether any rule is in force: every request asks, and almost always none is.
+    armed: AtomicBool,
 }
 
 impl Faults {
@@ -180,6 +189,7 @@ impl Faults {
         }
         let mut held = self.lock();
         *held = fresh;
+        self.armed.store(!held.is_empty(), Ordering::Release);
         Ok(held.iter().map(Active::shown).collect())
     }
 
@@ -190,6 +200,7 @@ impl Faults {
         let active = Active::new(with_id(rule, &ids)?);
         let shown = active.shown();
         held.push(active);
+        self.armed.store(true, Ordering::Release);
         Ok(shown)
     }
 
@@ -198,20 +209,22 @@ impl Faults {
         let mut held = self.lock();
         let before = held.len();
         held.retain(|a| a.rule.id.as_deref() != Some(id));
+        self.armed.store(!held.is_empty(), Ordering::Release);
         held.len() != before
     }
 
     /// Removes every rule (also what reset does).
     pub fn reset(&self) {
         self.lock().clear();
+        self.armed.store(false, Ordering::Release);
     }
 
     /// The first rule for `route` (and `job_id`) that hits this request, if any.
     pub fn hit(&self, route: &str, job_id: Option<&str>) -> Option<Hit> {
-        let mut held = self.lock();
-        if held.is_empty() {
+        if !self.armed.load(Ordering::Acquire) {
             return None;
         }
+        let mut held = self.lock();
         let index = held.iter_mut().position(|a| a.matches(route, job_id) && a.roll())?;
         let active = &held[index];
         let hit = Hit {
@@ -222,6 +235,7 @@ impl Faults {
         };
         if active.expired() {
             held.remove(index);
+            self.armed.store(!held.is_empty(), Ordering::Release);
         }
         Some(hit)
     }
@@ -264,6 +278,7 @@ mod tests {
         assert!(message(serde_json::json!({"route": "users", "status": 500, "times": 0})).contains("'times'"));
         assert!(message(serde_json::json!({"route": "engine"})).contains("'errorCode'"));
         assert!(message(serde_json::json!({"route": "users"})).contains("'status', 'latencyMs'"));
+        assert!(message(serde_json::json!({"route": "token", "jobId": "J", "status": 500})).contains("'jobId'"));
         assert!(rule(serde_json::json!({"route": "users", "latencyMs": 5})).validate().is_ok());
     }
 
