@@ -149,7 +149,10 @@ fn graph_code_for(status: StatusCode) -> &'static str {
 
 /// A rule-API body as JSON of type `T`, or 400 naming what is wrong.
 fn read<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
-    let body = body.map_err(|e| ApiError::bad_request(format!("The request body could not be read: {e}")))?;
+    let body = body.map_err(|e| match e.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        _ => ApiError::bad_request(format!("The request body could not be read: {e}")),
+    })?;
     serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("The fault rule is not valid: {e}.")))
 }
 
@@ -183,6 +186,7 @@ async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
     responses(
         (status = 200, description = "The new rules, with their ids", body = RuleList),
         (status = 400, description = "A rule that is not valid (the message names the field)", body = ref("#/components/schemas/GraphError")),
+        (status = 413, description = "The body is over 2 MiB", body = ref("#/components/schemas/GraphError")),
         (status = 401, description = ADMIN_401, body = ref("#/components/schemas/GraphError")),
         (status = 403, description = ADMIN_403, body = ref("#/components/schemas/GraphError")),
     ),
@@ -210,6 +214,7 @@ async fn replace(
     responses(
         (status = 201, description = "The rule, with its id", body = Rule),
         (status = 400, description = "The rule is not valid (the message names the field), or there are already 100 rules", body = ref("#/components/schemas/GraphError")),
+        (status = 413, description = "The body is over 2 MiB", body = ref("#/components/schemas/GraphError")),
         (status = 401, description = ADMIN_401, body = ref("#/components/schemas/GraphError")),
         (status = 403, description = ADMIN_403, body = ref("#/components/schemas/GraphError")),
     ),

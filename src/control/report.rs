@@ -123,8 +123,8 @@ impl Report {
             let early = inner.retry_after.get(&key).is_some_and(|until| now < *until);
             match retry_after_secs {
                 Some(secs) => {
-                    let until = now + time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 2));
-                    inner.retry_after.insert(key, until);
+                    let wait = time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX));
+                    inner.retry_after.insert(key, now.checked_add(wait).unwrap_or(now));
                 }
                 None => {
                     inner.retry_after.remove(&key);
@@ -191,6 +191,7 @@ mod tests {
         report.request(Some("other"), "bulkUpload", T0, "r3", None);
         report.request(Some("c"), "bulkUpload", T0, "r4", Some(1));
         report.request(Some("c"), "bulkUpload", T0 + time::Duration::seconds(1), "r5", None);
+        report.request(Some("far"), "bulkUpload", T0, "r6", Some(u64::MAX));
         let clients = report.clients();
         assert_eq!(clients.len(), 1);
         assert_eq!(clients[0].client_id.as_deref(), Some("c"));

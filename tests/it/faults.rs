@@ -183,6 +183,9 @@ async fn rules_that_are_not_valid_are_400_naming_the_field() {
     assert!(assert_graph_error_any_message(r, 400).await.contains("missing field `route`"));
     let r = s.http.put(format!("{}/_emulator/faults", s.base)).body("{").send().await.unwrap();
     assert!(assert_graph_error_any_message(r, 400).await.starts_with("The fault rule is not valid"));
+    let huge = format!("{{\"route\": \"users\", \"errorCode\": \"{}\"}}", "x".repeat(3 << 20));
+    let r = s.http.post(format!("{}/_emulator/faults", s.base)).body(huge).send().await.unwrap();
+    assert_graph_error(r, 413, "RequestEntityTooLarge", "The request body is too large.").await;
     let r = s.http.delete(format!("{}/_emulator/faults/none", s.base)).send().await.unwrap();
     assert_graph_error(
         r,
