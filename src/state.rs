@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::auth::{ClientRegistry, SigningKeys, TokenValidator};
 use crate::clock::SharedClock;
 use crate::config::Config;
+use crate::control::metrics::Metrics;
 use crate::provisioning::jobs::{JobRegistry, JobSchema};
 use crate::provisioning::staging_gauge::StagingGauge;
 use crate::store::{Store, StoreError};
@@ -20,6 +21,8 @@ pub struct AppState {
     pub clients: Arc<ClientRegistry>,
     pub jobs: Arc<JobRegistry>,
     pub staging: Arc<StagingGauge>,
+    /// What `GET /metrics` renders (one registry per application, not a process-global recorder).
+    pub metrics: Metrics,
     ready: Arc<AtomicBool>,
 }
 
@@ -55,7 +58,9 @@ impl AppState {
             job.mark_through(record.applied_through);
             pending += store.backlog(&job.id, record.applied_through).await?;
         }
+        let metrics = Metrics::new(jobs.all().map(|j| j.id.as_str()));
         Ok(Self {
+            metrics,
             clients: Arc::new(clients),
             jobs: Arc::new(jobs),
             staging: Arc::new(StagingGauge::new(config.staging.queue_capacity, pending)),
