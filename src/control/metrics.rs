@@ -154,7 +154,7 @@ struct JobHandles {
     state: Vec<Gauge>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct HttpHandles {
     requests: Counter,
     duration: Histogram,
@@ -183,17 +183,13 @@ impl Metrics {
     /// Counts one answered request of surface `route` (`RouteKind::as_str`).
     pub fn observe_request(&self, route: &'static str, status: u16, elapsed: Duration) {
         let key = (route, status);
-        let known = self.inner.http.read().unwrap_or_else(PoisonError::into_inner).get(&key).cloned();
-        let handles = known.unwrap_or_else(|| {
-            let registered = HttpHandles::register(&self.inner.recorder, route, status);
-            let mut map = self.inner.http.write().unwrap_or_else(PoisonError::into_inner);
-            map.entry(key).or_insert(registered).clone()
-        });
-        handles.requests.increment(1);
-        handles.duration.record(elapsed.as_secs_f64());
-        if let Some(throttled) = &handles.throttled {
-            throttled.increment(1);
+        if let Some(handles) = self.inner.http.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+            handles.record(elapsed);
+            return;
         }
+        let registered = HttpHandles::register(&self.inner.recorder, route, status);
+        let mut map = self.inner.http.write().unwrap_or_else(PoisonError::into_inner);
+        map.entry(key).or_insert(registered).record(elapsed);
     }
 
     /// Counts `operations` accepted into `job_id`'s staging queue.
@@ -274,6 +270,14 @@ impl JobHandles {
 }
 
 impl HttpHandles {
+    fn record(&self, elapsed: Duration) {
+        self.requests.increment(1);
+        self.duration.record(elapsed.as_secs_f64());
+        if let Some(throttled) = &self.throttled {
+            throttled.increment(1);
+        }
+    }
+
     fn register(recorder: &PrometheusRecorder, route: &'static str, status: u16) -> Self {
         let route_label = Label::from_static_parts("route", route);
         let requests =

@@ -80,6 +80,10 @@ async fn counters_move_with_the_uploads_the_test_made() {
     s.drain(JOB).await;
     assert_eq!(upload_json(&s, bulk_of(&[scim_user("M3", "m3@contoso.com", None)])).await, 400, "wrong media type");
     assert_eq!(s.upload(bulk_of(&[scim_user("M4", "m4@contoso.com", None)])).await.status(), 429, "daily cap");
+    // The SCIM service provider and unknown paths are counted by surface too, never by path.
+    let scim = s.http.get(format!("{}/scim/v2/ServiceProviderConfig", s.base)).send().await.unwrap().status();
+    let unknown = s.http.get(format!("{}/no/such/path-{}", s.base, 42)).send().await.unwrap().status();
+    assert_eq!(unknown, 404);
 
     let after = scrape(&s).await;
     let requests =
@@ -89,6 +93,12 @@ async fn counters_move_with_the_uploads_the_test_made() {
     assert_eq!(requests("bulkUpload", "429"), 1.0);
     assert_eq!(requests("control", "200"), 2.0, "the two drains");
     assert_eq!(requests("health", "200"), 1.0, "the first scrape (this one is counted once answered)");
+    assert_eq!(requests("scim", scim.as_str()), 1.0);
+    assert_eq!(requests("other", "404"), 1.0);
+    let routes = ["bulkUpload", "control", "health", "scim", "other"];
+    for sample in after.samples.iter().filter(|s| s.metric == "entra_inbound_http_requests_total") {
+        assert!(routes.contains(&sample.labels.get("route").unwrap()), "{:?}", sample.labels);
+    }
     assert_eq!(value(&after, "entra_inbound_throttled_requests_total", &[("route", "bulkUpload")]), 1.0);
     assert_eq!(observations(&after, "entra_inbound_http_request_duration_seconds", &[("route", "bulkUpload")]), 4.0);
 
