@@ -11,7 +11,8 @@
 //! - [`scim_server`] — the SCIM 2.0 service provider (`/scim/v2`, `/admin/v1`): resources, queries, PATCH, Bulk.
 //! - [`provisioning`] — jobs, quotas, staging back-pressure, the job worker and its pipeline, log entries.
 //! - [`store`] — the storage boundary: intent-named operations, typed records; embedded SQLite behind it.
-//! - [`control`] — what the control API keeps for test suites: fault rules, the request journal, the client report.
+//! - [`control`] — what the control API and test-suite controls keep: fault rules, the request journal, the
+//!   client report, Prometheus metrics.
 //! - [`config`], [`clock`], [`error`], [`state`], [`server`], [`telemetry`], [`cli`] — plumbing.
 //! - [`upload`] — `entra-inbound upload`: HR files to bulkUpload requests, and each record's outcome.
 //! - [`expr`] — the attribute-mapping expression language; [`odata`] — OData query options → a checked

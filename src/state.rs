@@ -8,6 +8,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::control::faults::Faults;
 use crate::control::journal::Journal;
+use crate::control::metrics::Metrics;
 use crate::control::report::Report;
 use crate::provisioning::jobs::{JobRegistry, JobSchema};
 use crate::provisioning::staging_gauge::StagingGauge;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub journal: Arc<Journal>,
     /// The client conformance report (`/_emulator/report`).
     pub report: Arc<Report>,
+    /// What `GET /metrics` renders (one registry per application, not a process-global recorder).
+    pub metrics: Metrics,
     ready: Arc<AtomicBool>,
 }
 
@@ -64,7 +67,9 @@ impl AppState {
             job.mark_through(record.applied_through);
             pending += store.backlog(&job.id, record.applied_through).await?;
         }
+        let metrics = Metrics::new(jobs.all().map(|j| j.id.as_str()));
         Ok(Self {
+            metrics,
             clients: Arc::new(clients),
             jobs: Arc::new(jobs),
             staging: Arc::new(StagingGauge::new(config.staging.queue_capacity, pending)),

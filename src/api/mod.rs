@@ -9,6 +9,7 @@ pub(crate) mod headers;
 mod identity;
 pub(crate) mod journal;
 mod links;
+mod metrics;
 pub mod openapi;
 mod report;
 pub mod route_kind;
@@ -35,6 +36,7 @@ pub use links::{BaseUrl, ListenerBase};
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(admin::routes(&state))
+        .merge(metrics::routes())
         .merge(graph::routes())
         .merge(identity::routes())
         .merge(scim::routes())
@@ -43,13 +45,15 @@ pub fn router(state: AppState) -> Router {
     with_middleware(routes, state)
 }
 
-/// Wraps `routes` in the middleware every request passes through: request ids and error envelopes, the request
-/// journal, header limits, tracing, panic recovery, the request timeout and fault rules.
+/// Wraps `routes` in the middleware every request passes through: metrics, request ids and error envelopes, the
+/// request journal, header limits, tracing, panic recovery, the request timeout and fault rules.
 fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let timeout = RequestTimeout(Duration::from_secs(state.config.server.request_timeout_secs.max(1)));
     routes
         .layer(
             ServiceBuilder::new()
+                // Outermost, so every answer is counted, the ones of the layers below included.
+                .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), context::request_context))
                 // Inside the request context (it sees the request ids and the Graph error before it is rendered).
                 .layer(axum::middleware::from_fn_with_state(state.clone(), journal::record))

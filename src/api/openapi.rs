@@ -54,6 +54,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::graph::openapi());
     doc.merge(super::identity::openapi());
     doc.merge(super::admin::openapi());
+    doc.merge(super::metrics::openapi());
     doc.merge(super::scim::openapi());
     declare_path_parameters(&mut doc);
     let components = doc.components.get_or_insert_with(Components::new);

@@ -9,7 +9,7 @@
 //! discarded when a restart or reset moved the job's progress before it committed (the store refuses it).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
@@ -18,6 +18,7 @@ use super::log::{EntryContext, ProvisioningObjectSummary, ProvisioningResult, St
 use super::pipeline::{ACTIVE_OMITTED_NOTE, BatchResult, JobSettings, PreparedBatch, apply_batch, prepare_batch};
 use super::retention;
 use super::status::{Execution, JobStatus, QuarantineReason};
+use crate::control::metrics::Outcomes;
 use crate::control::report::FindingKind;
 use crate::state::AppState;
 use crate::store::{CommitOutcome, StagedRequest, StoreError};
@@ -212,6 +213,7 @@ async fn process(
     now: OffsetDateTime,
     queue_empty: bool,
 ) -> Result<Option<Processed>, StoreError> {
+    let started = Instant::now();
     batch.inject_failures(|| state.faults.engine_failure(&job.id));
     let keys = batch.keys(&settings.for_job(job));
     let unit = state.store.begin_batch(keys).await?;
@@ -225,13 +227,17 @@ async fn process(
     .map_err(|e| StoreError::Task(e.to_string()))?;
     let last_activity = writes.entries.last().map_or(now, |e| e.activity_date_time);
     let findings = client_findings(&writes.entries);
+    let outcomes = Outcomes::of(writes.entries.iter().map(|e| (e.action, e.status)));
     let mut status = job.status();
     let execution = Execution { cycle_id, began: now, ended: state.clock.now().max(now), result };
     let quarantined = status.record(execution, &job.thresholds(), queue_empty);
     writes.job_state = Some((job.is_paused(), serde_json::to_value(&status).unwrap_or_default()));
     Ok(match unit.commit(writes).await? {
         CommitOutcome::Superseded => None,
-        CommitOutcome::Committed => Some(Processed { result, status, quarantined, last_activity, findings }),
+        CommitOutcome::Committed => {
+            state.metrics.batch_processed(&job.id, &outcomes, started.elapsed());
+            Some(Processed { result, status, quarantined, last_activity, findings })
+        }
     })
 }
 

@@ -18,6 +18,7 @@ mod identity_discovery;
 mod jobs;
 mod journal;
 mod links;
+mod metrics;
 mod openapi;
 mod provisioning_logs;
 mod python_clients;
