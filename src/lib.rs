@@ -59,6 +59,7 @@ pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod control;
 pub mod directory;
 pub mod error;
 pub mod expr;

@@ -1,6 +1,7 @@
 //! HTTP only: routing, middleware, extractors and handlers; no business rules (CONTRIBUTING.md "Layout").
 
 mod admin;
+mod clock;
 mod context;
 pub(crate) mod extract;
 mod graph;
@@ -10,6 +11,7 @@ mod links;
 pub mod openapi;
 pub mod route_kind;
 mod scim;
+mod snapshot;
 
 use std::time::Duration;
 
