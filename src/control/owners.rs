@@ -5,7 +5,7 @@
 //! (`Store::reset`, `Store::export_state`, `Store::import_state`); the owners here hold what lives only in
 //! memory, and the ones that mirror stored state (the jobs) are reloaded from the store after an import.
 //!
-//! Adding an owner: give its type an inherent `pub fn reset(&self)`, list the type in the [`state_owner!`]
+//! Adding an owner: give its type an inherent `pub fn reset(&self)`, list the type in the `state_owner!`
 //! invocation at the end of this file, and register its handle in `AppState::new`.
 
 use std::fmt::Debug;
