@@ -7,3 +7,5 @@ pub mod lifecycle;
 pub mod owners;
 pub mod snapshot;
 pub mod users;
+
+pub use owners::{StateOwner, StateOwners};
