@@ -152,3 +152,20 @@ async fn clock_changes_it_does_not_understand_are_refused_and_change_nothing() {
     assert_eq!(r.status(), 400);
     assert_eq!(clock(&s).await["mode"], "system");
 }
+
+#[tokio::test]
+async fn log_retention_follows_the_clock() {
+    let s = TestServer::start().await;
+    assert_eq!(s.upload(fixture("example1.json")).await.status(), 202);
+    s.drain(JOB).await;
+    assert_eq!(s.log_entries().await.len(), 2);
+    // 31 days later the first batch's entries are past the 30 days' retention; the next batch expires them.
+    moved(&s, json!({"advance": "P31D"})).await;
+    let token = fetched_token(&s).await;
+    assert_eq!(s.upload_as(&token, fixture("example3.json")).await.status(), 202);
+    s.drain(JOB).await;
+    let r = s.http.get(format!("{}/v1.0/auditLogs/provisioning", s.base)).bearer_auth(&token).send().await.unwrap();
+    let page: Value = r.json().await.unwrap();
+    let sources: Vec<&Value> = page["value"].as_array().unwrap().iter().map(|e| &e["sourceIdentity"]["id"]).collect();
+    assert_eq!(sources, [&json!("7172023")], "{page}");
+}
