@@ -16,6 +16,9 @@ pub struct DurationError {
 /// Parses `text` (case-sensitive designators, as ISO 8601 writes them).
 pub fn parse(text: &str) -> Result<Duration, DurationError> {
     let fail = |reason| DurationError { text: text.to_owned(), reason };
+    if text.starts_with(['-', '+']) {
+        return Err(fail("a sign is not accepted"));
+    }
     let rest = text.strip_prefix('P').ok_or_else(|| fail("it must start with P"))?;
     if rest.is_empty() || rest == "T" {
         return Err(fail("it names no amount"));
@@ -130,7 +133,8 @@ mod tests {
             ("P", "it names no amount"),
             ("PT", "it names no amount"),
             ("P1DT", "a T must be followed by an amount"),
-            ("-PT1H", "it must start with P"),
+            ("-PT1H", "a sign is not accepted"),
+            ("+PT1H", "a sign is not accepted"),
             ("PT-1H", "a sign is not accepted"),
             ("P1Y", "years and months have no fixed length"),
             ("P1M", "years and months have no fixed length"),

@@ -124,7 +124,7 @@ async fn clock_changes_it_does_not_understand_are_refused_and_change_nothing() {
         (json!({"advance": "PT1H", "set": "2027-01-01T00:00:00Z"}), one_of.to_owned()),
         (
             json!({"advance": "-PT1H"}),
-            "'-PT1H' is not an ISO 8601 duration the clock accepts (it must start with P); write e.g. PT25H, P1DT30M or PT0.5S.".to_owned(),
+            "'-PT1H' is not an ISO 8601 duration the clock accepts (a sign is not accepted); write e.g. PT25H, P1DT30M or PT0.5S.".to_owned(),
         ),
         (
             json!({"advance": "P1M"}),
