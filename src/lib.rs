@@ -11,6 +11,7 @@
 //! - [`scim_server`] — the SCIM 2.0 service provider (`/scim/v2`, `/admin/v1`): resources, queries, PATCH, Bulk.
 //! - [`provisioning`] — jobs, quotas, staging back-pressure, the job worker and its pipeline, log entries.
 //! - [`store`] — the storage boundary: intent-named operations, typed records; embedded SQLite behind it.
+//! - [`control`] — test-suite controls that keep state: Prometheus metrics.
 //! - [`config`], [`clock`], [`error`], [`state`], [`server`], [`telemetry`], [`cli`] — plumbing.
 //! - [`upload`] — `entra-inbound upload`: HR files to bulkUpload requests, and each record's outcome.
 //! - [`expr`] — the attribute-mapping expression language; [`odata`] — OData query options → a checked

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::auth::{ClientRegistry, SigningKeys, TokenValidator};
 use crate::clock::{SharedClock, VirtualClock};
 use crate::config::Config;
+use crate::control::metrics::Metrics;
 use crate::control::owners::StateOwners;
 use crate::provisioning::jobs::JobRegistry;
 use crate::provisioning::staging_gauge::StagingGauge;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub staging: Arc<StagingGauge>,
     /// Every piece of in-memory state a reset brings back (`control::owners`).
     pub owners: StateOwners,
+    /// What `GET /metrics` renders (one registry per application, not a process-global recorder).
+    pub metrics: Metrics,
     ready: Arc<AtomicBool>,
 }
 
@@ -59,7 +62,9 @@ impl AppState {
         let mut owners = StateOwners::default();
         owners.register("jobs", jobs.clone());
         owners.register("clock", clock.clone());
+        let metrics = Metrics::new(jobs.all().map(|j| j.id.as_str()));
         Ok(Self {
+            metrics,
             clients: Arc::new(clients),
             owners,
             jobs,

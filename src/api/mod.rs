@@ -8,6 +8,7 @@ mod graph;
 pub(crate) mod headers;
 mod identity;
 mod links;
+mod metrics;
 pub mod openapi;
 pub mod route_kind;
 mod scim;
@@ -34,6 +35,7 @@ pub use links::{BaseUrl, ListenerBase};
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(admin::routes(&state))
+        .merge(metrics::routes())
         .merge(graph::routes())
         .merge(identity::routes())
         .merge(scim::routes())
@@ -42,13 +44,15 @@ pub fn router(state: AppState) -> Router {
     with_middleware(routes, state)
 }
 
-/// Wraps `routes` in the middleware every request passes through: request ids and error envelopes, header
+/// Wraps `routes` in the middleware every request passes through: metrics, request ids and error envelopes, header
 /// limits, tracing, panic recovery and the request timeout.
 fn with_middleware(routes: Router<AppState>, state: AppState) -> Router {
     let timeout = RequestTimeout(Duration::from_secs(state.config.server.request_timeout_secs.max(1)));
     routes
         .layer(
             ServiceBuilder::new()
+                // Outermost, so every answer is counted, the ones of the layers below included.
+                .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::observe))
                 .layer(axum::middleware::from_fn_with_state(state.clone(), context::request_context))
                 .layer(axum::middleware::from_fn(headers::limit_headers))
                 .layer(TraceLayer::new_for_http())

@@ -56,6 +56,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::admin::openapi());
     doc.merge(super::snapshot::openapi());
     doc.merge(super::clock::openapi());
+    doc.merge(super::metrics::openapi());
     doc.merge(super::scim::openapi());
     declare_path_parameters(&mut doc);
     let components = doc.components.get_or_insert_with(Components::new);

@@ -1,9 +1,10 @@
 //! The test-suite control features below HTTP (README "Using it from a test suite"): the state-owner registry
-//! a reset walks, snapshots and seeds, the whole-state operations over `AppState`, and the clock's durations.
-//! Their routes are in `api::snapshot` and `api::clock` (and `api::admin` for reset).
+//! a reset walks, snapshots and seeds, the whole-state operations over `AppState`, the clock's durations, and
+//! the metrics registry. Their routes are in `api/` (`api::snapshot`, `api::clock`, `api::admin` for reset).
 
 pub mod duration;
 pub mod lifecycle;
+pub mod metrics;
 pub mod owners;
 pub mod snapshot;
 pub mod users;

@@ -9,7 +9,7 @@
 //! discarded when a restart or reset moved the job's progress before it committed (the store refuses it).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 
@@ -18,6 +18,7 @@ use super::log::EntryContext;
 use super::pipeline::{BatchResult, JobSettings, PreparedBatch, apply_batch, prepare_batch};
 use super::retention;
 use super::status::{Execution, JobStatus, QuarantineReason};
+use crate::control::metrics::Outcomes;
 use crate::state::AppState;
 use crate::store::{CommitOutcome, StagedRequest, StoreError};
 
@@ -197,6 +198,7 @@ async fn process(
     now: OffsetDateTime,
     queue_empty: bool,
 ) -> Result<Option<Processed>, StoreError> {
+    let started = Instant::now();
     let keys = batch.keys(&settings.for_job(job));
     let unit = state.store.begin_batch(keys).await?;
     let cycle_id = uuid::Uuid::new_v4().to_string();
@@ -208,12 +210,16 @@ async fn process(
     .await
     .map_err(|e| StoreError::Task(e.to_string()))?;
     let last_activity = writes.entries.last().map_or(now, |e| e.activity_date_time);
+    let outcomes = Outcomes::of(writes.entries.iter().map(|e| (e.action, e.status)));
     let mut status = job.status();
     let execution = Execution { cycle_id, began: now, ended: state.clock.now().max(now), result };
     let quarantined = status.record(execution, &job.thresholds(), queue_empty);
     writes.job_state = Some((job.is_paused(), serde_json::to_value(&status).unwrap_or_default()));
     Ok(match unit.commit(writes).await? {
         CommitOutcome::Superseded => None,
-        CommitOutcome::Committed => Some(Processed { result, status, quarantined, last_activity }),
+        CommitOutcome::Committed => {
+            state.metrics.batch_processed(&job.id, &outcomes, started.elapsed());
+            Some(Processed { result, status, quarantined, last_activity })
+        }
     })
 }

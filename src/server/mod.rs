@@ -91,6 +91,7 @@ impl Server {
     pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), ServerError> {
         let app = crate::app(self.state.clone());
         crate::provisioning::worker::spawn_all(&self.state);
+        self.state.metrics.spawn_upkeep();
         self.state.set_ready();
         if let Some(addr) = unguarded_control_api(&self.state.config) {
             tracing::warn!(

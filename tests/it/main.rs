@@ -17,6 +17,7 @@ mod identity;
 mod identity_discovery;
 mod jobs;
 mod links;
+mod metrics;
 mod openapi;
 mod provisioning_logs;
 mod python_clients;

@@ -97,6 +97,7 @@ async fn bulk_upload(
         }
     }
     reservation.keep();
+    state.metrics.staged(&job.id, ops.len());
     tracing::info!(job = %job.id, operations = ops.len(), "bulkUpload staged");
     job.wake.notify_one();
 
