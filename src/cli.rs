@@ -70,6 +70,13 @@ pub struct ServeArgs {
     /// Public base URL of the HTTPS listener, e.g. https://entra:8443 [default: the Host the client used].
     #[arg(long, env = "ENTRA_INBOUND_PUBLIC_TLS_BASE_URL")]
     pub public_tls_base_url: Option<String>,
+    /// Start from this snapshot or seed document (what GET /_emulator/export writes, or {"users": [...]}),
+    /// replacing the stored state.
+    #[arg(long = "import", value_name = "FILE", env = "ENTRA_INBOUND_IMPORT")]
+    pub import: Option<PathBuf>,
+    /// At shutdown (ctrl-c, SIGTERM), write a snapshot document of the state to this file.
+    #[arg(long, value_name = "FILE", env = "ENTRA_INBOUND_EXPORT_ON_EXIT")]
+    pub export_on_exit: Option<PathBuf>,
 }
 
 impl ServeArgs {
@@ -129,6 +136,23 @@ impl HealthcheckArgs {
         let config = Config::load(self.config.as_deref(), &overrides).map_err(|e| e.to_string())?;
         Ok(health_url(config.server.listen))
     }
+}
+
+/// `serve --import FILE`: replaces the state with the document in `path`.
+pub async fn import_file(state: &crate::state::AppState, path: &std::path::Path) -> Result<(), String> {
+    let body = std::fs::read(path).map_err(|e| format!("--import {}: {e}", path.display()))?;
+    crate::control::lifecycle::import(state, &body).await.map_err(|e| format!("--import {}: {e}", path.display()))
+}
+
+/// `serve --export-on-exit FILE`: writes a snapshot document to `path` (through a temporary file beside it, so
+/// `path` is never half-written).
+pub async fn export_file(state: &crate::state::AppState, path: &std::path::Path) -> Result<(), String> {
+    let failed = |e: &dyn std::fmt::Display| format!("--export-on-exit {}: {e}", path.display());
+    let doc = crate::control::lifecycle::export(state).await.map_err(|e| failed(&e))?;
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".partial");
+    std::fs::write(&partial, doc).map_err(|e| failed(&e))?;
+    std::fs::rename(&partial, path).map_err(|e| failed(&e))
 }
 
 /// The /health URL that reaches a listener bound to `listen`: an unspecified address (0.0.0.0, ::) accepts

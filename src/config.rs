@@ -156,6 +156,8 @@ pub struct TlsConfig {
 #[serde(deny_unknown_fields)]
 pub struct AdminConfig {
     pub token: String,
+    /// The largest document `POST /_emulator/import` reads.
+    pub import_limit_bytes: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -366,6 +368,9 @@ impl Config {
         }
         if self.logs.retention_days == 0 {
             return invalid("logs.retention_days must be at least 1".into());
+        }
+        if self.admin.import_limit_bytes == 0 {
+            return invalid("admin.import_limit_bytes must be positive".into());
         }
         if self.server.body_limit_bytes == 0 {
             return invalid("server.body_limit_bytes must be positive".into());

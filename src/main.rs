@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
-use entra_inbound::cli::{Cli, Command, banner, run_healthcheck, run_openapi, run_token};
+use entra_inbound::cli::{Cli, Command, banner, export_file, import_file, run_healthcheck, run_openapi, run_token};
 use entra_inbound::{clock::SystemClock, server, telemetry};
 
 // mimalloc: the engine allocates many small strings per record; measured faster than the system allocator.
@@ -36,7 +36,15 @@ async fn serve(args: entra_inbound::cli::ServeArgs) -> Result<(), String> {
     let config = args.load_config().map_err(|e| e.to_string())?;
     telemetry::init(config.server.log_format);
     let server = server::Server::bind(config, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+    if let Some(path) = &args.import {
+        import_file(server.state(), path).await?;
+    }
+    let state = server.state().clone();
     // A closed stdout (e.g. a supervisor that stopped reading) must not stop the server.
-    let _ = writeln!(std::io::stdout(), "{}", banner(&server.state().config));
-    server.serve(server::shutdown_signal()).await.map_err(|e| e.to_string())
+    let _ = writeln!(std::io::stdout(), "{}", banner(&state.config));
+    server.serve(server::shutdown_signal()).await.map_err(|e| e.to_string())?;
+    match &args.export_on_exit {
+        Some(path) => export_file(&state, path).await,
+        None => Ok(()),
+    }
 }

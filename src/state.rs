@@ -4,20 +4,22 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::auth::{ClientRegistry, SigningKeys, TokenValidator};
-use crate::clock::SharedClock;
+use crate::clock::{SharedClock, VirtualClock};
 use crate::config::Config;
 use crate::control::faults::Faults;
 use crate::control::journal::Journal;
 use crate::control::metrics::Metrics;
+use crate::control::owners::StateOwners;
 use crate::control::report::Report;
-use crate::provisioning::jobs::{JobRegistry, JobSchema};
+use crate::provisioning::jobs::JobRegistry;
 use crate::provisioning::staging_gauge::StagingGauge;
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub config: Arc<Config>,
-    pub clock: SharedClock,
+    /// Virtual time: the injected clock plus the offset `/_emulator/clock` sets.
+    pub clock: Arc<VirtualClock>,
     pub store: Store,
     pub validator: Arc<TokenValidator>,
     /// The client applications the token endpoint authenticates.
@@ -30,6 +32,8 @@ pub struct AppState {
     pub journal: Arc<Journal>,
     /// The client conformance report (`/_emulator/report`).
     pub report: Arc<Report>,
+    /// Every piece of in-memory state a reset brings back (`control::owners`).
+    pub owners: StateOwners,
     /// What `GET /metrics` renders (one registry per application, not a process-global recorder).
     pub metrics: Metrics,
     ready: Arc<AtomicBool>,
@@ -50,33 +54,40 @@ pub enum StateError {
 impl AppState {
     /// Open storage and build every handle from `config`.
     pub async fn new(config: Config, clock: SharedClock) -> Result<Self, StateError> {
+        let clock = Arc::new(VirtualClock::new(clock));
+        let shared: SharedClock = clock.clone();
         let store = Store::open(config.data_dir().as_deref(), config.storage.synchronous)?;
         let keys = SigningKeys::load(&config.auth.signing_key_file, &config.auth.signing_cert_file)?;
         let clients = ClientRegistry::from_config(&config.clients)?;
         let validator = TokenValidator::new(keys, &config.tenant.id, config.auth.mode, config.auth.leeway_secs);
-        let jobs = JobRegistry::from_config(&config, &clock)?;
+        let jobs = Arc::new(JobRegistry::from_config(&config, &shared)?);
         let mut pending = 0;
         for job in jobs.all() {
             let record = store.resume_job(&job.id).await?;
-            if let Some(raw) = record.schema {
-                job.set_schema(JobSchema::compile(raw)?);
-            }
-            if let Some((paused, status)) = record.run_state {
-                job.restore(paused, status);
-            }
-            job.mark_through(record.applied_through);
-            pending += store.backlog(&job.id, record.applied_through).await?;
+            let through = record.applied_through;
+            job.resume(record)?;
+            pending += store.backlog(&job.id, through).await?;
         }
+        let faults = Arc::new(Faults::default());
+        let journal = Arc::new(Journal::new(config.journal.capacity));
+        let report = Arc::new(Report::default());
+        let mut owners = StateOwners::default();
+        owners.register("jobs", jobs.clone());
+        owners.register("clock", clock.clone());
+        owners.register("faults", faults.clone());
+        owners.register("journal", journal.clone());
+        owners.register("report", report.clone());
         let metrics = Metrics::new(jobs.all().map(|j| j.id.as_str()));
         Ok(Self {
             metrics,
             clients: Arc::new(clients),
-            jobs: Arc::new(jobs),
+            owners,
+            jobs,
             staging: Arc::new(StagingGauge::new(config.staging.queue_capacity, pending)),
             validator: Arc::new(validator),
-            faults: Arc::new(Faults::default()),
-            journal: Arc::new(Journal::new(config.journal.capacity)),
-            report: Arc::new(Report::default()),
+            faults,
+            journal,
+            report,
             config: Arc::new(config),
             clock,
             store,

@@ -1,5 +1,6 @@
 //! Emulator control surface (README "Using it from a test suite"): liveness, readiness, reset, and drain
-//! (wait until a job has processed everything staged before the call). Open on loopback by default;
+//! (wait until a job has processed everything staged before the call); export/import (`api::snapshot`) and the
+//! clock (`api::clock`) are mounted here, behind the same guards. Open on loopback by default;
 //! `admin.token` makes `/_emulator/*` require `Authorization: Bearer <token>`.
 //!
 //! Cross-site rule: a web page the developer has open must not be able to reset the emulator behind their
@@ -45,6 +46,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(super::faults::routes())
         .merge(super::journal::routes())
         .merge(super::report::routes())
+        .merge(super::snapshot::routes())
+        .merge(super::clock::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), require_admin_token))
         .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site));
     Router::new().route("/health", get(health)).route("/ready", get(ready)).merge(control)
@@ -151,7 +154,7 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     path = "/_emulator/reset",
     operation_id = "reset",
     tag = "control",
-    description = "Empty the directory, the logs, the staged operations and the SCIM service provider's resources; configuration, jobs and keys stay.",
+    description = "Back to a fresh start with the same configuration: the directory, the logs, the staged operations and the SCIM service provider's resources are emptied; every job takes its configured run state and schema again, with an empty status, its counters at zero and its quotas full; the clock goes back to system time.",
     responses(
         (status = 204, description = "Reset"),
         (status = 401, description = "`admin.token` is set and the request has no or another bearer token", body = ref("#/components/schemas/GraphError")),
@@ -159,14 +162,9 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     ),
     security((), ("admin" = [])),
 )]
-/// Empty the directory, logs and staged operations (configuration, jobs and keys stay).
+/// Back to a fresh start with the same configuration (`control::lifecycle::reset`).
 async fn reset(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
-    let jobs: Vec<String> = state.jobs.all().map(|j| j.id.clone()).collect();
-    let dropped = state.store.reset(jobs).await.map_err(storage_failure)?;
-    state.staging.release(dropped.operations.values().sum());
-    for job in state.jobs.all() {
-        job.mark_through(dropped.through);
-    }
+    crate::control::lifecycle::reset(&state).await.map_err(storage_failure)?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,8 +2,9 @@
 //! bodies whose rejections keep the Graph error envelope ([`GraphBytes`]).
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
+use http_body_util::{BodyExt, Limited};
 
 use crate::auth::Principal;
 use crate::error::ApiError;
@@ -33,5 +34,23 @@ impl axum::extract::FromRequest<AppState> for GraphBytes {
             }
             Err(rejection) => Err(ApiError::bad_request(format!("The request body could not be read: {rejection}"))),
         }
+    }
+}
+
+/// Read at most `limit` bytes; a declared or actual larger body is 413 without buffering all of it.
+pub(crate) async fn read_limited(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    limit: usize,
+) -> Result<bytes::Bytes, ApiError> {
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::PayloadTooLarge),
+        Err(e) => Err(ApiError::bad_request(format!("The request body could not be read: {e}"))),
     }
 }

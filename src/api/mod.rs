@@ -1,6 +1,7 @@
 //! HTTP only: routing, middleware, extractors and handlers; no business rules (CONTRIBUTING.md "Layout").
 
 mod admin;
+mod clock;
 mod context;
 pub(crate) mod extract;
 mod faults;
@@ -14,6 +15,7 @@ pub mod openapi;
 mod report;
 pub mod route_kind;
 mod scim;
+mod snapshot;
 
 use std::time::Duration;
 

@@ -54,6 +54,8 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::graph::openapi());
     doc.merge(super::identity::openapi());
     doc.merge(super::admin::openapi());
+    doc.merge(super::snapshot::openapi());
+    doc.merge(super::clock::openapi());
     doc.merge(super::metrics::openapi());
     doc.merge(super::scim::openapi());
     declare_path_parameters(&mut doc);
@@ -364,6 +366,16 @@ fn add_schemas(components: &mut Components) {
                 .property("processed", ObjectBuilder::new().schema_type(Type::Integer))
                 .property("pending", ObjectBuilder::new().schema_type(Type::Integer))
                 .required("jobId"),
+        ),
+        (
+            "Clock",
+            object("The emulator's virtual clock.")
+                .property("mode", string("`system`, or `offset` once moved"))
+                .property("now", string("Virtual time now, RFC 3339 UTC"))
+                .property("offsetSeconds", ObjectBuilder::new().schema_type(Type::Integer))
+                .required("mode")
+                .required("now")
+                .required("offsetSeconds"),
         ),
         (
             "ScimError",

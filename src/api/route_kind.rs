@@ -45,11 +45,20 @@ pub struct Classified<'a> {
     pub job_id: Option<&'a str>,
 }
 
+/// Path segments looked at: the longest route decided by its segments (a job's `bulkUpload/$value`) has 8.
+const MAX_SEGMENTS: usize = 10;
+
 /// Classifies `path` (the URI path, without query) the way the router serves it.
 pub fn classify(path: &str) -> Classified<'_> {
     let plain = |kind| Classified { kind, job_id: None };
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
+    // The first segments on the stack (every route is decided within them): this runs for every request.
+    let mut segments = [""; MAX_SEGMENTS];
+    let mut len = 0;
+    for (slot, segment) in segments.iter_mut().zip(path.trim_start_matches('/').split('/')) {
+        *slot = segment;
+        len += 1;
+    }
+    match &segments[..len] {
         ["health" | "ready" | "metrics"] => plain(RouteKind::Health),
         ["openapi.json"] => plain(RouteKind::OpenApi),
         ["_emulator", ..] => plain(RouteKind::Control),
@@ -96,6 +105,7 @@ mod tests {
         let jobs = "/v1.0/servicePrincipals/sp/synchronization/jobs";
         assert_eq!(kind(&format!("{jobs}/J1/bulkUpload")), ("bulkUpload", Some("J1")));
         assert_eq!(kind(&format!("{jobs}/J1/bulkUpload/$value")), ("bulkUpload", Some("J1")));
+        assert_eq!(kind(&format!("{jobs}/J1/bulkUpload/a/b/c/d/e/f/g")), ("bulkUpload", Some("J1")), "long paths too");
         assert_eq!(kind(&format!("{jobs}/J1/schema/parseExpression")), ("schema", Some("J1")));
         assert_eq!(kind(&format!("{jobs}/J1/start")), ("jobs", Some("J1")));
         assert_eq!(kind(&format!("{jobs}/J1")), ("jobs", Some("J1")));

@@ -1,8 +1,16 @@
-//! What the control API and the test-suite controls keep, without HTTP (the routes are in `api/`): fault rules,
-//! the request journal, the client conformance report, Prometheus metrics. Each holder of resettable state has an
-//! inherent `reset`.
+//! The test-suite control features below HTTP (README "Using it from a test suite"): the state-owner registry
+//! a reset walks, snapshots and seeds, the whole-state operations over `AppState`, the clock's durations, fault
+//! rules, the request journal, the client conformance report, and the metrics registry. Their routes are in
+//! `api/` (`api::snapshot`, `api::clock`, `api::faults`, `api::journal`, `api::report`, `api::admin` for reset).
 
+pub mod duration;
 pub mod faults;
 pub mod journal;
+pub mod lifecycle;
 pub mod metrics;
+pub mod owners;
 pub mod report;
+pub mod snapshot;
+pub mod users;
+
+pub use owners::{StateOwner, StateOwners};

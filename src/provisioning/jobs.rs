@@ -40,6 +40,8 @@ pub struct Job {
     /// Wakes the job's worker when operations are staged.
     pub wake: Notify,
     schema: RwLock<Arc<JobSchema>>,
+    /// The configured schema, which a reset brings back.
+    configured_schema: Arc<JobSchema>,
     gate: watch::Sender<Gate>,
     status: Mutex<JobStatus>,
     processed_total: AtomicU64,
@@ -55,7 +57,10 @@ impl Job {
     }
 
     pub fn set_schema(&self, schema: JobSchema) {
-        let schema = Arc::new(schema);
+        self.put_schema(Arc::new(schema));
+    }
+
+    fn put_schema(&self, schema: Arc<JobSchema>) {
         match self.schema.write() {
             Ok(mut s) => *s = schema,
             Err(p) => *p.into_inner() = schema,
@@ -102,6 +107,19 @@ impl Job {
         if let Ok(status) = serde_json::from_value::<JobStatus>(status) {
             self.with_status(|s| *s = status);
         }
+    }
+
+    /// Takes on what the store kept for the job (at start, and after an import): its replaced schema, its
+    /// saved run state and status, and how far it processed the staging queue.
+    pub fn resume(&self, record: crate::store::JobRecord) -> Result<(), SchemaError> {
+        if let Some(raw) = record.schema {
+            self.set_schema(JobSchema::compile(raw)?);
+        }
+        if let Some((paused, status)) = record.run_state {
+            self.restore(paused, status);
+        }
+        self.mark_through(record.applied_through);
+        Ok(())
     }
 
     /// A copy of the status, to record a batch on before the batch commits.
@@ -160,6 +178,18 @@ impl Job {
         self.staged_through.load(Ordering::Acquire).max(stored_newest.unwrap_or(0))
     }
 
+    /// Back to the state a fresh start with the same configuration gives (a reset of the emulator): the
+    /// configured run state and schema, an empty status, the counters at zero and every quota full. How far
+    /// the staging queue was processed stays: it only ever moves forward (the store's sequence numbers do).
+    pub fn reset(&self) {
+        self.put_schema(Arc::clone(&self.configured_schema));
+        self.with_status(|s| *s = JobStatus::default());
+        self.set_paused(self.config.state == JobState::Paused);
+        self.processed_total.store(0, Ordering::Release);
+        self.staged_through.store(0, Ordering::Release);
+        self.limiter.reset();
+    }
+
     /// Operations processed since start.
     pub fn processed_total(&self) -> u64 {
         self.processed_total.load(Ordering::Acquire)
@@ -197,6 +227,7 @@ impl JobRegistry {
         for sp in &config.service_principals {
             let mut jobs = Vec::with_capacity(sp.jobs.len());
             for job in &sp.jobs {
+                let configured_schema = Arc::new(JobSchema::compile(default_schema(&job.template_id))?);
                 jobs.push(Arc::new(Job {
                     id: job.id.clone(),
                     service_principal_id: sp.id.clone(),
@@ -204,7 +235,8 @@ impl JobRegistry {
                     config: job.clone(),
                     limiter: JobLimiter::new(&job.quotas(), Arc::clone(clock)),
                     wake: Notify::new(),
-                    schema: RwLock::new(Arc::new(JobSchema::compile(default_schema(&job.template_id))?)),
+                    schema: RwLock::new(Arc::clone(&configured_schema)),
+                    configured_schema,
                     gate: watch::Sender::new(Gate {
                         paused: job.state == JobState::Paused,
                         quarantined: false,
@@ -246,6 +278,11 @@ impl JobRegistry {
     pub fn all(&self) -> impl Iterator<Item = &Arc<Job>> {
         self.service_principals.values().flatten()
     }
+
+    /// Every job back to its configured state ([`Job::reset`]).
+    pub fn reset(&self) {
+        self.all().for_each(|job| job.reset());
+    }
 }
 
 #[cfg(test)]
@@ -280,5 +317,25 @@ mod tests {
         job.note_staged(5);
         assert_eq!(job.drain_target(None), 7, "applied and trimmed, maybe not yet reported");
         assert_eq!(job.drain_target(Some(9)), 9);
+    }
+
+    #[test]
+    fn a_reset_brings_back_the_configured_state_but_keeps_the_progress() {
+        let cfg = Config::defaults().unwrap();
+        let clock: SharedClock = Arc::new(SystemClock);
+        let reg = JobRegistry::from_config(&cfg, &clock).unwrap();
+        let job = reg.all().next().unwrap();
+        let fresh = (job.snapshot(), job.schema().raw.clone());
+        job.set_paused(true);
+        let mut replaced = job.schema().raw.clone();
+        replaced["synchronizationRules"][0]["objectMappings"][0]["attributeMappings"][6]["source"]["expression"] =
+            serde_json::json!("\"replaced\"");
+        job.set_schema(JobSchema::compile(replaced).unwrap());
+        job.note_staged(7);
+        job.finish_batch(JobStatus::default(), 7, 3);
+        assert_ne!((job.snapshot(), job.schema().raw.clone()), fresh);
+        reg.reset();
+        assert_eq!((job.snapshot(), job.schema().raw.clone()), fresh);
+        assert_eq!((job.processed_total(), job.drain_target(None), job.applied_through()), (0, 0, 7));
     }
 }

@@ -5,6 +5,7 @@
 //! approximation of "N per window" (documented in the README's known differences).
 
 use std::num::NonZeroU32;
+use std::sync::RwLock;
 use std::time::Duration;
 
 use governor::clock::Clock as GovernorClock;
@@ -35,27 +36,43 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, QuotaClock, NoOpMiddleware<D
 #[derive(Debug)]
 pub struct JobLimiter {
     clock: QuotaClock,
-    limiters: Vec<Limiter>,
+    quotas: Vec<Quota>,
+    limiters: RwLock<Vec<Limiter>>,
 }
 
 impl JobLimiter {
     pub fn new(quotas: &[RateQuota], clock: SharedClock) -> Self {
         let clock = QuotaClock(clock);
-        let limiters = quotas
+        let quotas: Vec<Quota> = quotas
             .iter()
             .filter_map(|q| {
                 let burst = NonZeroU32::new(q.limit)?;
                 let period = Duration::from_secs(q.window_secs) / q.limit;
-                let quota = Quota::with_period(period)?.allow_burst(burst);
-                Some(RateLimiter::direct_with_clock(quota, clock.clone()))
+                Some(Quota::with_period(period)?.allow_burst(burst))
             })
             .collect();
-        Self { clock, limiters }
+        let limiters = RwLock::new(Self::fresh(&quotas, &clock));
+        Self { clock, quotas, limiters }
+    }
+
+    fn fresh(quotas: &[Quota], clock: &QuotaClock) -> Vec<Limiter> {
+        quotas.iter().map(|q| RateLimiter::direct_with_clock(*q, clock.clone())).collect()
+    }
+
+    /// Every quota full again, as at start (a reset; the clock moving backwards, which would otherwise hold
+    /// requests back until virtual time caught up again).
+    pub fn reset(&self) {
+        let fresh = Self::fresh(&self.quotas, &self.clock);
+        match self.limiters.write() {
+            Ok(mut l) => *l = fresh,
+            Err(p) => *p.into_inner() = fresh,
+        }
     }
 
     /// Take one request from every quota, or say how many whole seconds (≥ 1) to wait.
     pub fn check(&self) -> Result<(), u64> {
-        for limiter in &self.limiters {
+        let limiters = self.limiters.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for limiter in limiters.iter() {
             if let Err(not_until) = limiter.check() {
                 let wait = not_until.wait_time_from(self.clock.now());
                 return Err(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).map_err(|s: u64| s.max(1));
@@ -96,5 +113,7 @@ mod tests {
             assert!(l.check().is_ok());
         }
         assert_eq!(l.check(), Err(28_800));
+        l.reset();
+        assert!(l.check().is_ok(), "a reset fills every quota again");
     }
 }

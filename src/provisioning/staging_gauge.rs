@@ -56,6 +56,11 @@ impl StagingGauge {
         let _ = self.pending.fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| Some(p.saturating_sub(n)));
     }
 
+    /// Takes `n` slots whatever the capacity (operations an import staged).
+    pub fn hold(&self, n: usize) {
+        let _ = self.pending.fetch_update(Ordering::AcqRel, Ordering::Acquire, |p| Some(p.saturating_add(n)));
+    }
+
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::Acquire)
     }
@@ -73,6 +78,9 @@ mod tests {
         g.try_reserve(10).expect("room").keep();
         g.release(50);
         assert_eq!(g.pending(), 10);
+        g.hold(60);
+        assert_eq!(g.pending(), 70, "an import may stage beyond the capacity");
+        g.release(60);
         assert!(g.try_reserve(50).is_some());
     }
 

@@ -32,7 +32,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use records::{
     BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, Dropped, JobRecord, LogPage, NewOperation,
-    PendingReference, Purged, StagedOperation, StagedRequest, UserPage,
+    PendingReference, Purged, SavedJob, StagedOperation, StagedRequest, StateRecords, UserPage,
 };
 pub use scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter};
 #[cfg(fuzzing)]
@@ -190,10 +190,25 @@ impl Store {
 
     // ---- control
 
-    /// Empties the directory, the logs and the staging queue of the jobs `job_ids`, and the SCIM resources.
+    /// Empties everything kept: the directory, the logs, the staging queue of the jobs `job_ids`, the jobs'
+    /// saved run state and schemas, and the SCIM resources. Each job's progress moves past what was staged.
     pub async fn reset(&self, job_ids: Vec<String>) -> Result<Dropped, StoreError> {
         let _turn = self.units.lock().await;
         self.backend.reset(job_ids).await
+    }
+
+    /// Everything kept for the jobs `job_ids` (an export), read between two units of work.
+    pub async fn export_state(&self, job_ids: Vec<String>) -> Result<StateRecords, StoreError> {
+        let _turn = self.units.lock().await;
+        self.backend.export_state(job_ids).await
+    }
+
+    /// Replaces everything kept with `records` (an import): the staging queue in one transaction of the staging
+    /// file, then the rest in one transaction of the main file, with each job's progress moved to just before
+    /// the requests `records` stages. Returns what was dropped, as [`Store::reset`] does.
+    pub async fn import_state(&self, records: StateRecords, job_ids: Vec<String>) -> Result<Dropped, StoreError> {
+        let _turn = self.units.lock().await;
+        self.backend.import_state(records, job_ids).await
     }
 
     /// Adds users and log entries as given (seeding a directory; test fixtures).

@@ -142,3 +142,27 @@ pub struct Dropped {
     /// Per job, the operations dropped unprocessed.
     pub operations: HashMap<String, usize>,
 }
+
+/// What the store keeps for one job besides its progress (an export's job part).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SavedJob {
+    pub job_id: String,
+    /// (paused, status document), when the job's state was ever saved.
+    pub run_state: Option<(bool, Value)>,
+    /// The schema, when it was replaced through the schema API.
+    pub schema: Option<Value>,
+}
+
+/// Everything the store keeps, at once: what an export reads and an import writes.
+#[derive(Debug, Clone, Default)]
+pub struct StateRecords {
+    pub jobs: Vec<SavedJob>,
+    pub users: Vec<DirectoryUser>,
+    pub references: Vec<PendingReference>,
+    pub entries: Vec<ProvisioningObjectSummary>,
+    /// Requests accepted and not yet applied, in arrival order (`seq` is not kept by an import: the store
+    /// numbers them anew).
+    pub staged: Vec<StagedRequest>,
+    /// The SCIM service provider's resources: users, then groups, each oldest first.
+    pub scim: Vec<crate::store::ScimRecord>,
+}

@@ -102,3 +102,29 @@ async fn too_many_operations_duplicates_late_managers_and_paused_jobs_are_findin
         ]
     );
 }
+
+#[tokio::test]
+async fn reset_empties_the_fault_rules_the_journal_and_the_report() {
+    let s = TestServer::start().await;
+    let rule = json!({"route": "users", "latencyMs": 1});
+    assert_eq!(s.http.post(format!("{}/_emulator/faults", s.base)).json(&rule).send().await.unwrap().status(), 201);
+    let wrong = s
+        .http
+        .post(s.upload_url("v1.0", SP, JOB))
+        .bearer_auth(s.token())
+        .header("content-type", "application/json")
+        .body(fixture("example1.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 400);
+    assert_ne!(report(&s).await, json!({"clients": []}));
+
+    assert_eq!(s.http.post(format!("{}/_emulator/reset", s.base)).send().await.unwrap().status(), 204);
+    assert_eq!(report(&s).await, json!({"clients": []}));
+    let faults: Value = s.http.get(format!("{}/_emulator/faults", s.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(faults, json!({"value": []}));
+    let journal: Value =
+        s.http.get(format!("{}/_emulator/journal", s.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(journal, json!({"value": []}));
+}

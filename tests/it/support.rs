@@ -155,6 +155,24 @@ impl TestServer {
         }
     }
 
+    /// GET /_emulator/export: 200 and the document's bytes.
+    pub async fn export(&self) -> Vec<u8> {
+        let r = self.http.get(format!("{}/_emulator/export", self.base)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "export");
+        assert_eq!(r.headers()["content-type"], "application/json");
+        r.bytes().await.unwrap().to_vec()
+    }
+
+    /// POST /_emulator/import with `body`.
+    pub async fn import(&self, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        self.http.post(format!("{}/_emulator/import", self.base)).body(body).send().await.unwrap()
+    }
+
+    /// POST /_emulator/clock with `body`.
+    pub async fn move_clock(&self, body: serde_json::Value) -> reqwest::Response {
+        self.http.post(format!("{}/_emulator/clock", self.base)).json(&body).send().await.unwrap()
+    }
+
     /// The directory user with this employeeId (read through the store boundary).
     pub async fn user(&self, employee_id: &str) -> entra_inbound::directory::DirectoryUser {
         use entra_inbound::odata::{PageQuery, USER_FIELDS, USER_ORDER, parse_filter};
@@ -316,6 +334,16 @@ impl ServerProcess {
     pub fn kill_9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl ServerProcess {
+    /// SIGTERM (a graceful shutdown), and its exit status.
+    #[cfg(unix)]
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        self.child.wait().unwrap()
     }
 }
 

@@ -10,7 +10,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, post};
-use http_body_util::{BodyExt, Limited};
 
 use super::GraphVersion;
 use crate::api::journal::UploadNote;
@@ -74,7 +73,7 @@ async fn bulk_upload(
     let job = state.jobs.find(&sp_id, &job_id).map_err(|e| ApiError::NotFound(e.0))?;
     job.limiter.check().map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
 
-    let body = read_limited(&headers, body, state.config.server.body_limit_bytes).await?;
+    let body = crate::api::extract::read_limited(&headers, body, state.config.server.body_limit_bytes).await?;
     if !is_scim_json(&headers) {
         return Err(ApiError::InvalidDataFormat(vec![ErrorDetail::new(
             "UnsupportedMediaType",
@@ -146,20 +145,6 @@ fn queue_full(job: &Job) -> ApiError {
         ));
     }
     ApiError::Throttled { retry_after_secs: 1 }
-}
-
-/// Read at most `limit` bytes; a declared or actual larger body is 413 without buffering all of it.
-async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
-    let declared =
-        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(ApiError::PayloadTooLarge);
-    }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(ApiError::PayloadTooLarge),
-        Err(e) => Err(ApiError::bad_request(format!("The request body could not be read: {e}"))),
-    }
 }
 
 /// `application/scim+json`, parameters such as `charset` allowed.

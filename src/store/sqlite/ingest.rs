@@ -86,9 +86,21 @@ pub(super) enum Command {
     },
     /// Remove a job's requests up to and including `through` (applied or purged).
     Trim { job_id: String, through: i64 },
-    /// Remove every request; answers the highest sequence number ever issued and, per job, the operations
-    /// removed that were staged after the job's `applied` progress (never processed).
-    Clear { applied: HashMap<String, i64>, reply: oneshot::Sender<Result<Cleared, StoreError>> },
+    /// Remove every request, then stage `restage` in its order (an import; empty for a reset); answers the
+    /// highest sequence number issued before `restage` (one more than any request had, when restaging:
+    /// `skip_one_seq`) and, per job, the operations removed that were staged after the job's `applied`
+    /// progress (never processed).
+    Clear { applied: HashMap<String, i64>, restage: Vec<Restaged>, reply: oneshot::Sender<Result<Cleared, StoreError>> },
+}
+
+/// A request an import stages again: [`Command::Stage`]'s fields.
+#[derive(Debug)]
+pub(super) struct Restaged {
+    pub(super) job_id: String,
+    pub(super) request_id: String,
+    pub(super) received: i64,
+    pub(super) operations: i64,
+    pub(super) body: Vec<u8>,
 }
 
 /// What a [`Command::Clear`] removed.
@@ -167,7 +179,7 @@ fn apply(conn: &mut Connection, group: &[Command]) -> Result<Vec<Answer>, StoreE
                         .execute(params![job_id, through])?;
                     Answer::Nothing
                 }
-                Command::Clear { applied, .. } => {
+                Command::Clear { applied, restage, .. } => {
                     let mut unprocessed: HashMap<String, usize> = HashMap::new();
                     let mut rows = tx.prepare("SELECT job_id, seq, operations FROM staged_request")?;
                     let rows =
@@ -179,7 +191,14 @@ fn apply(conn: &mut Connection, group: &[Command]) -> Result<Vec<Answer>, StoreE
                         }
                     }
                     tx.execute("DELETE FROM staged_request", [])?;
-                    Answer::Cleared(Cleared { highest: highest_seq(&tx)?, unprocessed })
+                    if !restage.is_empty() {
+                        skip_one_seq(&tx)?;
+                    }
+                    let highest = highest_seq(&tx)?;
+                    for r in restage {
+                        insert.execute(params![r.job_id, r.request_id, r.received, r.operations, r.body])?;
+                    }
+                    Answer::Cleared(Cleared { highest, unprocessed })
                 }
             });
         }
@@ -202,6 +221,16 @@ pub(super) fn highest_seq(conn: &Connection) -> Result<i64, StoreError> {
         .query_row("SELECT seq FROM sqlite_sequence WHERE name = 'staged_request'", [], |r| r.get(0))
         .or_else(|e| if matches!(e, rusqlite::Error::QueryReturnedNoRows) { Ok(None) } else { Err(e) })?;
     Ok(seq.unwrap_or(0))
+}
+
+/// Uses up one sequence number that no request gets. An import moves every job's progress to it, so a batch
+/// the engine read before the import (its progress below it) never commits, even when nothing was staged before.
+fn skip_one_seq(conn: &Connection) -> Result<(), StoreError> {
+    let moved = conn.execute("UPDATE sqlite_sequence SET seq = seq + 1 WHERE name = 'staged_request'", [])?;
+    if moved == 0 {
+        conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('staged_request', 1)", [])?;
+    }
+    Ok(())
 }
 
 /// Hands `command` to the ingest thread.

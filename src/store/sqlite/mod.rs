@@ -25,6 +25,7 @@ mod scim;
 mod sql;
 #[cfg(test)]
 mod sql_tests;
+mod state;
 #[cfg(test)]
 mod tests;
 mod unit;
@@ -43,7 +44,7 @@ use tokio::sync::oneshot;
 
 use super::{
     BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, Dropped, JobRecord, LogPage, NewOperation, Purged,
-    StagedRequest, StoreError, UserPage,
+    StagedRequest, StateRecords, StoreError, UserPage,
 };
 use crate::config::Synchronous;
 use crate::directory::DirectoryUser;
@@ -228,24 +229,20 @@ impl Sqlite {
         Ok(Purged { through: newest, operations })
     }
 
-    /// Empties the directory, the logs, the staging queue and the SCIM resources; every job's progress moves
-    /// past what was staged.
+    /// Empties the directory, the logs, the staging queue, the jobs' saved state and schemas and the SCIM
+    /// resources; every job's progress moves past what was staged.
     pub(crate) async fn reset(&self, job_ids: Vec<String>) -> Result<Dropped, StoreError> {
         let mut applied = HashMap::new();
         for job_id in &job_ids {
             applied.insert(job_id.clone(), self.job(job_id).await?.applied_through);
         }
         let (reply, answer) = oneshot::channel();
-        self.send(ingest::Command::Clear { applied, reply })?;
+        self.send(ingest::Command::Clear { applied, restage: Vec::new(), reply })?;
         let cleared = answer.await.map_err(|_| StoreError::Task("the ingest thread stopped".into()))??;
         let highest = cleared.highest;
         self.write(move |c, dict| {
             let tx = c.transaction()?;
-            tx.execute_batch(
-                "DELETE FROM user_record; DELETE FROM pending_reference; DELETE FROM log_entry;
-                 DELETE FROM log_block; DELETE FROM log_context; DELETE FROM log_dictionary;",
-            )?;
-            tx.execute_batch(scim::CLEAR)?;
+            tx.execute_batch(state::CLEAR)?;
             jobs::skip_all_to(&tx, &job_ids, highest)?;
             tx.commit()?;
             open::give_back_free_pages(c, None)?;
@@ -306,6 +303,66 @@ impl Sqlite {
             Ok(())
         })
         .await
+    }
+
+    /// Everything kept for the jobs `job_ids`, in a stable order; the staged requests each job has not applied
+    /// yet, in arrival order. Read while no unit of work commits (the caller holds the turn).
+    pub(crate) async fn export_state(&self, job_ids: Vec<String>) -> Result<StateRecords, StoreError> {
+        let (mut records, applied) = self.read(move |c, dict| state::read(c, dict, &job_ids)).await?;
+        let staged = self
+            .staging_readers
+            .run(move |c| {
+                let mut all = Vec::new();
+                for (job_id, after) in &applied {
+                    all.extend(ingest::read_after(c, job_id, *after, usize::MAX)?);
+                }
+                Ok(all)
+            })
+            .await?;
+        records.staged = staged;
+        records.staged.sort_by_key(|r| r.seq);
+        Ok(records)
+    }
+
+    /// Replaces everything kept with `records` (see [`super::Store::import_state`]).
+    pub(crate) async fn import_state(
+        &self,
+        records: StateRecords,
+        job_ids: Vec<String>,
+    ) -> Result<Dropped, StoreError> {
+        let mut applied = HashMap::new();
+        for job_id in &job_ids {
+            applied.insert(job_id.clone(), self.job(job_id).await?.applied_through);
+        }
+        let mut restage = Vec::with_capacity(records.staged.len());
+        for r in &records.staged {
+            let ops: Vec<NewOperation<'_>> = r
+                .operations
+                .iter()
+                .map(|o| NewOperation { bulk_id: &o.bulk_id, external_id: &o.external_id, data: &o.data })
+                .collect();
+            restage.push(ingest::Restaged {
+                job_id: r.job_id.clone(),
+                request_id: r.request_id.clone(),
+                received: ticks(r.received),
+                operations: i64::try_from(ops.len()).unwrap_or(i64::MAX),
+                body: ingest::encode(&ops)?,
+            });
+        }
+        let (reply, answer) = oneshot::channel();
+        self.send(ingest::Command::Clear { applied, restage, reply })?;
+        let cleared = answer.await.map_err(|_| StoreError::Task("the ingest thread stopped".into()))??;
+        let highest = cleared.highest;
+        self.write(move |c, dict| {
+            let replaced = state::replace(c, dict, &records, &job_ids, highest);
+            if replaced.is_err() {
+                dict.forget_ids()?; // the rolled-back transaction may have named ids the cache now holds
+            }
+            replaced?;
+            open::give_back_free_pages(c, None)
+        })
+        .await?;
+        Ok(Dropped { through: highest, operations: cleared.unprocessed })
     }
 
     /// The directory holding the files.

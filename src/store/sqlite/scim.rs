@@ -113,49 +113,44 @@ pub(super) fn memberships(
     Ok(out)
 }
 
-/// Empties both tables (a reset).
-pub(super) const CLEAR: &str = "DELETE FROM scim_member; DELETE FROM scim_resource;";
-
 /// One write turn: a transaction on the writer connection.
 pub(super) struct Turn<'c> {
     pub(super) tx: Transaction<'c>,
 }
 
-impl Turn<'_> {
-    /// Inserts the row, or (`update`) rewrites the row with its id in place, keeping its position in listings.
-    fn write_row(&self, r: &ScimRecord, update: bool) -> Result<(), StoreError> {
-        let attributes = serde_json::to_string(&r.attributes)
-            .map_err(|e| StoreError::Corrupt(format!("SCIM resource {}: attributes: {e}", r.id)))?;
-        let sql = if update {
-            "UPDATE scim_resource SET kind = ?2, unique_key = ?3, external_id = ?4, display_name = ?5, version = ?6,
-                created = ?7, last_modified = ?8, attributes = ?9 WHERE id = ?1"
-        } else {
-            "INSERT INTO scim_resource (id, kind, unique_key, external_id, display_name, version, created,
-                last_modified, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-        };
-        self.tx.prepare_cached(sql)?.execute(params![
-            r.id,
-            r.kind.code(),
-            r.unique_key,
-            r.external_id,
-            r.display_name,
-            i64::try_from(r.version).unwrap_or(i64::MAX),
-            ticks(r.created),
-            ticks(r.last_modified),
-            attributes,
-        ])?;
-        Ok(())
-    }
+/// Inserts the row, or (`update`) rewrites the row with its id in place, keeping its position in listings.
+pub(super) fn write_row(conn: &Connection, r: &ScimRecord, update: bool) -> Result<(), StoreError> {
+    let attributes = serde_json::to_string(&r.attributes)
+        .map_err(|e| StoreError::Corrupt(format!("SCIM resource {}: attributes: {e}", r.id)))?;
+    let sql = if update {
+        "UPDATE scim_resource SET kind = ?2, unique_key = ?3, external_id = ?4, display_name = ?5, version = ?6,
+            created = ?7, last_modified = ?8, attributes = ?9 WHERE id = ?1"
+    } else {
+        "INSERT INTO scim_resource (id, kind, unique_key, external_id, display_name, version, created,
+            last_modified, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    };
+    conn.prepare_cached(sql)?.execute(params![
+        r.id,
+        r.kind.code(),
+        r.unique_key,
+        r.external_id,
+        r.display_name,
+        i64::try_from(r.version).unwrap_or(i64::MAX),
+        ticks(r.created),
+        ticks(r.last_modified),
+        attributes,
+    ])?;
+    Ok(())
+}
 
-    fn write_members(&self, r: &ScimRecord) -> Result<(), StoreError> {
-        self.tx.prepare_cached("DELETE FROM scim_member WHERE group_id = ?1")?.execute(params![r.id])?;
-        let mut insert =
-            self.tx.prepare_cached("INSERT OR IGNORE INTO scim_member (group_id, member_id) VALUES (?1, ?2)")?;
-        for member in &r.members {
-            insert.execute(params![r.id, member])?;
-        }
-        Ok(())
+/// Replaces a group's member rows with its `members`.
+pub(super) fn write_members(conn: &Connection, r: &ScimRecord) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM scim_member WHERE group_id = ?1")?.execute(params![r.id])?;
+    let mut insert = conn.prepare_cached("INSERT OR IGNORE INTO scim_member (group_id, member_id) VALUES (?1, ?2)")?;
+    for member in &r.members {
+        insert.execute(params![r.id, member])?;
     }
+    Ok(())
 }
 
 impl ScimWriter for Turn<'_> {
@@ -181,17 +176,17 @@ impl ScimWriter for Turn<'_> {
     }
 
     fn insert(&mut self, record: &ScimRecord) -> Result<(), StoreError> {
-        self.write_row(record, false)?;
+        write_row(&self.tx, record, false)?;
         if !record.members.is_empty() {
-            self.write_members(record)?;
+            write_members(&self.tx, record)?;
         }
         Ok(())
     }
 
     fn replace(&mut self, record: &ScimRecord) -> Result<(), StoreError> {
-        self.write_row(record, true)?;
+        write_row(&self.tx, record, true)?;
         if record.kind == ScimKind::Group {
-            self.write_members(record)?;
+            write_members(&self.tx, record)?;
         }
         Ok(())
     }
