@@ -96,7 +96,7 @@ impl Server {
         if let Some(addr) = unguarded_control_api(&self.state.config) {
             tracing::warn!(
                 %addr,
-                "the control API (/_emulator/*: reset, drain, export, import, clock) answers anyone who can reach {addr}; set admin.token (ENTRA_INBOUND__ADMIN__TOKEN) to require a bearer token"
+                "the control API (/_emulator/*: reset, drain, export, import, clock, faults, journal, report) answers anyone who can reach {addr}; set admin.token (ENTRA_INBOUND__ADMIN__TOKEN) to require a bearer token"
             );
         }
         let config = &self.state.config;
