@@ -3,14 +3,15 @@
 //!
 //! - **Ingest**: the staging file's writer thread (`ingest`), group-committing accepted requests.
 //! - **Engine**: the main file's one write connection, used by units of work (the directory view and the
-//!   batch's writes), job-state saves, purges, resets and retention. Blocking work runs on Tokio's blocking
-//!   pool; the connection sits behind a mutex that only these writers take.
+//!   batch's writes), job-state saves, purges, resets and retention. Blocking work runs in place on the
+//!   server's runtime (`blocking`); the connection sits behind a mutex that only these writers take.
 //! - **Readers**: pools of read-only connections to both files (`pool`); WAL gives each read a committed
 //!   snapshot and never makes it wait for a writer.
 //!
 //! Module map: `open` (files and connections), `migrations` (+ `legacy`), `ingest`, `unit`, `users`,
 //! `logs` (+ `dictionary`), `jobs`, `pages` (+ `sql`), `pool`, `scim` (the SCIM service provider's resources).
 
+mod blocking;
 mod blocks;
 mod dictionary;
 mod ingest;
@@ -100,18 +101,17 @@ impl Sqlite {
         })
     }
 
-    /// Runs `f` with the writer connection on the blocking pool.
+    /// Runs `f` with the writer connection (`blocking::run`).
     async fn write<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection, &Dictionary) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (writer, dict) = (Arc::clone(&self.writer), Arc::clone(&self.dictionary));
-        tokio::task::spawn_blocking(move || {
+        blocking::run(move || {
             let mut conn = writer.lock().map_err(|_| lock_failed())?;
             f(&mut conn, &dict)
         })
         .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
     }
 
     async fn read<T: Send + 'static>(

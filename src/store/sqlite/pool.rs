@@ -1,5 +1,5 @@
 //! A small pool of read-only connections to one database file. A read takes an idle connection (or opens
-//! one, up to [`MAX_READERS`]; beyond that it waits for one to come back), runs on Tokio's blocking pool and
+//! one, up to [`MAX_READERS`]; beyond that it waits for one to come back), runs its work (`blocking::run`) and
 //! returns the connection. Connections open lazily, so an idle emulator holds one or none.
 
 use std::sync::{Arc, Condvar, Mutex};
@@ -71,19 +71,18 @@ impl Pool {
         self.returned.notify_one();
     }
 
-    /// Runs `f` with a reader connection on the blocking pool.
+    /// Runs `f` with a reader connection (`blocking::run`).
     pub(super) async fn run<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let pool = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
+        super::blocking::run(move || {
             let conn = pool.take()?;
             let out = f(&conn);
             pool.give_back(conn);
             out
         })
         .await
-        .map_err(|e| StoreError::Task(e.to_string()))?
     }
 }
