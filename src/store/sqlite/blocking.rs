@@ -18,3 +18,24 @@ pub(super) async fn run<T: Send + 'static>(
     }
     tokio::task::spawn_blocking(f).await.map_err(|e| StoreError::Task(e.to_string()))?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn runs_in_place_on_the_servers_runtime() {
+        let worker = std::thread::current().id();
+        let ran_on = run(move || Ok(std::thread::current().id())).await.unwrap();
+        assert_eq!(ran_on, worker, "no hop to another thread");
+    }
+
+    #[tokio::test]
+    async fn goes_to_the_blocking_pool_on_a_current_thread_runtime() {
+        let caller = std::thread::current().id();
+        let ran_on = run(move || Ok(std::thread::current().id())).await.unwrap();
+        assert_ne!(ran_on, caller, "block_in_place is not allowed here");
+        let failed = run(|| Err::<(), _>(StoreError::Task("x".into()))).await;
+        assert!(matches!(failed, Err(StoreError::Task(m)) if m == "x"));
+    }
+}
