@@ -37,10 +37,21 @@ async fn a_reset_emulator_is_indistinguishable_from_a_fresh_one() {
     fill(&s).await;
     assert_eq!(s.upload(fixture("example3.json")).await.status(), 429);
     assert_eq!(s.move_clock(json!({"advance": "PT30M"})).await.status(), 200);
+    let fault = json!({"route": "users", "status": 500});
+    let added = s.http.post(format!("{}/_emulator/faults", s.base)).json(&fault).send().await.unwrap();
+    assert_eq!(added.status(), 201, "a fault rule");
     assert_ne!(s.export().await, fresh.export().await);
     assert_ne!(job(&s).await, job(&fresh).await);
 
     s.reset().await;
+    // (The fresh emulator's journal holds the job reads above; the reset one's must hold nothing.)
+    let journal = s.http.get(format!("{}/_emulator/journal", s.base)).send().await.unwrap();
+    assert_eq!(journal.json::<Value>().await.unwrap(), json!({"value": []}), "the journal is empty");
+    for control in ["faults", "report"] {
+        let of = |t: &TestServer| format!("{}/_emulator/{control}", t.base);
+        let (mine, theirs) = (s.http.get(of(&s)).send().await.unwrap(), s.http.get(of(&fresh)).send().await.unwrap());
+        assert_eq!(mine.text().await.unwrap(), theirs.text().await.unwrap(), "{control} equals a fresh emulator's");
+    }
     assert_eq!(
         String::from_utf8(s.export().await).unwrap(),
         String::from_utf8(fresh.export().await).unwrap(),
