@@ -21,7 +21,7 @@ use super::RequestIds;
 use super::route_kind::{RouteKind, classify};
 use crate::auth::OAuthError;
 use crate::control::faults::{Hit, Rule};
-use crate::error::ApiError;
+use crate::error::{ApiError, NeedsChallenge};
 use crate::scim_server::error::ScimError;
 use crate::state::AppState;
 
@@ -81,28 +81,51 @@ pub(super) async fn inject(State(state): State<AppState>, req: Request, next: Ne
     match hit.status.and_then(|s| StatusCode::from_u16(s).ok()) {
         Some(status) => {
             let ids = req.extensions().get::<RequestIds>().cloned();
-            answer(&state, ids, surface, status, &hit)
+            let idcs_token = req.uri().path() == IDCS_TOKEN_PATH;
+            answer(&state, ids, if idcs_token { Envelope::IdcsToken } else { Envelope::Of(surface) }, status, &hit)
         }
         None => next.run(req).await,
     }
 }
 
-/// The injected answer in the envelope of `surface`.
-fn answer(state: &AppState, ids: Option<RequestIds>, surface: RouteKind, status: StatusCode, hit: &Hit) -> Response {
+/// IDCS's token endpoint: a `token` rule answers there in IDCS's OAuth shape, not Entra's AADSTS one.
+const IDCS_TOKEN_PATH: &str = "/oauth2/v1/token";
+
+/// Whose error shape an injected answer takes.
+#[derive(Debug, Clone, Copy)]
+enum Envelope {
+    /// The surface's own: AADSTS for Entra's token endpoints, SCIM, or Graph.
+    Of(RouteKind),
+    IdcsToken,
+}
+
+/// The injected answer in the envelope of the surface.
+fn answer(state: &AppState, ids: Option<RequestIds>, envelope: Envelope, status: StatusCode, hit: &Hit) -> Response {
     let message = format!("Injected by the emulator's fault rule '{}' (/_emulator/faults).", hit.rule_id);
     let retry_after =
         matches!(status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE).then_some(RETRY_AFTER_SECS);
-    let mut response = match surface {
-        RouteKind::Token => {
+    let surface = match envelope {
+        Envelope::IdcsToken => RouteKind::Token,
+        Envelope::Of(surface) => surface,
+    };
+    let mut response = match (envelope, surface) {
+        (Envelope::IdcsToken, _) => super::scim::token::oauth_error(status, oauth_error_for(status), &message),
+        (_, RouteKind::Token) => {
             let ids = ids.unwrap_or_else(|| RequestIds { request_id: String::new(), client_request_id: String::new() });
             let code = hit.error_code.as_deref().and_then(|c| c.parse().ok()).unwrap_or(INJECTED_AADSTS);
             let error = OAuthError { status: status.as_u16(), error: oauth_error_for(status), code, message };
             super::identity::oauth_error(state, &ids, &error)
         }
-        RouteKind::Scim => super::scim::error_response(&ScimError::new(status.as_u16(), None, message)),
+        (_, RouteKind::Scim) => super::scim::error_response(&ScimError::new(status.as_u16(), None, message)),
         _ => {
             let code = hit.error_code.clone().unwrap_or_else(|| graph_code_for(status).to_owned());
-            return ApiError::Injected { status, code, message, retry_after_secs: retry_after }.into_response();
+            let mut response =
+                ApiError::Injected { status, code, message, retry_after_secs: retry_after }.into_response();
+            if status == StatusCode::UNAUTHORIZED {
+                // Graph's 401 carries the challenge; the context middleware writes it.
+                response.extensions_mut().insert(NeedsChallenge);
+            }
+            return response;
         }
     };
     if let Some(secs) = retry_after {

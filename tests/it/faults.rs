@@ -101,6 +101,34 @@ async fn token_and_scim_rules_answer_in_their_own_envelopes_and_a_job_id_narrows
 }
 
 #[tokio::test]
+async fn idcs_token_rules_answer_in_idcs_shape_and_graph_401s_carry_the_challenge() {
+    let s = TestServer::start().await;
+    assert_eq!(add(&s, json!({"route": "token", "status": 401, "times": 1})).await.status(), 201);
+    let r = s
+        .http
+        .post(format!("{}/oauth2/v1/token", s.base))
+        .form(&[("grant_type", "client_credentials"), ("scope", "urn:opc:idm:__myscopes__")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["www-authenticate"], "Basic realm=\"IDCS\"");
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    assert!(body["error_description"].as_str().unwrap().starts_with("Injected by the emulator's fault rule"));
+    assert!(body.get("error_codes").is_none(), "not Entra's AADSTS shape: {body}");
+
+    assert_eq!(add(&s, json!({"route": "users", "status": 401, "times": 1})).await.status(), 201);
+    let r = s.http.get(format!("{}/v1.0/users", s.base)).bearer_auth(s.token()).send().await.unwrap();
+    let challenge = r.headers()["www-authenticate"].to_str().unwrap().to_owned();
+    assert!(challenge.starts_with("Bearer realm=\"\", authorization_uri="), "{challenge}");
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "InvalidAuthenticationToken", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().starts_with("Injected by the emulator's fault rule"), "{body}");
+}
+
+#[tokio::test]
 async fn a_latency_rule_delays_and_then_lets_the_request_through() {
     let s = TestServer::start().await;
     assert_eq!(add(&s, json!({"route": "jobs", "latencyMs": 50, "times": 1})).await.status(), 201);

@@ -9,7 +9,7 @@ mod bulk;
 mod context;
 mod discovery;
 mod resources;
-mod token;
+pub(super) mod token;
 
 use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Router};

@@ -16,7 +16,8 @@ use crate::auth::Credential;
 use crate::auth::idcs::{MY_SCOPES, issue_idcs_token};
 use crate::state::AppState;
 
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
+/// IDCS's OAuth error answer (also the envelope of an injected fault on this endpoint, `api::faults`).
+pub(in crate::api) fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
     let mut r = (status, Json(json!({"error": error, "error_description": description}))).into_response();
     if status == StatusCode::UNAUTHORIZED {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"IDCS\""));
