@@ -119,6 +119,56 @@ class EmulatorClient {
     await this._json("POST", "/_emulator/reset", 204, { auth: false });
   }
 
+  async _control(method, path, document, expected = 200) {
+    const body = document === undefined ? undefined : JSON.stringify(document);
+    const headers = { "Content-Type": "application/json" };
+    return this._json(method, `/_emulator/${path}`, expected, { body, headers, auth: false });
+  }
+
+  /** The emulator's durable state as one versioned document. */
+  async export() {
+    return this._control("GET", "export");
+  }
+
+  /** Replaces the state with an exported document, or seeds `{users: [...]}` of Graph user objects. */
+  async importState(document) {
+    await this._control("POST", "import", document, 204);
+  }
+
+  /** Starts from these directory users (Graph properties; `manager: {employeeId}` links one). */
+  async seed(users) {
+    await this.importState({ users });
+  }
+
+  /** Reads the virtual clock, or moves it: `{advance: "PT25H"}`, `{set: "2027-01-01T00:00:00Z"}`, `{system: true}`. */
+  async clock({ advance, set, system } = {}) {
+    const change = {};
+    if (advance !== undefined) change.advance = advance;
+    if (set !== undefined) change.set = set;
+    if (system) change.mode = "system";
+    return Object.keys(change).length ? this._control("POST", "clock", change) : this._control("GET", "clock");
+  }
+
+  /** Adds a fault rule (`route`, `status`, `times`, `latencyMs`, `probability`, `seed`, `jobId`, `errorCode`). */
+  async addFault(rule) {
+    return this._control("POST", "faults", rule, 201);
+  }
+
+  async clearFaults() {
+    await this._control("DELETE", "faults", undefined, 204);
+  }
+
+  /** The request journal, newest first (filters: `limit`, `route`, `status`, `since`). */
+  async journal(filters = {}) {
+    const query = Object.keys(filters).length ? `?${new URLSearchParams(filters)}` : "";
+    return (await this._control("GET", `journal${query}`)).value;
+  }
+
+  /** The client conformance report: `[{clientId, findings}]`. */
+  async report() {
+    return (await this._control("GET", "report")).clients;
+  }
+
   async _pages(path, params) {
     const query = new URLSearchParams(params).toString().replace(/\+/g, "%20");
     let url = query ? `${path}?${query}` : path;

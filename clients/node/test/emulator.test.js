@@ -38,6 +38,25 @@ test("a refused upload resolves to its error", async () => {
   assert.match(await r.text(), /Invalid Data Format/);
 });
 
+test("a seeded user is updated, and the control API is at hand", async () => {
+  const c = entra.client;
+  await c.seed([{ employeeId: "701984", userPrincipalName: "bjensen@contoso.com", displayName: "Babs", accountEnabled: true }]);
+  assert.equal((await c.export()).users[0].employeeId, "701984");
+  const rule = await c.addFault({ route: "bulkUpload", status: 429, times: 1 });
+  assert.equal((await c.upload([worker])).status, 429);
+  assert.equal((await c.upload([worker])).status, 202);
+  await c.drain();
+  assert.deepEqual((await c.logs()).map((e) => e.provisioningAction), ["update"]);
+  assert.deepEqual(await c.users({ select: "displayName" }), [{ displayName: "Barbara Jensen" }]);
+  assert.deepEqual((await c.journal({ route: "bulkUpload" })).map((e) => e.status), [202, 429]);
+  assert.ok((await c.journal({ status: 429 }))[0].reason.includes(rule.id));
+  assert.equal((await c.clock({ advance: "PT25H" })).offsetSeconds, 90000);
+  assert.equal((await c.clock({ system: true })).mode, "system");
+  await c.clearFaults();
+  assert.ok(Array.isArray(await c.report()));
+  await assert.rejects(c.clock({ advance: "tomorrow" }), (e) => e instanceof EmulatorError && /answered 400/.test(e.message));
+});
+
 test("the token comes from the token endpoint", async () => {
   const token = await entra.client.token();
   assert.equal(token.split(".").length, 3);

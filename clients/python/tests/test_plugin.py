@@ -35,6 +35,26 @@ def test_each_test_starts_from_a_fresh_emulator(entra):
     assert entra.users() == [] and entra.logs() == []
 
 
+def test_a_seeded_user_is_updated_and_the_control_api_is_at_hand(entra):
+    entra.seed([{"employeeId": "701984", "userPrincipalName": "bjensen@contoso.com", "displayName": "Babs",
+                 "accountEnabled": True}])
+    assert entra.export()["users"][0]["employeeId"] == "701984"
+    rule = entra.add_fault(route="bulkUpload", status=429, times=1)
+    assert entra.upload([WORKER]).status == 429
+    assert entra.upload([WORKER]).status == 202
+    entra.drain()
+    assert [e["provisioningAction"] for e in entra.logs()] == ["update"]
+    assert entra.users(select="displayName") == [{"displayName": "Barbara Jensen"}]
+    assert [e["status"] for e in entra.journal(route="bulkUpload")] == [202, 429]
+    assert rule["id"] in entra.journal(status=429)[0]["reason"]
+    assert entra.clock(advance="PT25H")["offsetSeconds"] == 90000
+    assert entra.clock(system=True)["mode"] == "system"
+    entra.clear_faults()
+    assert isinstance(entra.report(), list)
+    with pytest.raises(EmulatorError, match="answered 400"):
+        entra.clock(advance="tomorrow")
+
+
 def test_a_refused_upload_returns_its_error(entra):
     r = entra.upload({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": []})
     assert r.status == 400

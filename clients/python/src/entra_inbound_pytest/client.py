@@ -89,8 +89,51 @@ class EmulatorClient:
         return self._json("POST", path, token=False)
 
     def reset(self):
-        """Back to a fresh start: no users, logs or staged operations (configuration and jobs stay)."""
+        """Back to a fresh start with the same configuration: directory, logs, staged operations, journal, fault
+        rules and report emptied, jobs in their configured state, the clock on system time."""
         self._json("POST", "/_emulator/reset", expected=204, token=False)
+
+    def _control(self, method, path, document=None, expected=200):
+        body = None if document is None else json.dumps(document).encode()
+        return self._json(method, "/_emulator/" + path, expected=expected, body=body, token=False,
+                          headers={"Content-Type": "application/json"})
+
+    def export(self):
+        """The emulator's durable state as one versioned document (a dict)."""
+        return self._control("GET", "export")
+
+    def import_state(self, document):
+        """Replaces the state with an exported document, or seeds ``{"users": [...]}`` of Graph user objects."""
+        self._control("POST", "import", document, expected=204)
+
+    def seed(self, users):
+        """Starts from these directory users (Graph properties; ``"manager": {"employeeId": ...}`` links one)."""
+        self.import_state({"users": list(users)})
+
+    def clock(self, advance=None, set=None, system=False):
+        """Reads the virtual clock, or moves it: ``advance="PT25H"``, ``set="2027-01-01T00:00:00Z"`` or
+        ``system=True``. Returns ``{"mode", "now", "offsetSeconds"}``."""
+        change = {k: v for k, v in (("advance", advance), ("set", set)) if v is not None}
+        if system:
+            change["mode"] = "system"
+        return self._control("POST", "clock", change) if change else self._control("GET", "clock")
+
+    def add_fault(self, **rule):
+        """Adds a fault rule (``route``, ``status``, ``times``, ``latencyMs``, ``probability``, ``seed``,
+        ``jobId``, ``errorCode``); returns it with its ``id``."""
+        return self._control("POST", "faults", rule, expected=201)
+
+    def clear_faults(self):
+        self._control("DELETE", "faults", expected=204)
+
+    def journal(self, **filters):
+        """The request journal, newest first (filters: ``limit``, ``route``, ``status``, ``since``)."""
+        query = "?" + urllib.parse.urlencode(filters) if filters else ""
+        return self._control("GET", "journal" + query)["value"]
+
+    def report(self):
+        """The client conformance report: ``[{"clientId", "findings": [...]}]``."""
+        return self._control("GET", "report")["clients"]
 
     def _pages(self, path, params):
         url = path + ("?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote) if params else "")
