@@ -33,17 +33,7 @@ async fn rejected_requests_and_batches_get_one_readable_line_each_and_no_secret(
     let ok = http.post(&url).bearer_auth(&token).header("content-type", SCIM).body(fixture("example1.json"));
     assert_eq!(ok.send().await.unwrap().status(), 202);
     let secret = "a-client-secret-nobody-may-see";
-    let r = http
-        .post(format!("{base}/{TENANT}/oauth2/v2.0/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "c0ffee00-0000-4000-8000-0000000000c1"),
-            ("client_secret", secret),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = token_request_with_secret(&http, &base, secret).await;
     assert_eq!(r.status(), 401);
     let r = http.post(format!("{base}/_emulator/jobs/{JOB}/drain")).send().await.unwrap();
     assert_eq!(r.status(), 200);

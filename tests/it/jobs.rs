@@ -126,17 +126,9 @@ async fn restart_validates_its_criteria() {
 
 #[tokio::test]
 async fn escrow_threshold_quarantines_and_restart_lifts_it() {
-    let s = TestServer::with_config(|c| {
-        let j = &mut c.service_principals[0].jobs[0];
-        j.quarantine_min_failures = 2;
-        j.quarantine_failure_ratio = 0.4;
-    })
-    .await;
+    let s = TestServer::with_config(quarantine_early).await;
     // Example 3's partial record for users that do not exist: every create fails.
-    let failing: Vec<Value> = (0..3)
-        .map(|i| json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "externalId": format!("X{i}"), "active": true}))
-        .collect();
-    s.upload(bulk_of(&failing)).await;
+    s.upload(failing_creates("X", 3)).await;
     s.drain(JOB).await;
     let j = job(&s).await;
     assert_eq!(j["status"]["code"], "Quarantine");

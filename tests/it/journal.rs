@@ -32,18 +32,7 @@ async fn accepted_and_rejected_uploads_are_listed_newest_first_with_status_and_r
     let unauthenticated = s.upload_as("secret-looking-token-that-is-not-a-jwt", fixture("example1.json")).await;
     assert_eq!(unauthenticated.status(), 401);
     let secret = "very-secret-client-secret";
-    let token_request = s
-        .http
-        .post(format!("{}/{TENANT}/oauth2/v2.0/token", s.base))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", "c0ffee00-0000-4000-8000-0000000000c1"),
-            ("client_secret", secret),
-            ("scope", "https://graph.microsoft.com/.default"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let token_request = token_request_with_secret(&s.http, &s.base, secret).await;
     assert_eq!(token_request.status(), 401);
     s.http.get(format!("{}/health", s.base)).send().await.unwrap();
     s.http.post(format!("{}/_emulator/jobs/{JOB}/drain", s.base)).send().await.unwrap();

@@ -157,17 +157,8 @@ async fn queue_depth_and_job_state_follow_the_job() {
 
 #[tokio::test]
 async fn a_quarantined_job_and_its_failures_show() {
-    let s = TestServer::with_config(|c| {
-        let j = &mut c.service_principals[0].jobs[0];
-        j.quarantine_min_failures = 2;
-        j.quarantine_failure_ratio = 0.4;
-    })
-    .await;
-    // Partial records for users that do not exist: every operation fails.
-    let failing: Vec<Value> = (0..3)
-        .map(|i| json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "externalId": format!("F{i}"), "active": true}))
-        .collect();
-    assert_eq!(s.upload(bulk_of(&failing)).await.status(), 202);
+    let s = TestServer::with_config(quarantine_early).await;
+    assert_eq!(s.upload(failing_creates("F", 3)).await.status(), 202);
     s.drain(JOB).await;
     let m = scrape(&s).await;
     assert_eq!(job_state(&m, "quarantined"), 1.0);

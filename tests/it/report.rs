@@ -15,6 +15,12 @@ fn request_id(r: &reqwest::Response) -> String {
     r.headers()["request-id"].to_str().unwrap().to_owned()
 }
 
+/// Example 1 uploaded with `application/json`, which bulkUpload refuses.
+async fn upload_as_json(s: &TestServer) -> reqwest::Response {
+    let request = s.http.post(s.upload_url("v1.0", SP, JOB)).bearer_auth(s.token());
+    request.header("content-type", "application/json").body(fixture("example1.json")).send().await.unwrap()
+}
+
 #[tokio::test]
 async fn retrying_a_429_at_once_a_json_media_type_and_an_omitted_active_are_three_findings() {
     let s = TestServer::start().await;
@@ -28,15 +34,7 @@ async fn retrying_a_429_at_once_a_json_media_type_and_an_omitted_active_are_thre
     assert_eq!(throttled.status(), 429);
     let retried = s.upload(body).await;
     assert_eq!(retried.status(), 202, "retried at once, before Retry-After passed");
-    let json_type = s
-        .http
-        .post(s.upload_url("v1.0", SP, JOB))
-        .bearer_auth(s.token())
-        .header("content-type", "application/json")
-        .body(fixture("example1.json"))
-        .send()
-        .await
-        .unwrap();
+    let json_type = upload_as_json(&s).await;
     assert_eq!(json_type.status(), 400);
     let mut user = scim_user("R1", "r1@contoso.com", None);
     user.as_object_mut().unwrap().remove("active");
@@ -108,15 +106,7 @@ async fn reset_empties_the_fault_rules_the_journal_and_the_report() {
     let s = TestServer::start().await;
     let rule = json!({"route": "users", "latencyMs": 1});
     assert_eq!(s.http.post(format!("{}/_emulator/faults", s.base)).json(&rule).send().await.unwrap().status(), 201);
-    let wrong = s
-        .http
-        .post(s.upload_url("v1.0", SP, JOB))
-        .bearer_auth(s.token())
-        .header("content-type", "application/json")
-        .body(fixture("example1.json"))
-        .send()
-        .await
-        .unwrap();
+    let wrong = upload_as_json(&s).await;
     assert_eq!(wrong.status(), 400);
     assert_ne!(report(&s).await, json!({"clients": []}));
 

@@ -73,18 +73,10 @@ async fn a_reset_emulator_is_indistinguishable_from_a_fresh_one() {
 
 #[tokio::test]
 async fn a_reset_brings_a_quarantined_job_back_to_its_configured_state() {
-    let quarantine_early = |c: &mut entra_inbound::config::Config| {
-        let job = &mut c.service_principals[0].jobs[0];
-        job.quarantine_min_failures = 2;
-        job.quarantine_failure_ratio = 0.4;
-    };
     let fresh = TestServer::with_config(quarantine_early).await;
     let s = TestServer::with_config(quarantine_early).await;
-    // Partial records for users that do not exist: every create fails, and the job goes into quarantine.
-    let failing: Vec<Value> = (0..3)
-        .map(|i| json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "externalId": format!("X{i}"), "active": true}))
-        .collect();
-    assert_eq!(s.upload(bulk_of(&failing)).await.status(), 202);
+    // Every create fails, and the job goes into quarantine.
+    assert_eq!(s.upload(failing_creates("X", 3)).await.status(), 202);
     s.drain(JOB).await;
     assert_eq!(job(&s).await["status"]["code"], "Quarantine");
     s.reset().await;

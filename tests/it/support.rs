@@ -203,6 +203,37 @@ pub fn bulk_of(users: &[serde_json::Value]) -> String {
     serde_json::json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"], "Operations": ops}).to_string()
 }
 
+/// A client-credentials token request from the default client with `secret` (a wrong one gets 401), to check
+/// that a secret a client sent is never recorded.
+pub async fn token_request_with_secret(http: &reqwest::Client, base: &str, secret: &str) -> reqwest::Response {
+    http.post(format!("{base}/{TENANT}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "c0ffee00-0000-4000-8000-0000000000c1"),
+            ("client_secret", secret),
+            ("scope", "https://graph.microsoft.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Quarantine thresholds a test reaches with a few failures: at least 2 failures and a 40 % failure ratio.
+pub fn quarantine_early(c: &mut entra_inbound::config::Config) {
+    let job = &mut c.service_principals[0].jobs[0];
+    job.quarantine_min_failures = 2;
+    job.quarantine_failure_ratio = 0.4;
+}
+
+/// A BulkRequest of `count` partial records (externalId and `active` only) for users that do not exist: every
+/// create fails.
+pub fn failing_creates(prefix: &str, count: usize) -> String {
+    let users: Vec<serde_json::Value> = (0..count)
+        .map(|i| serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "externalId": format!("{prefix}{i}"), "active": true}))
+        .collect();
+    bulk_of(&users)
+}
+
 /// A minimal SCIM user.
 pub fn scim_user(external_id: &str, user_name: &str, manager: Option<&str>) -> serde_json::Value {
     let mut u = serde_json::json!({
