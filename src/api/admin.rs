@@ -22,21 +22,38 @@ use axum::routing::{get, post};
 use serde_json::json;
 use utoipa::OpenApi;
 
+use crate::api::openapi::{Envelope, answer_everywhere};
 use crate::api::storage_failure;
 use crate::error::{ApiError, TokenProblem};
 use crate::state::AppState;
 
-/// The control API's part of the OpenAPI document (`api::openapi`).
+/// The probes' and the control API's part of the OpenAPI document (`api::openapi`). Every `/_emulator/*`
+/// route sits behind the same two guards (`routes`), so their 401 and 403 are described once here.
 pub(super) fn openapi() -> utoipa::openapi::OpenApi {
-    let mut doc = ControlApi::openapi();
-    doc.merge(super::faults::openapi());
-    doc.merge(super::journal::openapi());
-    doc.merge(super::report::openapi());
+    let mut control = ControlApi::openapi();
+    control.merge(super::faults::openapi());
+    control.merge(super::journal::openapi());
+    control.merge(super::report::openapi());
+    control.merge(super::snapshot::openapi());
+    control.merge(super::clock::openapi());
+    let guarded = [
+        (401, "`admin.token` is set and the request has no or another bearer token"),
+        (403, "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)"),
+    ];
+    for (status, description) in guarded {
+        answer_everywhere(&mut control, status, description, Envelope::Graph);
+    }
+    let mut doc = ProbesApi::openapi();
+    doc.merge(control);
     doc
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(health, ready, reset, drain))]
+#[openapi(paths(health, ready))]
+struct ProbesApi;
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(reset, drain))]
 struct ControlApi;
 
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -157,8 +174,6 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
     description = "Back to a fresh start with the same configuration: the directory, the logs, the staged operations and the SCIM service provider's resources are emptied; every job takes its configured run state and schema again, with an empty status, its counters at zero and its quotas full; the clock goes back to system time.",
     responses(
         (status = 204, description = "Reset"),
-        (status = 401, description = "`admin.token` is set and the request has no or another bearer token", body = ref("#/components/schemas/GraphError")),
-        (status = 403, description = "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)", body = ref("#/components/schemas/GraphError")),
     ),
     security((), ("admin" = [])),
 )]
@@ -193,8 +208,6 @@ fn drain_timeout(raw: Option<&str>) -> Result<Duration, ApiError> {
     responses(
         (status = 200, description = "Drained", body = ref("#/components/schemas/Drained")),
         (status = 400, description = "`timeout` is not a whole number of seconds", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "`admin.token` is set and the request has no or another bearer token", body = ref("#/components/schemas/GraphError")),
-        (status = 403, description = "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)", body = ref("#/components/schemas/GraphError")),
         (status = 404, description = "Unknown job", body = ref("#/components/schemas/GraphError")),
         (status = 408, description = "The timeout passed first", body = ref("#/components/schemas/GraphError")),
         (status = 409, description = "The job is paused, or in quarantine", body = ref("#/components/schemas/GraphError")),

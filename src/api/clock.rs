@@ -46,8 +46,6 @@ fn shown(reading: ClockReading) -> Json<Value> {
     description = "The virtual clock: `mode` (`system`, or `offset` once moved), `now`, and `offsetSeconds` from the system clock.",
     responses(
         (status = 200, description = "The clock", body = ref("#/components/schemas/Clock")),
-        (status = 401, description = "`admin.token` is set and the request has no or another bearer token", body = ref("#/components/schemas/GraphError")),
-        (status = 403, description = "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)", body = ref("#/components/schemas/GraphError")),
     ),
     security((), ("admin" = [])),
 )]
@@ -77,8 +75,6 @@ const ONE_OF: &str =
     responses(
         (status = 200, description = "The clock after the change", body = ref("#/components/schemas/Clock")),
         (status = 400, description = "Not exactly one change, an invalid duration or date-time, or a time out of range", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "`admin.token` is set and the request has no or another bearer token", body = ref("#/components/schemas/GraphError")),
-        (status = 403, description = "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)", body = ref("#/components/schemas/GraphError")),
     ),
     security((), ("admin" = [])),
 )]

@@ -54,8 +54,6 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::graph::openapi());
     doc.merge(super::identity::openapi());
     doc.merge(super::admin::openapi());
-    doc.merge(super::snapshot::openapi());
-    doc.merge(super::clock::openapi());
     doc.merge(super::metrics::openapi());
     doc.merge(super::scim::openapi());
     declare_path_parameters(&mut doc);

@@ -37,8 +37,6 @@ struct ClientReport {
     description = "What each client did that the real service would punish or silently mishandle, with a request id to look up in the journal and advice.",
     responses(
         (status = 200, description = "The findings, by client id", body = ClientReport),
-        (status = 401, description = "`admin.token` is set and the request has no or another bearer token", body = ref("#/components/schemas/GraphError")),
-        (status = 403, description = "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)", body = ref("#/components/schemas/GraphError")),
     ),
     security((), ("admin" = [])),
 )]

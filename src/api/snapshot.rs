@@ -38,8 +38,6 @@ pub(super) fn routes() -> Router<AppState> {
     description = "The durable state as one snapshot document (`version` 1): jobs' saved run state and replaced schemas, directory users with their managers, waiting manager references, provisioning logs, staged requests not yet processed, and the SCIM service provider's resources. Two exports of the same state are byte-identical.",
     responses(
         (status = 200, description = "The snapshot document", content_type = "application/json"),
-        (status = 401, description = "`admin.token` is set and the request has no or another bearer token", body = ref("#/components/schemas/GraphError")),
-        (status = 403, description = "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)", body = ref("#/components/schemas/GraphError")),
     ),
     security((), ("admin" = [])),
 )]
@@ -58,8 +56,6 @@ async fn export(State(state): State<AppState>) -> Result<Response, ApiError> {
     responses(
         (status = 204, description = "Imported"),
         (status = 400, description = "The document cannot be imported (the message names the problem); nothing changed", body = ref("#/components/schemas/GraphError")),
-        (status = 401, description = "`admin.token` is set and the request has no or another bearer token", body = ref("#/components/schemas/GraphError")),
-        (status = 403, description = "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)", body = ref("#/components/schemas/GraphError")),
         (status = 413, description = "The document is larger than `admin.import_limit_bytes`", body = ref("#/components/schemas/GraphError")),
     ),
     security((), ("admin" = [])),
