@@ -10,7 +10,7 @@ use rusqlite::{Connection, params};
 
 use super::super::{PendingReference, SavedJob, StateRecords, StoreError};
 use super::dictionary::Dictionary;
-use super::{jobs, logs, scim, users};
+use super::{jobs, logs, scim, unit, users};
 use crate::directory::DirectoryUser;
 use crate::provisioning::log::ProvisioningObjectSummary;
 use crate::store::{ScimKind, ScimRecord};
@@ -58,15 +58,8 @@ fn all_users(conn: &Connection) -> Result<Vec<DirectoryUser>, StoreError> {
 
 fn all_references(conn: &Connection) -> Result<Vec<PendingReference>, StoreError> {
     let mut stmt =
-        conn.prepare("SELECT user_id, job_id, source_id, manager_external_id FROM pending_reference ORDER BY user_id")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(PendingReference {
-            user_id: r.get(0)?,
-            job_id: r.get(1)?,
-            source_id: r.get(2)?,
-            manager_external_id: r.get(3)?,
-        })
-    })?;
+        conn.prepare(&format!("SELECT {} FROM pending_reference ORDER BY user_id", unit::PENDING_COLUMNS))?;
+    let rows = stmt.query_map([], unit::pending_reference)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -91,18 +91,18 @@ fn marks(n: usize) -> String {
 }
 
 fn pending_where(conn: &Connection, condition: &str, params: &[&str]) -> Result<Vec<PendingReference>, StoreError> {
-    let sql =
-        format!("SELECT user_id, job_id, source_id, manager_external_id FROM pending_reference WHERE {condition}");
+    let sql = format!("SELECT {PENDING_COLUMNS} FROM pending_reference WHERE {condition}");
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(params.iter()), |r| {
-        Ok(PendingReference {
-            user_id: r.get(0)?,
-            job_id: r.get(1)?,
-            source_id: r.get(2)?,
-            manager_external_id: r.get(3)?,
-        })
-    })?;
+    let rows = stmt.query_map(params_from_iter(params.iter()), pending_reference)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The columns a `pending_reference` row is read with, in [`pending_reference`]'s order.
+pub(super) const PENDING_COLUMNS: &str = "user_id, job_id, source_id, manager_external_id";
+
+/// A `pending_reference` row selected as [`PENDING_COLUMNS`].
+pub(super) fn pending_reference(r: &rusqlite::Row<'_>) -> rusqlite::Result<PendingReference> {
+    Ok(PendingReference { user_id: r.get(0)?, job_id: r.get(1)?, source_id: r.get(2)?, manager_external_id: r.get(3)? })
 }
 
 pub(super) fn commit(conn: &mut Connection, dict: &Dictionary, w: &BatchWrites) -> Result<CommitOutcome, StoreError> {
