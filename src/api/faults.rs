@@ -61,6 +61,9 @@ struct RuleList {
 
 /// Applies the first rule that hits this request (see the module header).
 pub(super) async fn inject(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !state.faults.armed() {
+        return next.run(req).await;
+    }
     let classified = classify(req.uri().path());
     let surface = match classified.kind {
         RouteKind::BulkUpload

@@ -64,7 +64,7 @@ pub(crate) struct UploadNote {
 
 /// Records the request (see the module header).
 pub(super) async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let kind = classify(req.uri().path()).kind;
+    let kind = req.extensions().get::<RouteKind>().copied().unwrap_or_else(|| classify(req.uri().path()).kind);
     if matches!(kind, RouteKind::Health | RouteKind::Control | RouteKind::OpenApi) {
         return next.run(req).await;
     }

@@ -39,12 +39,15 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/metrics", get(metrics).fallback(|| async { ApiError::MethodNotAllowed { allow: "GET" } }))
 }
 
-/// Counts the request under its surface and status once its response is ready (before it is sent).
-pub(super) async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Counts the request under its surface and status once its response is ready (before it is sent). The
+/// outermost layer: it classifies the request once and leaves the surface (`RouteKind`) in its extensions for
+/// the layers inside (the journal).
+pub(super) async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = classify(req.uri().path()).kind.as_str();
+    let kind = classify(req.uri().path()).kind;
+    req.extensions_mut().insert(kind);
     let response = next.run(req).await;
-    state.metrics.observe_request(route, response.status().as_u16(), started.elapsed());
+    state.metrics.observe_request(kind.as_str(), response.status().as_u16(), started.elapsed());
     response
 }
 

@@ -220,8 +220,13 @@ impl Faults {
     }
 
     /// The first rule for `route` (and `job_id`) that hits this request, if any.
+    /// Whether any rule is in force (one atomic load: what every request pays while there is none).
+    pub fn armed(&self) -> bool {
+        self.armed.load(Ordering::Acquire)
+    }
+
     pub fn hit(&self, route: &str, job_id: Option<&str>) -> Option<Hit> {
-        if !self.armed.load(Ordering::Acquire) {
+        if !self.armed() {
             return None;
         }
         let mut held = self.lock();
