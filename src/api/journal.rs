@@ -150,6 +150,14 @@ fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// The claims of a token payload that can name its client; serde skips every other claim without building it.
+#[derive(serde::Deserialize)]
+struct ClientClaims {
+    appid: Option<serde_json::Value>,
+    azp: Option<serde_json::Value>,
+    client_id: Option<serde_json::Value>,
+}
+
 /// The `appid` (v1), `azp` (v2) or `client_id` (IDCS-style) claim of a bearer JWT, read without checking the
 /// token: only a name for the journal and the report.
 fn bearer_client_id(headers: &HeaderMap) -> Option<String> {
@@ -158,11 +166,14 @@ fn bearer_client_id(headers: &HeaderMap) -> Option<String> {
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
     }
-    let payload = token.trim().split('.').nth(1)?;
-    let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    let id = ["appid", "azp", "client_id"].iter().find_map(|c| claims.get(*c)?.as_str())?;
+    let payload = URL_SAFE_NO_PAD.decode(token.trim().split('.').nth(1)?).ok()?;
+    let claims: ClientClaims = serde_json::from_slice(&payload).ok()?;
+    let id = [claims.appid, claims.azp, claims.client_id].into_iter().flatten().find_map(|claim| match claim {
+        serde_json::Value::String(id) => Some(id),
+        _ => None,
+    })?;
     // A client id is a GUID or a short name; anything else is not shown.
-    (!id.is_empty() && id.len() <= 100).then(|| id.to_owned())
+    (!id.is_empty() && id.len() <= 100).then_some(id)
 }
 
 #[utoipa::path(
