@@ -2,7 +2,7 @@
 // emulators and runs this script; it fails loudly, never skips). Environment:
 //   CHROMIUM         the browser executable
 //   BASE             an emulator without admin.token
-//   ADMIN_BASE       an emulator with admin.token = ADMIN_TOKEN
+//   ADMIN_BASE       an emulator with admin.token = ADMIN_TOKEN, quarantined by two failures
 //   FIXTURES         tests/fixtures (Microsoft's bulkUpload examples)
 //   SCREENSHOTS      when set, a directory to write each view's screenshot to (1280×800 PNG)
 // Each check throws with what it saw; the script prints one line per scenario and exits non-zero on the first
@@ -61,18 +61,17 @@ async function jobStatus(base) {
   return (await r.json()).status.code;
 }
 
-/** A create that fails: a record without userName for a user that does not exist. */
-const FAILING = JSON.stringify({
-  schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
-  Operations: [
-    {
+/** `count` creates that fail: records without userName for users that do not exist (externalIds 9990001…). */
+const failing = (count) =>
+  JSON.stringify({
+    schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+    Operations: Array.from({ length: count }, (_, i) => ({
       method: "POST",
-      bulkId: "x1",
+      bulkId: `x${i + 1}`,
       path: "/Users",
-      data: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], externalId: "9990001", active: true },
-    },
-  ],
-});
+      data: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], externalId: `999000${i + 1}`, active: true },
+    })),
+  });
 
 // ---- the browser
 
@@ -150,7 +149,7 @@ try {
   await page.locator("#logs-empty").waitFor({ state: "visible" });
   await upload(BASE, await readFile(path.join(FIXTURES, "example1.json")));
   await page.locator("#logs-table tbody tr.entry").nth(1).waitFor();
-  await upload(BASE, FAILING);
+  await upload(BASE, failing(1));
   await page.locator("#logs-table tbody tr.entry.status-failure").waitFor();
   assert.equal(await page.locator("#logs-table tbody tr.entry").count(), 3);
   assert.equal(await page.evaluate(() => window.notReloaded), true, "the page was reloaded");
@@ -285,7 +284,8 @@ try {
   assert.deepEqual(page.problems, [], "console errors, exceptions or failed requests");
   step("no console errors, exceptions or failed requests");
 
-  // With admin.token: the page asks for it once, keeps it for the tab, and sends it.
+  // With admin.token: the page asks for it once, keeps it for the tab, and sends it. Its job is quarantined.
+  await upload(ADMIN_BASE, failing(2));
   const admin = await newPage();
   await admin.goto(`${ADMIN_BASE}/_emulator/ui`);
   await admin.locator("#view-login").waitFor({ state: "visible" });
@@ -298,15 +298,22 @@ try {
   await admin.locator(`article[data-job="${JOB}"]`).waitFor();
   assert.equal(await admin.evaluate(() => sessionStorage.getItem("entra-inbound.adminToken")), ADMIN_TOKEN);
   await admin.reload();
-  await admin.locator(`article[data-job="${JOB}"]`).waitFor();
+  const quarantined = admin.locator(`article[data-job="${JOB}"]`);
+  await quarantined.waitFor();
   assert.ok(await admin.locator("#view-login").isHidden());
+  // The poll brings the quarantine in once the worker has processed the failures.
+  await quarantined.locator("dd .badge", { hasText: "Quarantine" }).waitFor();
+  assert.match(await quarantined.locator("dd strong.error-text").textContent(), /^EncounteredEscrowProportionThreshold: /);
   await admin.click('nav a[data-view="requests"]');
-  await admin.locator("#requests-empty").waitFor({ state: "visible" });
+  // The journal (read with the admin token) holds this script's token request and upload, not the page's reads.
+  await admin.waitForFunction(() => document.querySelectorAll("#requests-table tbody tr").length === 2);
+  const adminRoutes = await admin.locator("#requests-table tbody tr td:nth-child(4)").allTextContents();
+  assert.deepEqual(adminRoutes, ["bulkUpload", "token"]);
   // The two refused session requests are the only problems: the browser reports each 401 on the console.
   const unexpected = admin.problems.filter((p) => !/status of 401/.test(p));
   assert.deepEqual(unexpected, [], "console errors besides the refused admin tokens");
   assert.equal(admin.problems.length, 2, `expected the two refused sign-ins: ${admin.problems}`);
-  step("with admin.token: the sign-in form, a wrong token refused, the right one kept for the tab and sent");
+  step("with admin.token: the sign-in form, a wrong token refused, the right one kept for the tab and sent; a quarantine and its reason");
 } catch (err) {
   // What the pages showed and reported, to say why.
   for (const page of pages) {

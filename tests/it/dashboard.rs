@@ -198,7 +198,11 @@ async fn the_dashboard_works_in_headless_chromium() {
     let chromium = chromium();
     let dir = browser_tests().await;
     let s = TestServer::start().await;
-    let admin = TestServer::with_config(|c| c.admin.token = ADMIN_TOKEN.into()).await;
+    let admin = TestServer::with_config(|c| {
+        c.admin.token = ADMIN_TOKEN.into();
+        quarantine_early(c);
+    })
+    .await;
     let mut command = Command::new("node");
     command
         .arg("dashboard.mjs")
