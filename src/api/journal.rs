@@ -1,9 +1,9 @@
 //! The request journal's HTTP side (README "Request journal"): the middleware that records every answered
 //! request (except `/health`, `/ready`, `/metrics`, `/openapi.json` and `/_emulator/*`) into `control::journal`,
 //! feeds the client conformance report what only the answer shows, and writes the console's line for a
-//! rejected request; and `GET`/`DELETE /_emulator/journal`. The dashboard's own requests (marked with the
-//! [`DASHBOARD_HEADER`]) are neither recorded nor reported: watching the emulator must not bury, or count as, the
-//! requests of the code under test.
+//! rejected request; and `GET`/`DELETE /_emulator/journal`. The dashboard's own requests (marked, see
+//! `api::dashboard::is_marked`) are neither recorded nor reported: watching the emulator must not bury, or count
+//! as, the requests of the code under test.
 //!
 //! Nothing a client sent as a secret is recorded or logged: the client id comes from the token's `appid`/`azp`
 //! claim (read without trusting it, so a refused token still names its client) or from the token request's
@@ -64,14 +64,11 @@ pub(crate) struct UploadNote {
     pub findings: Vec<FindingKind>,
 }
 
-/// The header the dashboard (`api::dashboard`) sends with the requests it makes to watch the emulator.
-pub(crate) const DASHBOARD_HEADER: &str = "x-entra-inbound-dashboard";
-
 /// Records the request (see the module header).
 pub(super) async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let kind = req.extensions().get::<RouteKind>().copied().unwrap_or_else(|| classify(req.uri().path()).kind);
     if matches!(kind, RouteKind::Health | RouteKind::Control | RouteKind::OpenApi)
-        || req.headers().contains_key(DASHBOARD_HEADER)
+        || super::dashboard::is_marked(req.headers())
     {
         return next.run(req).await;
     }

@@ -1,7 +1,7 @@
 //! The web dashboard (issue 14, README "Dashboard"): `/` redirects to `/_emulator/ui`; the page and its embedded
 //! files are served with their media types and a strict Content-Security-Policy, open even with `admin.token`
 //! (the page is where the token is typed in), while `GET /_emulator/ui/session` and the rest of the control API
-//! stay behind both guards; the dashboard's marked requests stay out of the journal.
+//! stay behind both guards; the dashboard's marked requests stay out of the journal and out of fault rules' way.
 //!
 //! And the page itself, in a real browser: `tests/browser/dashboard.mjs` drives Debian's headless Chromium with
 //! playwright-core against two emulators (one with `admin.token`). Design constraints: part of
@@ -134,6 +134,20 @@ async fn a_link_from_another_site_opens_the_page_but_another_site_cannot_read_th
     let message =
         "The emulator control API refuses requests sent by web pages of other sites (Origin or Sec-Fetch-Site header).";
     assert_graph_error(r, 403, "Authorization_RequestDenied", message).await;
+}
+
+#[tokio::test]
+async fn a_fault_rule_is_left_for_the_client_under_test_by_the_dashboards_marked_requests() {
+    let s = TestServer::start().await;
+    let rule = serde_json::json!({"route": "users", "status": 503, "times": 1});
+    let r = s.http.post(format!("{}/_emulator/faults", s.base)).json(&rule).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let url = format!("{}/v1.0/users", s.base);
+    let token = s.token();
+    let marked = s.http.get(&url).bearer_auth(&token).header("x-entra-inbound-dashboard", "1").send().await.unwrap();
+    assert_eq!(marked.status(), 200, "the dashboard's read is not hit");
+    let unmarked = s.http.get(&url).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(unmarked.status(), 503, "the rule's one time is still there for the client");
 }
 
 #[tokio::test]

@@ -10,11 +10,15 @@
 //! `/_emulator/*` route (`admin::routes`). Every page answer carries a strict Content-Security-Policy
 //! (`default-src 'self'`: no inline script or style, no other origin), so the page works offline and a value
 //! it shows can never run as script.
+//!
+//! The requests the page makes to watch the emulator carry the [`MARK`] header: the request journal and the client
+//! report leave them out and fault rules never hit them, so an open dashboard changes nothing a test observes
+//! (an upload from its playground is not marked: it is a client's request like any other).
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
@@ -23,6 +27,14 @@ use utoipa::OpenApi;
 use crate::api::{BaseUrl, storage_failure};
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The header the page sends with the requests it makes to watch the emulator.
+pub(super) const MARK: &str = "x-entra-inbound-dashboard";
+
+/// Whether a request is one of the page's own (see the module header).
+pub(super) fn is_marked(headers: &HeaderMap) -> bool {
+    headers.contains_key(MARK)
+}
 
 /// Where the page is.
 pub(super) const PAGE: &str = "/_emulator/ui";

@@ -72,3 +72,12 @@ export function every(ms, active, tick) {
   timer = setInterval(run, ms);
   return () => clearInterval(timer);
 }
+
+/** `const ticket = latest(); … await …; if (!ticket()) return;`: only the newest of overlapping loads applies. */
+export function latestOnly() {
+  let newest = 0;
+  return () => {
+    const mine = ++newest;
+    return () => mine === newest;
+  };
+}

@@ -8,6 +8,9 @@ import { graph, jobPath, jobs, loadSession } from "./api.js";
 import { failed, isCurrent, report } from "./app.js";
 
 const cards = new Map();
+// Refreshes run one after another (a poll, a button, an action's own), so a card is built once and a later
+// answer is never overwritten by an earlier one.
+let queue = Promise.resolve();
 
 export function init() {
   $("#jobs-refresh").addEventListener("click", () => refresh().catch(failed));
@@ -18,7 +21,13 @@ export async function open() {
   await refresh();
 }
 
-async function refresh() {
+function refresh() {
+  const run = queue.then(load);
+  queue = run.catch(() => {});
+  return run;
+}
+
+async function load() {
   await loadSession();
   const list = $("#jobs-list");
   const bySp = new Map();

@@ -1,9 +1,11 @@
 // Requests: the request journal (`GET /_emulator/journal`), newest first, filtered by surface and status,
 // refreshed every three seconds while the view is shown.
 
-import { $, badge, every, fill, h, when } from "./dom.js";
+import { $, badge, every, fill, h, latestOnly, when } from "./dom.js";
 import { control } from "./api.js";
 import { failed, isCurrent } from "./app.js";
+
+const loads = latestOnly();
 
 export function init() {
   const form = $("#requests-filter");
@@ -21,11 +23,13 @@ export async function open() {
 }
 
 async function refresh() {
+  const ticket = loads();
   const f = $("#requests-filter").elements;
   const params = new URLSearchParams({ limit: "200" });
   if (f.route.value) params.set("route", f.route.value);
   if (f.status.value.trim()) params.set("status", f.status.value.trim());
   const page = await control(`/_emulator/journal?${params}`);
+  if (!ticket()) return;
   const body = fill($("#requests-table tbody"));
   for (const e of page.value) {
     body.append(

@@ -2,11 +2,13 @@
 // user's properties (beta, which answers every property), its manager chain ($expand=manager, level by level),
 // and a link to the provisioning log entries whose target was this user.
 
-import { $, dl, fill, h, text } from "./dom.js";
+import { $, dl, fill, h, latestOnly, text } from "./dom.js";
 import { graph, literal } from "./api.js";
 import { failed } from "./app.js";
 
 const SELECT = "id,displayName,userPrincipalName,employeeId,accountEnabled,department";
+const searches = latestOnly();
+const shows = latestOnly();
 /** Longest manager chain followed (a cycle stops it earlier). */
 const MAX_CHAIN = 10;
 
@@ -28,6 +30,7 @@ export async function open() {
 }
 
 async function search() {
+  const ticket = searches();
   const q = $("#users-search").elements.q.value.trim();
   const params = new URLSearchParams({ $select: SELECT, $top: "100" });
   if (q) {
@@ -35,6 +38,7 @@ async function search() {
     params.set("$filter", `startswith(displayName,${l}) or startswith(userPrincipalName,${l}) or startswith(employeeId,${l})`);
   }
   const page = await graph(`/v1.0/users?${params}`);
+  if (!ticket()) return;
   const body = fill($("#users-table tbody"));
   for (const user of page.value) {
     body.append(
@@ -55,6 +59,7 @@ async function search() {
 const expandManager = `$expand=${encodeURIComponent("manager($select=id,displayName,employeeId)")}`;
 
 async function show(id) {
+  const ticket = shows();
   const user = await graph(`/beta/users/${encodeURIComponent(id)}?${expandManager}`);
   const chain = [];
   const seen = new Set([user.id]);
@@ -65,6 +70,7 @@ async function show(id) {
     const next = await graph(`/v1.0/users/${encodeURIComponent(manager.id)}?$select=id&${expandManager}`);
     manager = next.manager;
   }
+  if (!ticket()) return;
   const properties = Object.entries(user).filter(([k]) => !k.startsWith("@odata") && k !== "manager");
   const logs = new URLSearchParams({ user: user.id, name: user.displayName || user.id });
   const panel = $("#user-detail");
