@@ -37,7 +37,7 @@ pub(super) fn is_marked(headers: &HeaderMap) -> bool {
 }
 
 /// Where the page is.
-pub(super) const PAGE: &str = "/_emulator/ui";
+const PAGE: &str = "/_emulator/ui";
 
 /// The page's Content-Security-Policy: its own origin only, no framing, no `<base>`.
 const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -231,4 +231,25 @@ async fn session(State(state): State<AppState>) -> Result<Json<Session>, ApiErro
         });
     }
     Ok(Json(Session { tenant_id: config.tenant.id.clone(), client, service_principals }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_of_the_assets_directory_is_served_with_a_media_type() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/api/dashboard/assets");
+        let mut on_disk: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        on_disk.sort();
+        let mut served: Vec<String> = ASSETS.iter().chain([&INDEX]).map(|a| a.name.to_owned()).collect();
+        served.sort();
+        assert_eq!(served, on_disk, "a file in assets/ is not in ASSETS (or the other way round)");
+        let by_extension = [(".js", JS), (".css", "text/css; charset=utf-8"), (".svg", "image/svg+xml")];
+        for asset in ASSETS {
+            let (_, expected) = by_extension.iter().find(|(ext, _)| asset.name.ends_with(ext)).unwrap();
+            assert_eq!(asset.media_type, *expected, "{}", asset.name);
+        }
+    }
 }
