@@ -157,8 +157,9 @@ try {
 
   // A failure shows its errorCode in its row.
   const failure = page.locator("#logs-table tbody tr.entry.status-failure");
-  const code = (await failure.locator("td").nth(7).textContent()).trim();
+  const code = (await failure.locator("td").nth(7).locator("strong").textContent()).trim();
   assert.ok(code.length > 0, "the failed entry's row shows no errorCode");
+  assert.ok((await failure.locator("td").nth(7).locator(".reason").textContent()).length > 0, "no reason in the row");
   assert.equal((await failure.locator("td").nth(4).textContent()).trim(), "9990001");
 
   // Expand a create with the keyboard: its steps in order, modified properties, evaluated mappings.
@@ -215,7 +216,10 @@ try {
   await card.locator("dd .badge", { hasText: "Active" }).first().waitFor();
   assert.equal(await jobStatus(BASE), "Active");
   assert.ok((await card.locator("table.mapping-table tbody tr").count()) > 10, "the mappings table is empty");
-  assert.match(await card.locator("table.mapping-table tbody tr", { hasText: "employeeId" }).first().textContent(), /\[externalId\]/);
+  assert.match(
+    await card.locator("table.mapping-table tbody tr", { hasText: "employeeId" }).first().textContent(),
+    /\[externalId\]/,
+  );
   step("pausing the job from the UI makes the API report Paused; Start makes it Active; the mappings table is shown");
   await page.locator("#status").filter({ hasText: "Start: done" }).waitFor();
   await shoot(page, "jobs");
@@ -243,7 +247,7 @@ try {
 
   // Playground: an expression's result, an error at its position, and a pasted upload's status and Location.
   await page.click('nav a[data-view="playground"]');
-  await page.fill("#expr-input", "Join(\" \", [name.givenName], [name.familyName])");
+  await page.fill("#expr-input", 'Join(" ", [name.givenName], [name.familyName])');
   await page.click('#expr-form button[type="submit"]');
   await page.locator("#expr-result output").filter({ hasText: "Barbara Jensen" }).waitFor();
   await page.fill("#expr-input", 'Join(" ", [a], ');
@@ -251,12 +255,15 @@ try {
   await page.locator("#expr-result pre.expr-error").waitFor();
   assert.match(await page.locator("#expr-result").textContent(), /ExpressionParsingFailed.*position 15/);
   assert.equal(await page.locator("#expr-result pre.expr-error").getAttribute("aria-label"), "Error at position 15");
-  await page.fill("#expr-input", "Join(\" \", [name.givenName], [name.familyName])");
+  await page.fill("#expr-input", 'Join(" ", [name.givenName], [name.familyName])');
   await page.click('#expr-form button[type="submit"]');
   await page.locator("#expr-result output").filter({ hasText: "Barbara Jensen" }).waitFor();
   await page.click('#upload-form button[type="submit"]');
   await page.locator("#upload-result .upload-status").filter({ hasText: "202" }).waitFor();
-  assert.match(await page.locator("#upload-result code.location").textContent(), /\/v1\.0\/auditLogs\/provisioning\/\?\$filter=jobid/);
+  assert.match(
+    await page.locator("#upload-result code.location").textContent(),
+    /\/v1\.0\/auditLogs\/provisioning\/\?\$filter=jobid/,
+  );
   step("playground: an expression evaluates, an error shows its position, a pasted upload shows 202 and Location");
   await shoot(page, "playground");
 
@@ -277,6 +284,14 @@ try {
     await fitsTheWindow(page, `${view} at 390px`);
     assert.ok(await page.locator('nav a[data-view="requests"]').isVisible());
   }
+  // The log entries become cards: nothing to scroll sideways, not even inside the table's box.
+  await page.click('nav a[data-view="logs"]');
+  await page.locator("#logs-table tbody tr.entry").nth(2).waitFor();
+  const cards = await page.evaluate(() => {
+    const scroller = document.querySelector("#logs-table").parentElement;
+    return { scroll: scroller.scrollWidth, width: scroller.clientWidth };
+  });
+  assert.ok(cards.scroll <= cards.width, `the log table is ${cards.scroll}px wide in its ${cards.width}px box`);
   await page.setViewportSize({ width: 1280, height: 800 });
   await fitsTheWindow(page, "requests at 1280px");
   step("every view fits a 390px-wide window and a 1280×800 one");
@@ -303,7 +318,10 @@ try {
   assert.ok(await admin.locator("#view-login").isHidden());
   // The poll brings the quarantine in once the worker has processed the failures.
   await quarantined.locator("dd .badge", { hasText: "Quarantine" }).waitFor();
-  assert.match(await quarantined.locator("dd strong.error-text").textContent(), /^EncounteredEscrowProportionThreshold: /);
+  assert.match(
+    await quarantined.locator("dd strong.error-text").textContent(),
+    /^EncounteredEscrowProportionThreshold: /,
+  );
   await admin.click('nav a[data-view="requests"]');
   // The journal (read with the admin token) holds this script's token request and upload, not the page's reads.
   await admin.waitForFunction(() => document.querySelectorAll("#requests-table tbody tr").length === 2);
@@ -313,11 +331,18 @@ try {
   const unexpected = admin.problems.filter((p) => !/status of 401/.test(p));
   assert.deepEqual(unexpected, [], "console errors besides the refused admin tokens");
   assert.equal(admin.problems.length, 2, `expected the two refused sign-ins: ${admin.problems}`);
-  step("with admin.token: the sign-in form, a wrong token refused, the right one kept for the tab and sent; a quarantine and its reason");
+  step(
+    "with admin.token: the sign-in form, a wrong token refused, the right one kept for the tab and sent; a quarantine and its reason",
+  );
 } catch (err) {
   // What the pages showed and reported, to say why.
   for (const page of pages) {
-    console.error(`page ${page.url()}: status line "${await page.locator("#status").textContent().catch(() => "?")}"`);
+    console.error(
+      `page ${page.url()}: status line "${await page
+        .locator("#status")
+        .textContent()
+        .catch(() => "?")}"`,
+    );
     console.error(`  problems: ${JSON.stringify(page.problems)}`);
   }
   throw err;

@@ -40,7 +40,8 @@ async function errorOf(response) {
   try {
     body = JSON.parse(raw);
     const e = body.error;
-    if (e && typeof e === "object" && e.message) message = `${response.status}: ${e.code ? `${e.code}: ` : ""}${e.message}`;
+    if (e && typeof e === "object" && e.message)
+      message = `${response.status}: ${e.code ? `${e.code}: ` : ""}${e.message}`;
     else if (body.error_description) message = `${response.status}: ${body.error_description.split("\r\n")[0]}`;
   } catch {
     // Not JSON: the status line says it.

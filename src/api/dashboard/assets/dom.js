@@ -53,7 +53,11 @@ export function badge(value) {
 
 /** A definition list of `[term, value]` pairs. */
 export function dl(pairs, className = "props") {
-  return h("dl", { className }, pairs.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v instanceof Node ? v : text(v))]));
+  return h(
+    "dl",
+    { className },
+    pairs.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v instanceof Node ? v : text(v))]),
+  );
 }
 
 /** Runs `tick` every `ms` while `active()` holds and the tab is visible; returns a function that stops it. */

@@ -14,7 +14,11 @@ let queue = Promise.resolve();
 
 export function init() {
   $("#jobs-refresh").addEventListener("click", () => refresh().catch(failed));
-  every(3000, () => isCurrent("jobs"), () => refresh().catch(failed));
+  every(
+    3000,
+    () => isCurrent("jobs"),
+    () => refresh().catch(failed),
+  );
 }
 
 export async function open() {
@@ -62,19 +66,33 @@ function build(job) {
     { className: "panel job", "aria-label": `Job ${job.id}`, dataset: { job: job.id } },
     h("h3", { className: "job-id" }, job.id),
     h("p", { className: "muted" }, `${job.spName} · service principal ${job.sp}`),
-    dl([
-      ["State", field("state")],
-      ["Status", field("code")],
-      ["Queued", field("queued")],
-      ["Users synchronized", field("synchronized")],
-      ["Last run", field("lastRun")],
-      ["Last run imported", field("imported")],
-      ["Last run exported", field("exported")],
-      ["Last run failed", field("escrowed")],
-      ["Quarantine", field("quarantine")],
-    ], "props grid"),
-    h("div", { className: "actions" }, action("start", "Start"), action("pause", "Pause"), action("restart", "Restart")),
-    h("details", { className: "mappings", open: true }, h("summary", {}, "Attribute mappings"), (values.mappings = h("div"))),
+    dl(
+      [
+        ["State", field("state")],
+        ["Status", field("code")],
+        ["Queued", field("queued")],
+        ["Users synchronized", field("synchronized")],
+        ["Last run", field("lastRun")],
+        ["Last run imported", field("imported")],
+        ["Last run exported", field("exported")],
+        ["Last run failed", field("escrowed")],
+        ["Quarantine", field("quarantine")],
+      ],
+      "props grid",
+    ),
+    h(
+      "div",
+      { className: "actions" },
+      action("start", "Start"),
+      action("pause", "Pause"),
+      action("restart", "Restart"),
+    ),
+    h(
+      "details",
+      { className: "mappings", open: true },
+      h("summary", {}, "Attribute mappings"),
+      (values.mappings = h("div")),
+    ),
   );
   return { root, values };
 }
@@ -93,7 +111,12 @@ function update(card, job, resource) {
   v.escrowed.textContent = text(last.countEscrowed ?? 0);
   v.lastRun.textContent = last.timeEnded ? `${last.state} · ${when(last.timeEnded)}` : "never";
   const q = status.quarantine;
-  fill(v.quarantine, q ? h("strong", { className: "error-text" }, `${q.reason}${q.error?.message ? `: ${q.error.message}` : ""}`) : "none");
+  fill(
+    v.quarantine,
+    q
+      ? h("strong", { className: "error-text" }, `${q.reason}${q.error?.message ? `: ${q.error.message}` : ""}`)
+      : "none",
+  );
 }
 
 async function act(job, verb) {
@@ -112,14 +135,26 @@ async function loadMappings(job, card) {
   for (const rule of schema.synchronizationRules || []) {
     for (const mapping of rule.objectMappings || []) {
       tables.push(
-        h("h4", {}, `${mapping.sourceObjectName} → ${mapping.targetObjectName}${mapping.enabled === false ? " (disabled)" : ""}`),
+        h(
+          "h4",
+          {},
+          `${mapping.sourceObjectName} → ${mapping.targetObjectName}${mapping.enabled === false ? " (disabled)" : ""}`,
+        ),
         h(
           "div",
           { className: "scroll" },
           h(
             "table",
             { className: "mapping-table" },
-            h("thead", {}, h("tr", {}, ["Target attribute", "Source", "Applied", "Matching"].map((c) => h("th", { scope: "col" }, c)))),
+            h(
+              "thead",
+              {},
+              h(
+                "tr",
+                {},
+                ["Target attribute", "Source", "Applied", "Matching"].map((c) => h("th", { scope: "col" }, c)),
+              ),
+            ),
             h(
               "tbody",
               {},

@@ -25,7 +25,11 @@ export function init() {
     typing = setTimeout(() => reload().catch(failed), 300);
   });
   $("#logs-more").addEventListener("click", () => older().catch(failed));
-  every(2000, () => isCurrent("logs"), () => poll().catch(failed));
+  every(
+    2000,
+    () => isCurrent("logs"),
+    () => poll().catch(failed),
+  );
 }
 
 export async function open(params) {
@@ -129,13 +133,22 @@ function row(entry, isNew = false) {
     "tr",
     { className: `entry status-${status}${isNew ? " new" : ""}`, dataset: { id: entry.id } },
     h("td", {}, toggle),
-    h("td", {}, h("time", { dateTime: entry.activityDateTime }, when(entry.activityDateTime))),
-    h("td", {}, entry.provisioningAction),
-    h("td", {}, badge(status)),
-    h("td", {}, h("code", {}, entry.sourceIdentity?.id || "")),
-    h("td", {}, entry.sourceIdentity?.displayName || ""),
-    h("td", {}, entry.targetIdentity?.displayName || entry.targetIdentity?.id || ""),
-    h("td", {}, error?.errorCode ? h("strong", { className: "error-text" }, error.errorCode) : ""),
+    h(
+      "td",
+      { dataset: { label: "Time" } },
+      h("time", { dateTime: entry.activityDateTime }, when(entry.activityDateTime)),
+    ),
+    h("td", { dataset: { label: "Action" } }, entry.provisioningAction),
+    h("td", { dataset: { label: "Status" } }, badge(status)),
+    h("td", { dataset: { label: "externalId" } }, h("code", {}, entry.sourceIdentity?.id || "")),
+    h("td", { dataset: { label: "Source" } }, entry.sourceIdentity?.displayName || ""),
+    h("td", { dataset: { label: "Target" } }, entry.targetIdentity?.displayName || entry.targetIdentity?.id || ""),
+    h(
+      "td",
+      { dataset: { label: "Error" } },
+      error?.errorCode ? h("strong", { className: "error-text" }, error.errorCode) : "",
+      error?.reason ? h("span", { className: "reason" }, error.reason) : null,
+    ),
   );
   rows.set(entry.id, tr);
   return [tr, detail];
@@ -160,60 +173,112 @@ function details(entry) {
           error.recommendedAction ? h("p", {}, `Recommended: ${error.recommendedAction}`) : null,
         )
       : null,
-    dl([
-      ["Log entry id", entry.id],
-      ["Job", entry.jobId],
-      ["Change id", entry.changeId],
-      ["Target id", entry.targetIdentity?.id || "—"],
-      ["Duration", `${entry.durationInMilliseconds} ms`],
-    ]),
-    h("h4", {}, "Steps"),
     h(
-      "ol",
-      { className: "steps" },
-      steps.map((step) =>
+      "div",
+      { className: "detail-grid" },
+      h(
+        "div",
+        {},
+        dl([
+          ["Log entry id", entry.id],
+          ["Job", entry.jobId],
+          ["Change id", entry.changeId],
+          ["Target id", entry.targetIdentity?.id || "—"],
+          ["Duration", `${entry.durationInMilliseconds} ms`],
+        ]),
+        h("h4", {}, "Steps"),
         h(
-          "li",
-          { className: `step status-${step.status}` },
-          h("p", {}, badge(step.status), " ", h("strong", {}, step.name), h("span", { className: "muted" }, ` (${step.provisioningStepType})`)),
-          h("p", {}, step.description),
-          step.provisioningStepType !== "export" && Object.keys(step.details || {}).length
-            ? dl(Object.entries(step.details), "props small")
-            : null,
-        ),
-      ),
-    ),
-    h("h4", {}, "Modified properties"),
-    (entry.modifiedProperties || []).length
-      ? h(
-          "div",
-          { className: "scroll" },
-          h(
-            "table",
-            { className: "modified" },
-            h("thead", {}, h("tr", {}, ["Property", "Old value", "New value"].map((c) => h("th", { scope: "col" }, c)))),
+          "ol",
+          { className: "steps" },
+          steps.map((step) =>
             h(
-              "tbody",
-              {},
-              entry.modifiedProperties.map((p) =>
-                h("tr", {}, h("td", {}, p.displayName), h("td", { className: "old" }, text(p.oldValue)), h("td", { className: "new" }, `→ ${text(p.newValue)}`)),
+              "li",
+              { className: `step status-${step.status}` },
+              h(
+                "p",
+                {},
+                badge(step.status),
+                " ",
+                h("strong", {}, step.name),
+                h("span", { className: "muted" }, ` (${step.provisioningStepType})`),
               ),
+              h("p", {}, step.description),
+              step.provisioningStepType !== "export" && Object.keys(step.details || {}).length
+                ? h(
+                    "details",
+                    { className: "step-details" },
+                    h("summary", {}, `Details (${Object.keys(step.details).length})`),
+                    dl(Object.entries(step.details), "props small"),
+                  )
+                : null,
             ),
           ),
-        )
-      : h("p", { className: "muted" }, "None."),
-    h("h4", {}, "Evaluated mappings"),
-    evaluated.length
-      ? h(
-          "div",
-          { className: "scroll" },
-          h(
-            "table",
-            { className: "evaluated" },
-            h("thead", {}, h("tr", {}, ["Target attribute", "Expression = value"].map((c) => h("th", { scope: "col" }, c)))),
-            h("tbody", {}, evaluated.map(([target, value]) => h("tr", {}, h("td", {}, target), h("td", {}, h("code", {}, value))))),
-          ),
-        )
-      : h("p", { className: "muted" }, "No export step: nothing was evaluated for the target."),
+        ),
+      ),
+      h(
+        "div",
+        {},
+        h("h4", {}, "Modified properties"),
+        (entry.modifiedProperties || []).length
+          ? h(
+              "div",
+              { className: "scroll" },
+              h(
+                "table",
+                { className: "modified" },
+                h(
+                  "thead",
+                  {},
+                  h(
+                    "tr",
+                    {},
+                    ["Property", "Old value", "New value"].map((c) => h("th", { scope: "col" }, c)),
+                  ),
+                ),
+                h(
+                  "tbody",
+                  {},
+                  entry.modifiedProperties.map((p) =>
+                    h(
+                      "tr",
+                      {},
+                      h("td", {}, p.displayName),
+                      h("td", { className: "old" }, text(p.oldValue)),
+                      h("td", { className: "new" }, `→ ${text(p.newValue)}`),
+                    ),
+                  ),
+                ),
+              ),
+            )
+          : h("p", { className: "muted" }, "None."),
+        h("h4", {}, "Evaluated mappings"),
+        evaluated.length
+          ? h(
+              "div",
+              { className: "scroll" },
+              h(
+                "table",
+                { className: "evaluated" },
+                h(
+                  "thead",
+                  {},
+                  h(
+                    "tr",
+                    {},
+                    ["Target attribute", "Expression = value"].map((c) => h("th", { scope: "col" }, c)),
+                  ),
+                ),
+                h(
+                  "tbody",
+                  {},
+                  evaluated.map(([target, value]) =>
+                    h("tr", {}, h("td", {}, target), h("td", {}, h("code", {}, value))),
+                  ),
+                ),
+              ),
+            )
+          : h("p", { className: "muted" }, "No export step: nothing was evaluated for the target."),
+      ),
+    ),
   );
 }

@@ -14,7 +14,10 @@ const SAMPLE_UPLOAD = {
       bulkId: "701984",
       path: "/Users",
       data: {
-        schemas: ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        schemas: [
+          "urn:ietf:params:scim:schemas:core:2.0:User",
+          "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ],
         externalId: "701984",
         userName: "bjensen@example.com",
         name: { givenName: "Barbara", familyName: "Jensen" },
@@ -66,14 +69,22 @@ async function evaluate() {
   const answer = await graph(`${jobPath(chosen($("#expr-job")))}/schema/parseExpression`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ expression, testInputObject: { definition: null, properties }, targetAttributeDefinition: null }),
+    body: JSON.stringify({
+      expression,
+      testInputObject: { definition: null, properties },
+      targetAttributeDefinition: null,
+    }),
   });
   if (answer.evaluationSucceeded) {
     const values = answer.evaluationResult || [];
     fill(
       out,
       h("p", { className: "ok-text" }, "Result"),
-      h("output", { className: "value", htmlFor: "expr-input" }, values.length ? values.join("\n") : "(null: no value)"),
+      h(
+        "output",
+        { className: "value", htmlFor: "expr-input" },
+        values.length ? values.join("\n") : "(null: no value)",
+      ),
     );
     return;
   }
@@ -81,7 +92,12 @@ async function evaluate() {
   const position = /at position (\d+)(?!.*at position \d)/.exec(error.message || "");
   fill(
     out,
-    h("p", { className: "error-text" }, h("strong", {}, error.code || (answer.parsingSucceeded ? "Evaluation failed" : "Parsing failed")), `: ${error.message || ""}`),
+    h(
+      "p",
+      { className: "error-text" },
+      h("strong", {}, error.code || (answer.parsingSucceeded ? "Evaluation failed" : "Parsing failed")),
+      `: ${error.message || ""}`,
+    ),
     position ? marked(expression, Number(position[1])) : null,
   );
 }
@@ -92,7 +108,13 @@ function marked(expression, at) {
   const before = chars.slice(0, at).join("");
   const here = chars[at] ?? " ";
   const after = chars.slice(at + 1).join("");
-  return h("pre", { className: "expr-error", "aria-label": `Error at position ${at}` }, before, h("mark", {}, here), after);
+  return h(
+    "pre",
+    { className: "expr-error", "aria-label": `Error at position ${at}` },
+    before,
+    h("mark", {}, here),
+    after,
+  );
 }
 
 async function upload() {
@@ -115,9 +137,20 @@ async function upload() {
   }
   fill(
     out,
-    h("p", { className: response.ok ? "ok-text" : "error-text" }, h("strong", { className: "upload-status" }, `${response.status} ${response.statusText}`)),
+    h(
+      "p",
+      { className: response.ok ? "ok-text" : "error-text" },
+      h("strong", { className: "upload-status" }, `${response.status} ${response.statusText}`),
+    ),
     location
-      ? h("p", {}, "Location: ", h("code", { className: "location" }, location), " — ", h("a", { href: "#logs" }, "see the log entries"))
+      ? h(
+          "p",
+          {},
+          "Location: ",
+          h("code", { className: "location" }, location),
+          " — ",
+          h("a", { href: "#logs" }, "see the log entries"),
+        )
       : null,
     body ? h("pre", { className: "body" }, body) : null,
   );

@@ -15,7 +15,11 @@ export function init() {
   });
   form.addEventListener("change", () => refresh().catch(failed));
   $("#requests-refresh").addEventListener("click", () => refresh().catch(failed));
-  every(3000, () => isCurrent("requests"), () => refresh().catch(failed));
+  every(
+    3000,
+    () => isCurrent("requests"),
+    () => refresh().catch(failed),
+  );
 }
 
 export async function open() {
@@ -43,7 +47,11 @@ async function refresh() {
         h("td", {}, badge(e.status)),
         h("td", {}, String(e.durationMs)),
         h("td", {}, h("code", {}, e.clientId || "")),
-        h("td", {}, e.reason || (e.operations != null ? `${e.operations} operation${e.operations === 1 ? "" : "s"}` : "")),
+        h(
+          "td",
+          {},
+          e.reason || (e.operations != null ? `${e.operations} operation${e.operations === 1 ? "" : "s"}` : ""),
+        ),
       ),
     );
   }

@@ -35,7 +35,10 @@ async function search() {
   const params = new URLSearchParams({ $select: SELECT, $top: "100" });
   if (q) {
     const l = literal(q);
-    params.set("$filter", `startswith(displayName,${l}) or startswith(userPrincipalName,${l}) or startswith(employeeId,${l})`);
+    params.set(
+      "$filter",
+      `startswith(displayName,${l}) or startswith(userPrincipalName,${l}) or startswith(employeeId,${l})`,
+    );
   }
   const page = await graph(`/v1.0/users?${params}`);
   if (!ticket()) return;
@@ -45,7 +48,15 @@ async function search() {
       h(
         "tr",
         { dataset: { id: user.id } },
-        h("td", {}, h("button", { type: "button", className: "link", onclick: () => show(user.id).catch(failed) }, user.displayName || user.id)),
+        h(
+          "td",
+          {},
+          h(
+            "button",
+            { type: "button", className: "link", onclick: () => show(user.id).catch(failed) },
+            user.displayName || user.id,
+          ),
+        ),
         h("td", {}, user.userPrincipalName),
         h("td", {}, h("code", {}, user.employeeId || "")),
         h("td", {}, user.accountEnabled ? "yes" : "no"),
@@ -84,7 +95,16 @@ async function show(id) {
           "ol",
           { className: "chain" },
           chain.map((m) =>
-            h("li", {}, h("button", { type: "button", className: "link", onclick: () => show(m.id).catch(failed) }, m.displayName || m.id), m.employeeId ? ` (${m.employeeId})` : ""),
+            h(
+              "li",
+              {},
+              h(
+                "button",
+                { type: "button", className: "link", onclick: () => show(m.id).catch(failed) },
+                m.displayName || m.id,
+              ),
+              m.employeeId ? ` (${m.employeeId})` : "",
+            ),
           ),
         )
       : h("p", { className: "muted" }, "No manager."),
