@@ -394,7 +394,7 @@ impl Run<'_> {
     /// The BulkResponse entry of operation `i`.
     fn result(&self, i: usize, base: &str) -> Value {
         let op = &self.ops[i];
-        let mut out = Map::new();
+        let mut out = Map::with_capacity(5);
         let method = match op.method {
             Some(m) => m.as_str(),
             None => op.method_text.as_str(),

@@ -99,7 +99,8 @@ pub fn check_schemas(kind: ScimKind, body: &Map<String, Value>) -> Result<(), Sc
 /// their URN. `id`, `meta` and `schemas` are the service's and are dropped too.
 pub fn normalize(kind: ScimKind, body: &Map<String, Value>) -> Result<Map<String, Value>, ScimError> {
     let core = core_schema(kind);
-    let mut out = Map::new();
+    // Sized up front: growing an ordered map rehashes it, a measurable share of a Bulk request's time.
+    let mut out = Map::with_capacity(body.len());
     for (key, value) in body {
         if ["schemas", "id", "meta"].iter().any(|k| k.eq_ignore_ascii_case(key)) {
             continue;
@@ -120,7 +121,7 @@ pub fn normalize(kind: ScimKind, body: &Map<String, Value>) -> Result<Map<String
                     format!("The extension '{key}' must be an object."),
                 ));
             };
-            let mut attrs = Map::new();
+            let mut attrs = Map::with_capacity(fields.len());
             for (name, v) in fields {
                 let def = known(ext.attributes, name, key)?;
                 if let Some(v) = written(def, v, name)? {
@@ -200,7 +201,7 @@ fn single(def: &AttrDef, value: &Value, path: &str) -> Result<Option<Value>, Sci
     Ok(Some(match (def.ty, value) {
         (_, Value::Null) => return Ok(None),
         (AttrType::Complex, Value::Object(fields)) => {
-            let mut out = Map::new();
+            let mut out = Map::with_capacity(fields.len());
             for (name, v) in fields {
                 let sub = def.sub_attr(name).ok_or_else(|| {
                     ScimError::bad_request(
@@ -257,7 +258,7 @@ pub fn etag(version: u64) -> String {
 /// The full representation of a record; `base` is the dialect's base URL (`http://host/scim/v2`), `groups`
 /// the groups a user belongs to.
 pub fn render(record: &ScimRecord, base: &str, groups: &[Membership]) -> Map<String, Value> {
-    let mut out = Map::new();
+    let mut out = Map::with_capacity(record.attributes.len() + 4);
     let mut schemas = vec![Value::from(core_schema(record.kind).id)];
     schemas.extend(
         extensions(record.kind).iter().filter(|e| record.attributes.contains_key(e.id)).map(|e| Value::from(e.id)),
@@ -283,7 +284,7 @@ pub fn render(record: &ScimRecord, base: &str, groups: &[Membership]) -> Map<Str
             .collect();
         out.insert("groups".into(), Value::Array(list));
     }
-    let mut meta = Map::new();
+    let mut meta = Map::with_capacity(5);
     meta.insert("resourceType".into(), type_name(record.kind).into());
     meta.insert("created".into(), datetime(record.created).into());
     meta.insert("lastModified".into(), datetime(record.last_modified).into());
