@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use tokio::process::Command;
 
-use crate::python_clients::{describe, run};
+use crate::python_clients::{describe, npm_project, run};
 use crate::support::*;
 
 const ADMIN_TOKEN: &str = "dashboard-admin-token";
@@ -184,25 +184,9 @@ fn chromium() -> PathBuf {
     );
 }
 
-/// `target/browser-tests` with the locked packages of tests/browser.
+/// `target/browser-tests` with the locked packages of tests/browser and its script.
 async fn browser_tests() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.parent().unwrap_or(tmp).join("browser-tests");
-    std::fs::create_dir_all(&dir).unwrap();
-    let lock = std::fs::read_to_string(repo().join("tests/browser/package-lock.json")).unwrap();
-    let stamp = dir.join("installed-package-lock.json");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(lock.as_str()) {
-        std::fs::copy(repo().join("tests/browser/package.json"), dir.join("package.json")).unwrap();
-        std::fs::write(dir.join("package-lock.json"), &lock).unwrap();
-        let out = run(
-            Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&dir),
-            "npm ci in target/browser-tests (needs Node.js 20+ and npm, e.g. apt-get install nodejs npm, and the npm registry)",
-            Duration::from_secs(600),
-        )
-        .await;
-        assert!(out.status.success(), "npm ci failed: {}", describe(&out));
-        std::fs::write(&stamp, lock).unwrap();
-    }
+    let dir = npm_project("browser-tests", "browser", "Node.js 20+ and npm").await;
     std::fs::copy(repo().join("tests/browser/dashboard.mjs"), dir.join("dashboard.mjs")).unwrap();
     dir
 }

@@ -57,6 +57,30 @@ pub fn describe(output: &Output) -> String {
     )
 }
 
+/// `target/{name}` with the locked npm packages of the repo's `tests/{name_in_tests}` (`npm ci`, again only
+/// when the lock changes); `needs` says what a failing install needs.
+pub async fn npm_project(name: &str, name_in_tests: &str, needs: &str) -> PathBuf {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(name_in_tests);
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let dir = tmp.parent().unwrap_or(tmp).join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::read_to_string(repo.join("package-lock.json")).unwrap();
+    let stamp = dir.join("installed-package-lock.json");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(lock.as_str()) {
+        std::fs::copy(repo.join("package.json"), dir.join("package.json")).unwrap();
+        std::fs::write(dir.join("package-lock.json"), &lock).unwrap();
+        let out = run(
+            Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&dir),
+            &format!("npm ci in target/{name} (needs {needs}, e.g. apt-get install nodejs npm, and the npm registry)"),
+            Duration::from_secs(600),
+        )
+        .await;
+        assert!(out.status.success(), "npm ci failed: {}", describe(&out));
+        std::fs::write(&stamp, lock).unwrap();
+    }
+    dir
+}
+
 /// The virtual environment with the pinned packages, created or updated once per test run (the tests using it
 /// run in parallel and must not install into it at the same time).
 pub async fn ensure_venv() -> PathBuf {

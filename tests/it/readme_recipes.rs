@@ -14,7 +14,7 @@ use std::time::Duration;
 use entra_inbound::clock::SystemClock;
 use tokio::process::Command;
 
-use crate::python_clients::{describe, ensure_venv, run};
+use crate::python_clients::{describe, ensure_venv, npm_project, run};
 use crate::support::*;
 
 const RECIPE_TIMEOUT: Duration = Duration::from_secs(180);
@@ -130,22 +130,5 @@ async fn the_node_msgraph_recipe_runs_over_https() {
 
 /// `target/node-recipes` with the locked packages of tests/node.
 async fn node_recipes() -> PathBuf {
-    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    let dir = tmp.parent().unwrap_or(tmp).join("node-recipes");
-    std::fs::create_dir_all(&dir).unwrap();
-    let lock = std::fs::read_to_string(repo().join("tests/node/package-lock.json")).unwrap();
-    let stamp = dir.join("installed-package-lock.json");
-    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(lock.as_str()) {
-        std::fs::copy(repo().join("tests/node/package.json"), dir.join("package.json")).unwrap();
-        std::fs::write(dir.join("package-lock.json"), &lock).unwrap();
-        let out = run(
-            Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&dir),
-            "npm ci in target/node-recipes (needs Node.js and npm, e.g. apt-get install nodejs npm, and the npm registry)",
-            Duration::from_secs(600),
-        )
-        .await;
-        assert!(out.status.success(), "npm ci failed: {}", describe(&out));
-        std::fs::write(&stamp, lock).unwrap();
-    }
-    dir
+    npm_project("node-recipes", "node", "Node.js and npm").await
 }
