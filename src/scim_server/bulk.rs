@@ -366,8 +366,8 @@ impl Run<'_> {
         };
         let version = op.version.as_deref();
         let outcome = match (op.method, id) {
-            (Some(Method::Post), None) => self.writes.create(kind, &data).map(Some),
-            (Some(Method::Put), Some(id)) => self.writes.replace(kind, id, &data, version).map(Some),
+            (Some(Method::Post), None) => self.writes.create(kind, data).map(Some),
+            (Some(Method::Put), Some(id)) => self.writes.replace(kind, id, data, version).map(Some),
             (Some(Method::Patch), Some(id)) => self.writes.patch(kind, id, &data, version).map(Some),
             (Some(Method::Delete), Some(id)) => self.writes.delete(kind, id, version).map(|()| None),
             (Some(Method::Post), Some(_)) => Err(Failure::Scim(ScimError::bad_request(

@@ -59,8 +59,11 @@ fn check_version(if_match: Option<&str>, version: u64) -> Result<(), ScimError> 
     if matches { Ok(()) } else { Err(ScimError::version_mismatch(&etag(version))) }
 }
 
-fn object(body: &Value) -> Result<&Map<String, Value>, ScimError> {
-    body.as_object().ok_or_else(|| ScimError::bad_request(ScimType::InvalidSyntax, "The body must be a JSON object."))
+fn object(body: Value) -> Result<Map<String, Value>, ScimError> {
+    match body {
+        Value::Object(map) => Ok(map),
+        _ => Err(ScimError::bad_request(ScimType::InvalidSyntax, "The body must be a JSON object.")),
+    }
 }
 
 impl Writes<'_> {
@@ -139,9 +142,9 @@ impl Writes<'_> {
     }
 
     /// POST: a new resource.
-    pub fn create(&mut self, kind: ScimKind, body: &Value) -> Result<ScimRecord, Failure> {
+    pub fn create(&mut self, kind: ScimKind, body: Value) -> Result<ScimRecord, Failure> {
         let body = object(body)?;
-        check_schemas(kind, body)?;
+        check_schemas(kind, &body)?;
         let attrs = normalize(kind, body)?;
         let members = self.admissible(kind, &attrs, None)?;
         // Time-ordered ids: the rows of one Bulk request land together in the id index instead of on as many
@@ -156,13 +159,13 @@ impl Writes<'_> {
         &mut self,
         kind: ScimKind,
         id: &str,
-        body: &Value,
+        body: Value,
         if_match: Option<&str>,
     ) -> Result<ScimRecord, Failure> {
         let old = self.existing(kind, id)?;
         check_version(if_match, old.version)?;
         let body = object(body)?;
-        check_schemas(kind, body)?;
+        check_schemas(kind, &body)?;
         let attrs = normalize(kind, body)?;
         let members = self.admissible(kind, &attrs, Some(id))?;
         let record = Self::record(kind, old.id, attrs, members, old.created, old.version + 1, self.now);
@@ -183,7 +186,7 @@ impl Writes<'_> {
         let request = PatchRequest::parse(body)?;
         let mut attrs = old.attributes.clone();
         request.apply(kind, &mut attrs)?;
-        let attrs = normalize(kind, &attrs)?;
+        let attrs = normalize(kind, attrs)?;
         if attrs == old.attributes {
             return Ok(old);
         }

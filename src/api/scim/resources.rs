@@ -158,7 +158,7 @@ pub async fn create(
     let kind = kind(&collection)?;
     let selection = selection(kind, query.as_deref())?;
     let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
-    let record = scim.service.write(move |w| w.create(kind, &body)).await.map_err(storage_failure)??;
+    let record = scim.service.write(move |w| w.create(kind, body)).await.map_err(storage_failure)??;
     resource(&scim, &record, 201, &selection).await
 }
 
@@ -205,7 +205,7 @@ pub async fn get(
 }
 
 /// A rewrite of one resource (PUT or PATCH) as the service's `Writes` method `change` does it.
-type Change = fn(&mut Writes<'_>, ScimKind, &str, &Value, Option<&str>) -> Result<ScimRecord, Failure>;
+type Change = fn(&mut Writes<'_>, ScimKind, &str, Value, Option<&str>) -> Result<ScimRecord, Failure>;
 
 #[utoipa::path(
     put,
@@ -268,7 +268,7 @@ pub async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    rewrite(scim, &collection, id, query, headers, body, |w, k, id, b, m| w.patch(k, id, b, m)).await
+    rewrite(scim, &collection, id, query, headers, body, |w, k, id, b, m| w.patch(k, id, &b, m)).await
 }
 
 async fn rewrite(
@@ -286,7 +286,7 @@ async fn rewrite(
     let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
     let record = scim
         .service
-        .write(move |w| change(w, kind, &id, &body, if_match.as_deref()))
+        .write(move |w| change(w, kind, &id, body, if_match.as_deref()))
         .await
         .map_err(storage_failure)??;
     resource(&scim, &record, 200, &selection).await
