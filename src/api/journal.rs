@@ -76,6 +76,13 @@ pub(super) async fn record(State(state): State<AppState>, req: Request, next: Ne
     let (method, path) = (req.method().to_string(), req.uri().path().to_owned());
     let bearer_client = bearer_client_id(req.headers());
     let (time, started) = (state.clock.now(), Instant::now());
+    // An upload's client is remembered before the handler stages it: the engine may process the upload, and
+    // note its findings for that client, before the answer comes back through here.
+    if kind == RouteKind::BulkUpload
+        && let Some(ids) = &ids
+    {
+        state.report.upload_sent(&ids.request_id, bearer_client.as_deref());
+    }
 
     let response = next.run(req).await;
 
@@ -107,7 +114,6 @@ pub(super) async fn record(State(state): State<AppState>, req: Request, next: Ne
     }
     let upload = response.extensions().get::<UploadNote>();
     if let Some(upload) = upload {
-        report.upload_sent(&request_id, client);
         for finding in &upload.findings {
             report.note(client, *finding, &request_id);
         }

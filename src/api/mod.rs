@@ -126,4 +126,30 @@ mod tests {
         assert_eq!(body["error"]["innerError"]["request-id"], request_id.as_str());
         assert_eq!(body["error"]["innerError"]["client-request-id"], "mine");
     }
+
+    /// The engine can apply an upload, and note a finding for its client, before the 202 has come back out
+    /// through the journal: the client must already be known then (the handler below plays the engine).
+    #[tokio::test]
+    async fn an_uploads_client_is_known_to_the_report_while_the_upload_is_still_being_answered() {
+        use axum::Extension;
+        use base64::Engine as _;
+
+        use crate::control::report::FindingKind;
+
+        let state = AppState::new(Config::defaults().unwrap(), Arc::new(SystemClock)).await.unwrap();
+        async fn upload(State(state): State<AppState>, Extension(ids): Extension<RequestIds>) -> StatusCode {
+            state.report.note_upload(&ids.request_id, FindingKind::ActiveOmitted);
+            StatusCode::ACCEPTED
+        }
+        let path = "/v1.0/servicePrincipals/sp/synchronization/jobs/J/bulkUpload";
+        let routes = Router::new().route(path, axum::routing::post(upload));
+        let app = with_middleware(routes, state.clone());
+        let claims = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(r#"{"appid":"the-client"}"#);
+        let request = Request::post(path).header("authorization", format!("Bearer e30.{claims}.sig"));
+        let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        let clients = state.report.clients();
+        assert_eq!(clients.len(), 1);
+        assert_eq!(clients[0].client_id.as_deref(), Some("the-client"));
+    }
 }
