@@ -22,6 +22,7 @@ mod journal;
 mod links;
 mod metrics;
 mod openapi;
+mod postgres_leg;
 mod provisioning_logs;
 mod python_clients;
 mod readme_recipes;
