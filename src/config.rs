@@ -668,4 +668,30 @@ rate_preset = "troubleshooting"
         let err = Config::load_with_env(Some(&path), env(&[]), &Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("'J' is configured twice"), "{err}");
     }
+
+    #[test]
+    fn the_storage_backend_and_its_url_are_checked_together() {
+        let load = |pairs: &[(&str, &str)]| Config::load_with_env(None, env(pairs), &Overrides::default());
+        assert_eq!(load(&[]).unwrap().storage.backend, Backend::Sqlite);
+        let err = load(&[("ENTRA_INBOUND__STORAGE__BACKEND", "postgres")]).unwrap_err().to_string();
+        assert!(err.contains("storage.url must be set when storage.backend is \"postgres\""), "{err}");
+        let err = load(&[
+            ("ENTRA_INBOUND__STORAGE__BACKEND", "postgres"),
+            ("ENTRA_INBOUND__STORAGE__URL", "postgres://a:b@h:notaport/d"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("storage.url is not a PostgreSQL connection URL"), "{err}");
+        let err = load(&[("ENTRA_INBOUND__STORAGE__URL", "postgres://h/d")]).unwrap_err().to_string();
+        assert!(err.contains("storage.url is only read when storage.backend is \"postgres\""), "{err}");
+        let err = load(&[("ENTRA_INBOUND__STORAGE__BACKEND", "mysql")]).unwrap_err().to_string();
+        assert!(err.contains("mysql"), "{err}");
+        let ok = load(&[
+            ("ENTRA_INBOUND__STORAGE__BACKEND", "postgres"),
+            ("ENTRA_INBOUND__STORAGE__URL", "postgres://entra:secret@db:5432/entra"),
+        ])
+        .unwrap();
+        assert_eq!(ok.storage.backend, Backend::Postgres);
+        assert_eq!(ok.redacted()["storage"]["url"], "***", "the URL may hold a password");
+    }
 }

@@ -20,8 +20,8 @@
 //! A storage failure is logged once, with its cause, by the caller that turns it into an HTTP answer or a
 //! retry (`StoreError`'s `Display` carries the cause).
 
-mod records;
 mod postgres;
+mod records;
 mod scim_records;
 mod sql;
 mod sqlite;

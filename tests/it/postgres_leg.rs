@@ -43,8 +43,9 @@ pub async fn configure(config: &mut Config) {
         config.storage.data_dir.hash(&mut h);
         format!("d_{:016x}", h.finish())
     };
-    let (client, connection) =
-        tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls).await.expect("connect to the leg's server");
+    let (client, connection) = tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
+        .await
+        .expect("connect to the leg's server");
     let task = tokio::spawn(connection);
     if let Err(e) = client.batch_execute(&format!("CREATE DATABASE {name}")).await
         && e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE)
@@ -67,7 +68,15 @@ fn server_binaries() -> PathBuf {
         .map(|e| e.path().join("bin"))
         .filter(|bin| bin.join("initdb").is_file() && bin.join("pg_ctl").is_file())
         .collect();
-    found.sort_by_key(|p| p.file_name().map(|_| p.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)));
+    found.sort_by_key(|p| {
+        p.file_name().map(|_| {
+            p.parent()
+                .and_then(|v| v.file_name())
+                .and_then(|v| v.to_str())
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0)
+        })
+    });
     found.pop().unwrap_or_else(|| {
         panic!(
             "the PostgreSQL leg needs a PostgreSQL server (initdb, pg_ctl under /usr/lib/postgresql/*/bin): install it \

@@ -78,8 +78,7 @@ pub(super) async fn skip_all_to(c: &impl GenericClient, job_ids: &[String], thro
 /// Marks everything staged for `job_id` so far as done without applying it; one transaction.
 pub(super) async fn purge(client: &mut Client, job_id: &str) -> Result<Purged, StoreError> {
     let tx = client.transaction().await?;
-    tx.execute("INSERT INTO job_progress (job_id, through) VALUES ($1, 0) ON CONFLICT DO NOTHING", &[&job_id])
-        .await?;
+    tx.execute("INSERT INTO job_progress (job_id, through) VALUES ($1, 0) ON CONFLICT DO NOTHING", &[&job_id]).await?;
     let from: i64 =
         tx.query_one("SELECT through FROM job_progress WHERE job_id = $1 FOR UPDATE", &[&job_id]).await?.get(0);
     let newest = staging::newest_seq(&tx, job_id).await?.unwrap_or(from);

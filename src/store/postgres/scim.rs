@@ -10,8 +10,8 @@ use tokio::runtime::Handle;
 use tokio_postgres::{GenericClient, Row, Transaction};
 
 use super::super::StoreError;
-use super::params::{opt_text, text, texts};
 use super::super::scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter};
+use super::params::{opt_text, text, texts};
 use crate::graph_time::{from_ticks, ticks};
 
 const COLUMNS: &str = "id, kind, unique_key, external_id, display_name, version, created, last_modified, attributes";
@@ -155,7 +155,8 @@ impl ScimWriter for Turn<'_> {
     }
 
     fn kind_of(&mut self, id: &str) -> Result<Option<ScimKind>, StoreError> {
-        let row = self.handle.block_on(self.tx.query_opt("SELECT kind FROM scim_resource WHERE id = $1", &[&text(id)]))?;
+        let row =
+            self.handle.block_on(self.tx.query_opt("SELECT kind FROM scim_resource WHERE id = $1", &[&text(id)]))?;
         Ok(row.and_then(|r| ScimKind::from_code(r.get(0))))
     }
 

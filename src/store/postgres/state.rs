@@ -28,7 +28,9 @@ pub(super) async fn read(client: &mut Client, job_ids: &[String]) -> Result<Stat
         out.jobs.push(SavedJob { job_id: job_id.clone(), run_state: record.run_state, schema: record.schema });
     }
     out.staged.sort_by_key(|r| r.seq);
-    let rows = tx.query(&format!("SELECT {} FROM user_record ORDER BY id", super::super::sqlite::users::columns()), &[]).await?;
+    let rows = tx
+        .query(&format!("SELECT {} FROM user_record ORDER BY id", super::super::sqlite::users::columns()), &[])
+        .await?;
     out.users = rows.iter().map(|r| users::read(r, 0)).collect::<Result<_, _>>()?;
     let rows =
         tx.query(&format!("SELECT {} FROM pending_reference ORDER BY user_id", unit::PENDING_COLUMNS), &[]).await?;

@@ -8,8 +8,8 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
 use super::super::StoreError;
-use super::params::{text, texts};
 use super::super::sqlite::users::{TEXT_COLUMNS, columns};
+use super::params::{text, texts};
 use crate::directory::{DirectoryUser, TEXT_PROPERTIES, TargetValue};
 use crate::graph_time::{from_ticks, ticks};
 
@@ -52,18 +52,18 @@ pub(super) async fn save(c: &impl GenericClient, user: &DirectoryUser) -> Result
 pub(super) fn read(row: &Row, at: usize) -> Result<DirectoryUser, StoreError> {
     let id: String = row.try_get(at)?;
     let corrupt = |what: &str, e: serde_json::Error| StoreError::Corrupt(format!("user {id}: {what}: {e}"));
-    let texts = (0..TEXT_COLUMNS.len()).map(|i| row.try_get::<_, Option<String>>(at + 4 + i)).collect::<Result<_, _>>()?;
+    let texts =
+        (0..TEXT_COLUMNS.len()).map(|i| row.try_get::<_, Option<String>>(at + 4 + i)).collect::<Result<_, _>>()?;
     let list = |i: usize, what: &str| -> Result<Vec<String>, StoreError> {
         match row.try_get::<_, Option<String>>(at + 4 + TEXT_COLUMNS.len() + i)? {
             None => Ok(Vec::new()),
             Some(text) => serde_json::from_str(&text).map_err(|e| corrupt(what, e)),
         }
     };
-    let extensions: Vec<(String, TargetValue)> =
-        match row.try_get::<_, Option<String>>(at + 6 + TEXT_COLUMNS.len())? {
-            None => Vec::new(),
-            Some(text) => serde_json::from_str(&text).map_err(|e| corrupt("extensions", e))?,
-        };
+    let extensions: Vec<(String, TargetValue)> = match row.try_get::<_, Option<String>>(at + 6 + TEXT_COLUMNS.len())? {
+        None => Vec::new(),
+        Some(text) => serde_json::from_str(&text).map_err(|e| corrupt("extensions", e))?,
+    };
     Ok(DirectoryUser {
         created: from_ticks(row.try_get(at + 1)?),
         manager_id: row.try_get(at + 2)?,
@@ -81,7 +81,10 @@ fn read_all(rows: &[Row]) -> Result<Vec<DirectoryUser>, StoreError> {
 }
 
 /// Users by object id (unknown ids are left out).
-pub(super) async fn by_ids(c: &impl GenericClient, ids: &[String]) -> Result<HashMap<String, DirectoryUser>, StoreError> {
+pub(super) async fn by_ids(
+    c: &impl GenericClient,
+    ids: &[String],
+) -> Result<HashMap<String, DirectoryUser>, StoreError> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -125,7 +128,9 @@ pub(super) async fn holding(
             let sql = format!("SELECT {} FROM user_record WHERE lower(upn) = ANY($1)", columns());
             c.query(&sql, &[&lowered]).await?
         }
-        Some(col) => c.query(&format!("SELECT {} FROM user_record WHERE {col} = ANY($1)", columns()), &[&values]).await?,
+        Some(col) => {
+            c.query(&format!("SELECT {} FROM user_record WHERE {col} = ANY($1)", columns()), &[&values]).await?
+        }
         None => {
             // A custom target: the extension pairs are stored as `[name, {"Text": value}]`.
             let sql = format!(

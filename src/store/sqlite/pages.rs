@@ -8,10 +8,10 @@
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row, params_from_iter};
 
+use super::super::sql::{Columns, Dialect, Value, filter_sql, page_sql};
 use super::super::{LogPage, StoreError, UserPage};
 use super::blocks::BlockCache;
 use super::dictionary::Dictionary;
-use super::super::sql::{Columns, Dialect, Value, filter_sql, page_sql};
 use super::{logs, users};
 use crate::graph_time::from_ticks;
 use crate::odata::{FieldKind, KeyValue, PROVISIONING_LOG_FIELDS, PageQuery, USER_FIELDS};

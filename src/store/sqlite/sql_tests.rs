@@ -6,10 +6,10 @@ use rusqlite::types::Value as SqliteValue;
 use rusqlite::{Connection, params, params_from_iter};
 use time::macros::datetime;
 
+use super::super::sql::{Columns, SqlFragment, Value, filter_sql, keyset_sql, order_by_sql, page_sql};
 use super::dictionary::Dictionary;
 use super::migrations;
 use super::pages::{LOG_COLUMNS, USER_COLUMNS};
-use super::super::sql::{Columns, SqlFragment, Value, filter_sql, keyset_sql, order_by_sql, page_sql};
 use crate::graph_time::ticks;
 use crate::odata::tests::SPEC_FORMS;
 use crate::odata::{
