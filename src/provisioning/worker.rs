@@ -7,6 +7,11 @@
 //! requests staged after it are read and prepared (record-only steps, on the other cores). A prepared batch
 //! is dropped when the job pauses, prepared again when the job's schema was replaced meanwhile, and
 //! discarded when a restart or reset moved the job's progress before it committed (the store refuses it).
+//!
+//! Several processes on one PostgreSQL database: a worker first waits until its process holds the job
+//! (`Store::hold_job`; one process at a time, another takes over when the holder dies) and takes on what the
+//! store kept for the job when another process held it first. It wakes when any process stages work for the
+//! job (`Store::staged_elsewhere`), and looks every `Store::poll_interval` in case a notice was lost.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +36,56 @@ pub fn spawn_all(state: &AppState) {
     for job in state.jobs.all() {
         tokio::spawn(run(state.clone(), Arc::clone(job)));
     }
+    if let Some(notices) = state.store.staged_elsewhere() {
+        tokio::spawn(wake_on_notices(state.clone(), notices));
+    }
     retention::spawn(state);
+}
+
+/// Wakes the worker of each job some process staged work for.
+async fn wake_on_notices(state: AppState, mut notices: tokio::sync::broadcast::Receiver<String>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match notices.recv().await {
+            Ok(job_id) => {
+                if let Ok(job) = state.jobs.by_id(&job_id) {
+                    job.wake.notify_one();
+                }
+            }
+            Err(RecvError::Lagged(_)) => state.jobs.all().for_each(|job| job.wake.notify_one()),
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Waits until this process holds the job; when another process held it first, takes on what it left.
+async fn hold(state: &AppState, job: &Job) -> crate::store::JobHold {
+    let hold = loop {
+        match state.store.hold_job(&job.id).await {
+            Ok(hold) => break hold,
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "taking hold of the job failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    if hold.waited {
+        tracing::info!(job = %job.id, "took over the job from another process");
+        match state.store.resume_job(&job.id).await.map(|record| job.resume(record)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(job = %job.id, error = %e, "the stored schema no longer compiles"),
+            Err(e) => tracing::error!(job = %job.id, error = %e, "reading the job's stored state failed"),
+        }
+    }
+    hold
+}
+
+/// Sleeps for the store's poll interval, or forever when it has none.
+async fn poll(state: &AppState) {
+    match state.store.poll_interval() {
+        Some(interval) => tokio::time::sleep(interval).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The pipeline's view of a job.
@@ -69,6 +123,7 @@ impl Settings {
 }
 
 async fn run(state: AppState, job: Arc<Job>) {
+    let _hold = hold(&state, &job).await;
     let settings = Arc::new(Settings::new(&state, &job));
     let mut gate = job.watch_gate();
     // Entries of later batches sort after earlier ones even when the (manual) clock stands still.
@@ -103,6 +158,7 @@ async fn run(state: AppState, job: Arc<Job>) {
             tokio::select! {
                 () = job.wake.notified() => {}
                 changed = gate.changed() => if changed.is_err() { return },
+                () = poll(&state) => {}
             }
             continue;
         }
@@ -155,6 +211,12 @@ async fn run(state: AppState, job: Arc<Job>) {
             Ok(None) => {
                 tracing::debug!(job = %job.id, "batch superseded by a restart or reset before it committed; dropped");
                 ahead = None;
+                if state.store.poll_interval().is_some() {
+                    // Another process may have moved the progress (a restart or reset it was asked for).
+                    if let Ok(record) = state.store.resume_job(&job.id).await {
+                        job.mark_through(record.applied_through);
+                    }
+                }
             }
             Err(e) => {
                 tracing::error!(job = %job.id, error = %e, "processing a batch failed; it stays staged and is retried");

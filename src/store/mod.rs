@@ -90,6 +90,15 @@ pub struct Store {
     units: Arc<Mutex<()>>,
 }
 
+/// This process's hold on a job's processing (several processes on one PostgreSQL database: one holds a job at
+/// a time). Released when dropped, or when the process dies.
+#[derive(Debug)]
+pub struct JobHold {
+    _session: Option<postgres::Hold>,
+    /// Whether another process held the job first (its progress and state may have moved meanwhile).
+    pub waited: bool,
+}
+
 /// One batch's exclusive turn at the directory: the view it asked for, then its writes.
 #[derive(Debug)]
 pub struct UnitOfWork {
@@ -147,6 +156,43 @@ impl Store {
         match &*self.backend {
             Backend::Sqlite(b) => Some(b.location()),
             Backend::Postgres(_) => None,
+        }
+    }
+
+    // ---- several processes on one database
+
+    /// Waits until this process holds `job_id`'s processing: at once on the embedded store (one process owns
+    /// its files); on PostgreSQL, once no other process holds it.
+    pub async fn hold_job(&self, job_id: &str) -> Result<JobHold, StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(_) => Ok(JobHold { _session: None, waited: false }),
+            Backend::Postgres(b) => {
+                let (hold, waited) = b.hold_job(job_id).await?;
+                Ok(JobHold { _session: Some(hold), waited })
+            }
+        }
+    }
+
+    /// How often a worker with nothing to do looks for work another process staged (PostgreSQL: the fallback
+    /// when a notice from [`Store::staged_elsewhere`] is lost); `None` on the embedded store.
+    pub fn poll_interval(&self) -> Option<std::time::Duration> {
+        match &*self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(_) => Some(std::time::Duration::from_secs(1)),
+        }
+    }
+
+    /// How far a job's staged requests were applied (or purged), as stored: by whichever process holds it.
+    pub async fn progress(&self, job_id: &str) -> Result<i64, StoreError> {
+        Ok(dispatch!(self, b => b.job(job_id).await)?.applied_through)
+    }
+
+    /// Ids of jobs another process staged work for (PostgreSQL; `None` on the embedded store, where only this
+    /// process stages).
+    pub fn staged_elsewhere(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+        match &*self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(b) => Some(b.staged_notices()),
         }
     }
 

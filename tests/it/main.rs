@@ -26,6 +26,7 @@ mod postgres_leg;
 mod provisioning_logs;
 mod python_clients;
 mod readme_recipes;
+mod replicas;
 mod report;
 mod reset;
 mod scim_auth;

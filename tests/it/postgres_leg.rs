@@ -10,7 +10,8 @@
 //! Not run in the PostgreSQL leg, and why ([`SQLITE_ONLY`]): tests that start the emulator's binary instead of
 //! a `TestServer` (they test the command line, the embedded store's files, kill -9 with a data directory, the
 //! published recipes and client fixtures; they would only run the embedded store a second time) and the test
-//! of this leg itself. Everything else runs on both backends.
+//! of this leg itself. Everything else runs on both backends, and this leg also runs the tests marked
+//! `#[ignore]` for needing PostgreSQL (`replicas.rs`: several apps on one database).
 //!
 //! PostgreSQL missing is a failure with the command that installs it, never a skip.
 
@@ -162,6 +163,8 @@ fn the_integration_suite_passes_on_postgresql() {
     for (filter, _) in SQLITE_ONLY {
         run.args(["--skip", filter]);
     }
+    // The ignored tests are the ones that need PostgreSQL (several apps on one database: `replicas.rs`).
+    run.arg("--include-ignored");
     let out = run.env(SERVER_VAR, &server.url).output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let summary = stdout.lines().filter(|l| l.starts_with("test result:")).collect::<Vec<_>>().join("\n");

@@ -15,13 +15,18 @@
 //! values (TOAST) and a shared server's memory is not the emulator's budget; resets and imports are one
 //! transaction over the whole state, staging included.
 //!
-//! Module map: `migrations`, `staging`, `unit`, `users`, `logs`, `pages`, `jobs`, `state`, `scim`, `params`.
+//! - **Several processes** (`replicas`): one process at a time holds a job's processing; staging notifies the
+//!   others.
+//!
+//! Module map: `migrations`, `staging`, `unit`, `users`, `logs`, `pages`, `jobs`, `state`, `scim`, `params`,
+//! `replicas`.
 
 mod jobs;
 mod logs;
 mod migrations;
 mod pages;
 mod params;
+mod replicas;
 mod scim;
 mod staging;
 mod state;
@@ -31,7 +36,7 @@ mod users;
 use std::collections::HashMap;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
-use tokio::sync::mpsc;
+use tokio::sync::{broadcast, mpsc};
 use tokio_postgres::NoTls;
 
 use super::{
@@ -62,7 +67,12 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 pub(crate) struct Postgres {
     pool: Pool,
     staging: mpsc::UnboundedSender<staging::Stage>,
+    url: String,
+    /// Job ids some process staged work for (`replicas::listen`).
+    notices: broadcast::Sender<String>,
 }
+
+pub(crate) use replicas::Hold;
 
 impl Postgres {
     /// Connects to `url` and migrates its schema.
@@ -80,7 +90,19 @@ impl Postgres {
         drop(client);
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(staging::run(pool.clone(), rx));
-        Ok(Self { pool, staging: tx })
+        let (notices, _) = broadcast::channel(1024);
+        tokio::spawn(replicas::listen(url.to_owned(), notices.clone()));
+        Ok(Self { pool, staging: tx, url: url.to_owned(), notices })
+    }
+
+    /// Waits until this process holds `job_id`'s processing; whether it had to wait for another process.
+    pub(crate) async fn hold_job(&self, job_id: &str) -> Result<(Hold, bool), StoreError> {
+        replicas::hold(&self.url, job_id).await
+    }
+
+    /// Job ids some process (this one included) staged work for, from now on.
+    pub(crate) fn staged_notices(&self) -> broadcast::Receiver<String> {
+        self.notices.subscribe()
     }
 
     async fn client(&self) -> Result<Object, StoreError> {

@@ -134,6 +134,30 @@ pub(super) async fn users(c: &impl GenericClient, query: &PageQuery, count: bool
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::odata::parse_filter;
+
+    fn translated(src: &str, columns: &Columns) -> String {
+        let f = parse_filter(src).unwrap();
+        f.check(columns.fields).unwrap();
+        numbered(&filter_sql(&f.expr, columns).unwrap().sql)
+    }
+
+    #[test]
+    fn filters_translate_to_the_postgresql_dialect() {
+        let cases = [
+            ("userPrincipalName eq 'A@x'", &USER_COLUMNS, "(lower(upn) = lower($1))"),
+            ("displayName ne 'a'", &USER_COLUMNS, "(lower(display_name) IS DISTINCT FROM lower($1))"),
+            ("jobId eq 'J' and cycleId ne 'C'", &LOG_COLUMNS, "((e.job_id = $1) AND (e.cycle_id IS DISTINCT FROM $2))"),
+            ("not (durationInMilliseconds gt 5)", &LOG_COLUMNS, "((e.duration_ms > $1) IS NOT TRUE)"),
+            ("startswith(displayName, 'ad')", &USER_COLUMNS, "(strpos(lower(display_name), lower($1)) = 1)"),
+            ("endswith(changeId, 'z')", &LOG_COLUMNS, "(right(e.change_id, length($1)) = $2)"),
+            ("userPrincipalName in ('a', 'b')", &USER_COLUMNS, "(lower(upn) IN (lower($1), lower($2)))"),
+            ("accountEnabled", &USER_COLUMNS, "(account_enabled = 1)"),
+        ];
+        for (src, columns, want) in cases {
+            assert_eq!(translated(src, columns), want, "{src}");
+        }
+    }
 
     #[test]
     fn every_filterable_property_has_a_column() {

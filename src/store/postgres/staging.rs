@@ -84,9 +84,17 @@ async fn commit_group(pool: &deadpool_postgres::Pool, group: &[Stage]) -> Result
         )
         .await?;
     let mut seqs = Vec::with_capacity(group.len());
+    let mut jobs: Vec<&str> = Vec::new();
     for s in group {
         let row = tx.query_one(&insert, &[&s.job_id, &s.request_id, &s.received, &s.operations, &s.body]).await?;
         seqs.push(row.get(0));
+        if !jobs.contains(&s.job_id.as_str()) {
+            jobs.push(&s.job_id);
+        }
+    }
+    for job_id in jobs {
+        // Delivered when the transaction commits: the process holding the job reads the rows then.
+        tx.execute("SELECT pg_notify($1, $2)", &[&super::replicas::CHANNEL, &job_id]).await?;
     }
     tx.commit().await?;
     Ok(seqs)
