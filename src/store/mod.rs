@@ -187,6 +187,36 @@ impl Store {
         Ok(dispatch!(self, b => b.job(job_id).await)?.applied_through)
     }
 
+    /// Whether other processes may share this state (PostgreSQL): quotas and progress are then held in the
+    /// store rather than in this process.
+    pub fn is_shared(&self) -> bool {
+        matches!(&*self.backend, Backend::Postgres(_))
+    }
+
+    /// One request against a job's `n` quotas held in the store (several processes): `decide` gets each
+    /// quota's stored state (None: never used) and returns the new one, or the seconds to wait, in which case
+    /// nothing is written. Serialised per job. The embedded store keeps quotas in the process instead.
+    pub async fn take_quota(
+        &self,
+        job_id: &str,
+        n: usize,
+        decide: impl FnOnce(&[Option<i64>]) -> Result<Vec<i64>, u64> + Send,
+    ) -> Result<Result<(), u64>, StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(_) => Err(StoreError::Task("quotas are held in the process on the embedded store".into())),
+            Backend::Postgres(b) => b.take_quota(job_id, n, decide).await,
+        }
+    }
+
+    /// Every quota of `job_ids` full again, in the store (see [`Store::take_quota`]); nothing to do on the
+    /// embedded store.
+    pub async fn reset_quotas(&self, job_ids: Vec<String>) -> Result<(), StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(_) => Ok(()),
+            Backend::Postgres(b) => b.reset_quotas(&job_ids).await,
+        }
+    }
+
     /// Ids of jobs another process staged work for (PostgreSQL; `None` on the embedded store, where only this
     /// process stages).
     pub fn staged_elsewhere(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {

@@ -60,3 +60,27 @@ async fn one_replica_processes_a_job_once_in_order_and_another_takes_over_when_i
     b.drain(JOB).await;
     assert_eq!(processed(&b).await, ids, "every accepted operation once, in order");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "two apps on one database: PostgreSQL only, run by the PostgreSQL leg (tests/it/postgres_leg.rs)"]
+async fn the_quota_holds_for_the_job_as_a_whole_whichever_replica_is_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let a = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
+    let b = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
+    // Both virtual clocks stand still: the job's 40 per second allows 40 requests in all, not 40 per replica.
+    let mut accepted = 0;
+    for i in 0..100 {
+        let s = if i % 2 == 0 { &a } else { &b };
+        let r = s.upload(bulk_of(&[scim_user(&format!("Q{i:03}"), &format!("q{i:03}@contoso.com"), None)])).await;
+        match r.status().as_u16() {
+            202 => accepted += 1,
+            429 => assert_eq!(r.headers()["retry-after"], "1"),
+            other => panic!("upload {i}: {other}"),
+        }
+    }
+    assert_eq!(accepted, 40);
+    let r = b.move_clock(serde_json::json!({"advance": "PT1S"})).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(b.upload(bulk_of(&[scim_user("Q100", "q100@contoso.com", None)])).await.status(), 202);
+}

@@ -75,6 +75,39 @@ pub(super) async fn skip_all_to(c: &impl GenericClient, job_ids: &[String], thro
     Ok(())
 }
 
+/// One request against a job's quotas (`Store::take_quota`): their rows locked, `decide`d, written back.
+pub(super) async fn take_quota(
+    client: &mut Client,
+    job_id: &str,
+    n: usize,
+    decide: impl FnOnce(&[Option<i64>]) -> Result<Vec<i64>, u64> + Send,
+) -> Result<Result<(), u64>, StoreError> {
+    let tx = client.transaction().await?;
+    let count = i32::try_from(n).unwrap_or(i32::MAX);
+    tx.execute(
+        "INSERT INTO job_quota (job_id, quota, tat) SELECT $1, q, NULL FROM generate_series(0, $2 - 1) q
+         ON CONFLICT DO NOTHING",
+        &[&job_id, &count],
+    )
+    .await?;
+    let rows = tx
+        .query(
+            "SELECT tat FROM job_quota WHERE job_id = $1 AND quota < $2 ORDER BY quota FOR UPDATE",
+            &[&job_id, &count],
+        )
+        .await?;
+    let tats: Vec<Option<i64>> = rows.iter().map(|r| r.get(0)).collect();
+    let next = match decide(&tats) {
+        Ok(next) => next,
+        Err(wait) => return Ok(Err(wait)),
+    };
+    for (quota, tat) in (0i32..).zip(&next) {
+        tx.execute("UPDATE job_quota SET tat = $3 WHERE job_id = $1 AND quota = $2", &[&job_id, &quota, tat]).await?;
+    }
+    tx.commit().await?;
+    Ok(Ok(()))
+}
+
 /// Marks everything staged for `job_id` so far as done without applying it; one transaction.
 pub(super) async fn purge(client: &mut Client, job_id: &str) -> Result<Purged, StoreError> {
     let tx = client.transaction().await?;

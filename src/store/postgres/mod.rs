@@ -100,6 +100,21 @@ impl Postgres {
         replicas::hold(&self.url, job_id).await
     }
 
+    pub(crate) async fn take_quota(
+        &self,
+        job_id: &str,
+        n: usize,
+        decide: impl FnOnce(&[Option<i64>]) -> Result<Vec<i64>, u64> + Send,
+    ) -> Result<Result<(), u64>, StoreError> {
+        let mut client = self.client().await?;
+        jobs::take_quota(&mut client, job_id, n, decide).await
+    }
+
+    pub(crate) async fn reset_quotas(&self, job_ids: &[String]) -> Result<(), StoreError> {
+        self.client().await?.execute("DELETE FROM job_quota WHERE job_id = ANY($1)", &[&job_ids]).await?;
+        Ok(())
+    }
+
     /// Job ids some process (this one included) staged work for, from now on.
     pub(crate) fn staged_notices(&self) -> broadcast::Receiver<String> {
         self.notices.subscribe()

@@ -16,7 +16,8 @@ use super::{jobs, logs, scim, staging, unit, users};
 use crate::store::ScimKind;
 
 const CLEAR: &str = "DELETE FROM user_record; DELETE FROM pending_reference; DELETE FROM log_entry;
-    DELETE FROM job_state; DELETE FROM job_schema; DELETE FROM scim_member; DELETE FROM scim_resource;";
+    DELETE FROM job_state; DELETE FROM job_schema; DELETE FROM scim_member; DELETE FROM scim_resource;
+    DELETE FROM job_quota;";
 
 /// Everything kept for the jobs `job_ids`, in a stable order, with the staged requests each has not applied.
 pub(super) async fn read(client: &mut Client, job_ids: &[String]) -> Result<StateRecords, StoreError> {
