@@ -11,7 +11,8 @@
 //! Several processes on one PostgreSQL database: a worker first waits until its process holds the job
 //! (`Store::hold_job`; one process at a time, another takes over when the holder dies) and takes on what the
 //! store kept for the job when another process held it first. It wakes when any process stages work for the
-//! job (`Store::staged_elsewhere`), and looks every `Store::poll_interval` in case a notice was lost.
+//! job (`Store::notices`), and looks every `Store::poll_interval` in case a notice was lost; every process
+//! takes on a job's run state, schema and progress when some process changes them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +27,7 @@ use super::status::{Execution, JobStatus, QuarantineReason};
 use crate::control::metrics::Outcomes;
 use crate::control::report::FindingKind;
 use crate::state::AppState;
-use crate::store::{CommitOutcome, StagedRequest, StoreError};
+use crate::store::{CommitOutcome, StagedRequest, StoreError, StoreNotice};
 
 /// Most operations processed in one unit of work (whole requests: a batch may hold up to 49 more).
 pub const BATCH_SIZE: usize = 500;
@@ -36,25 +37,54 @@ pub fn spawn_all(state: &AppState) {
     for job in state.jobs.all() {
         tokio::spawn(run(state.clone(), Arc::clone(job)));
     }
-    if let Some(notices) = state.store.staged_elsewhere() {
-        tokio::spawn(wake_on_notices(state.clone(), notices));
+    if let Some(notices) = state.store.notices() {
+        tokio::spawn(follow_notices(state.clone(), notices));
     }
     retention::spawn(state);
 }
 
-/// Wakes the worker of each job some process staged work for.
-async fn wake_on_notices(state: AppState, mut notices: tokio::sync::broadcast::Receiver<String>) {
+/// Several processes on one database: wakes the worker of each job some process staged work for, and takes on
+/// what the store keeps for a job some process changed (pause, start, restart, schema PUT).
+async fn follow_notices(state: AppState, mut notices: tokio::sync::broadcast::Receiver<StoreNotice>) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
         match notices.recv().await {
-            Ok(job_id) => {
+            Ok(StoreNotice::Staged(job_id)) => {
                 if let Ok(job) = state.jobs.by_id(&job_id) {
                     job.wake.notify_one();
                 }
             }
-            Err(RecvError::Lagged(_)) => state.jobs.all().for_each(|job| job.wake.notify_one()),
+            Ok(StoreNotice::Changed(job_id)) => {
+                if let Ok(job) = state.jobs.by_id(&job_id) {
+                    take_on(&state, job).await;
+                    job.wake.notify_one();
+                }
+            }
+            Err(RecvError::Lagged(_)) => {
+                for job in state.jobs.all() {
+                    take_on(&state, job).await;
+                    job.wake.notify_one();
+                }
+            }
             Err(RecvError::Closed) => return,
         }
+    }
+}
+
+/// Takes on what the store keeps for `job`: its schema, run state and status, and progress. A job the store
+/// keeps no run state for was reset (or imported without one) by some process: it starts from its configuration.
+async fn take_on(state: &AppState, job: &Job) {
+    let _change = job.changes.lock().await;
+    let record = state.store.resume_job(&job.id).await.map(|record| {
+        if record.run_state.is_none() {
+            job.reset();
+        }
+        job.resume(record)
+    });
+    match record {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(job = %job.id, error = %e, "the stored schema no longer compiles"),
+        Err(e) => tracing::error!(job = %job.id, error = %e, "reading the job's stored state failed"),
     }
 }
 
@@ -71,11 +101,7 @@ async fn hold(state: &AppState, job: &Job) -> crate::store::JobHold {
     };
     if hold.waited {
         tracing::info!(job = %job.id, "took over the job from another process");
-        match state.store.resume_job(&job.id).await.map(|record| job.resume(record)) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(job = %job.id, error = %e, "the stored schema no longer compiles"),
-            Err(e) => tracing::error!(job = %job.id, error = %e, "reading the job's stored state failed"),
-        }
+        take_on(state, job).await;
     }
     hold
 }

@@ -99,6 +99,15 @@ pub struct JobHold {
     pub waited: bool,
 }
 
+/// What a process on a shared database did to a job ([`Store::notices`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreNotice {
+    /// Work was staged for the job.
+    Staged(String),
+    /// The job's run state, schema or progress changed (pause, start, restart, schema PUT).
+    Changed(String),
+}
+
 /// One batch's exclusive turn at the directory: the view it asked for, then its writes.
 #[derive(Debug)]
 pub struct UnitOfWork {
@@ -217,12 +226,12 @@ impl Store {
         }
     }
 
-    /// Ids of jobs another process staged work for (PostgreSQL; `None` on the embedded store, where only this
-    /// process stages).
-    pub fn staged_elsewhere(&self) -> Option<tokio::sync::broadcast::Receiver<String>> {
+    /// What the processes on the database (this one included) do to jobs (PostgreSQL; `None` on the embedded
+    /// store, where only this process does anything).
+    pub fn notices(&self) -> Option<tokio::sync::broadcast::Receiver<StoreNotice>> {
         match &*self.backend {
             Backend::Sqlite(_) => None,
-            Backend::Postgres(b) => Some(b.staged_notices()),
+            Backend::Postgres(b) => Some(b.notices()),
         }
     }
 

@@ -1,12 +1,13 @@
 //! Several emulator processes on one PostgreSQL database (README "State and storage"): one process at a time
 //! holds a job's processing, so each accepted operation is processed once and in arrival order whichever
 //! process accepted it; when the holder dies another takes the job over; a process wakes when another one
-//! stages work for a job it holds.
+//! stages work for a job it holds; the job's quota is held for the job as a whole; pause, start and restart
+//! asked of one process are seen by the others.
 //!
 //! These tests need two apps on one database, so they run in the PostgreSQL leg only (`postgres_leg.rs` runs
 //! the ignored tests; the embedded store is one process's files).
 
-use crate::support::{JOB, TestServer, bulk_of, scim_user};
+use crate::support::{JOB, SP, TestServer, bulk_of, scim_user};
 
 /// An app on a runtime of its own, so the test can end it as abruptly as a killed process ends: its tasks and
 /// its database sessions are gone at once.
@@ -83,4 +84,53 @@ async fn the_quota_holds_for_the_job_as_a_whole_whichever_replica_is_asked() {
     let r = b.move_clock(serde_json::json!({"advance": "PT1S"})).await;
     assert_eq!(r.status(), 200);
     assert_eq!(b.upload(bulk_of(&[scim_user("Q100", "q100@contoso.com", None)])).await.status(), 202);
+}
+
+async fn post(s: &TestServer, tail: &str) -> u16 {
+    let url = format!("{}/v1.0/servicePrincipals/{SP}/synchronization/jobs/{JOB}{tail}", s.base);
+    s.http.post(url).bearer_auth(s.token()).send().await.unwrap().status().as_u16()
+}
+
+async fn status_code(s: &TestServer) -> String {
+    let url = format!("{}/v1.0/servicePrincipals/{SP}/synchronization/jobs/{JOB}", s.base);
+    let job: serde_json::Value = s.http.get(url).bearer_auth(s.token()).send().await.unwrap().json().await.unwrap();
+    job["status"]["code"].as_str().unwrap().to_owned()
+}
+
+/// Waits (bounded, as a drain is) until `s` reports a status code `wanted` accepts: another process's change
+/// reaches it by a notice.
+async fn until_status(s: &TestServer, wanted: impl Fn(&str) -> bool) {
+    let mut last = String::new();
+    for _ in 0..200 {
+        last = status_code(s).await;
+        if wanted(&last) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the job's status never changed as expected on {} (it shows '{last}')", s.base);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "two apps on one database: PostgreSQL only, run by the PostgreSQL leg (tests/it/postgres_leg.rs)"]
+async fn pause_start_and_restart_asked_of_one_replica_are_seen_by_the_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let a = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
+    upload(&a, &["P0".to_owned()]).await;
+    a.drain(JOB).await; // A holds the job
+    let b = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
+
+    // Paused through B: A, which holds the job, stops processing.
+    assert_eq!(post(&b, "/pause").await, 204);
+    until_status(&a, |code| code == "Paused").await;
+    upload(&b, &["P1".to_owned()]).await;
+    // Restarted through B while paused: what was staged is dropped, on A too.
+    assert_eq!(post(&b, "/restart").await, 204);
+    // Started through A: processing goes on from after the restart.
+    assert_eq!(post(&a, "/start").await, 204);
+    until_status(&b, |code| code != "Paused").await;
+    upload(&b, &["P2".to_owned()]).await;
+    b.drain(JOB).await;
+    assert_eq!(processed(&a).await, ["P0", "P2"], "P1 was staged before the restart");
 }

@@ -41,7 +41,7 @@ use tokio_postgres::NoTls;
 
 use super::{
     BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, Dropped, JobRecord, LogPage, NewOperation, Purged,
-    StagedRequest, StateRecords, StoreError, UserPage,
+    StagedRequest, StateRecords, StoreError, StoreNotice, UserPage,
 };
 use crate::directory::DirectoryUser;
 use crate::odata::PageQuery;
@@ -49,6 +49,12 @@ use crate::provisioning::log::ProvisioningObjectSummary;
 
 /// Connections one process keeps at most.
 const POOL_SIZE: usize = 16;
+
+/// Tells every process on the database that `job_id`'s run state, schema or progress changed.
+async fn changed(client: &Object, instance: &str, job_id: &str) -> Result<(), StoreError> {
+    client.execute("SELECT pg_notify($1, $2)", &[&replicas::CHANGED, &replicas::payload(instance, job_id)]).await?;
+    Ok(())
+}
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(e: tokio_postgres::Error) -> Self {
@@ -68,8 +74,10 @@ pub(crate) struct Postgres {
     pool: Pool,
     staging: mpsc::UnboundedSender<staging::Stage>,
     url: String,
-    /// Job ids some process staged work for (`replicas::listen`).
-    notices: broadcast::Sender<String>,
+    /// This process's id in the notices it sends (`replicas::payload`).
+    instance: String,
+    /// What some process (this one included) did to a job (`replicas::listen`).
+    notices: broadcast::Sender<StoreNotice>,
 }
 
 pub(crate) use replicas::Hold;
@@ -88,11 +96,12 @@ impl Postgres {
         let mut client = pool.get().await?;
         migrations::migrate(&mut client).await?;
         drop(client);
+        let instance = uuid::Uuid::new_v4().simple().to_string();
         let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(staging::run(pool.clone(), rx));
+        tokio::spawn(staging::run(pool.clone(), instance.clone(), rx));
         let (notices, _) = broadcast::channel(1024);
-        tokio::spawn(replicas::listen(url.to_owned(), notices.clone()));
-        Ok(Self { pool, staging: tx, url: url.to_owned(), notices })
+        tokio::spawn(replicas::listen(url.to_owned(), instance.clone(), notices.clone()));
+        Ok(Self { pool, staging: tx, url: url.to_owned(), instance, notices })
     }
 
     /// Waits until this process holds `job_id`'s processing; whether it had to wait for another process.
@@ -115,8 +124,8 @@ impl Postgres {
         Ok(())
     }
 
-    /// Job ids some process (this one included) staged work for, from now on.
-    pub(crate) fn staged_notices(&self) -> broadcast::Receiver<String> {
+    /// What some process (this one included) did to a job, from now on.
+    pub(crate) fn notices(&self) -> broadcast::Receiver<StoreNotice> {
         self.notices.subscribe()
     }
 
@@ -174,21 +183,27 @@ impl Postgres {
         paused: bool,
         status: serde_json::Value,
     ) -> Result<(), StoreError> {
-        jobs::save_state(&**self.client().await?, job_id, paused, &status).await
+        let client = self.client().await?;
+        jobs::save_state(&**client, job_id, paused, &status).await?;
+        changed(&client, &self.instance, job_id).await
     }
 
     pub(crate) async fn save_schema(&self, job_id: &str, schema: serde_json::Value) -> Result<(), StoreError> {
-        jobs::save_schema(&**self.client().await?, job_id, &schema).await
+        let client = self.client().await?;
+        jobs::save_schema(&**client, job_id, &schema).await?;
+        changed(&client, &self.instance, job_id).await
     }
 
     pub(crate) async fn purge(&self, job_id: &str) -> Result<Purged, StoreError> {
         let mut client = self.client().await?;
-        jobs::purge(&mut client, job_id).await
+        let purged = jobs::purge(&mut client, job_id).await?;
+        changed(&client, &self.instance, job_id).await?;
+        Ok(purged)
     }
 
     pub(crate) async fn reset(&self, job_ids: Vec<String>) -> Result<Dropped, StoreError> {
         let mut client = self.client().await?;
-        state::replace(&mut client, None, &job_ids).await
+        state::replace(&mut client, None, &job_ids, &self.instance).await
     }
 
     pub(crate) async fn expire_logs(
@@ -249,6 +264,6 @@ impl Postgres {
         job_ids: Vec<String>,
     ) -> Result<Dropped, StoreError> {
         let mut client = self.client().await?;
-        state::replace(&mut client, Some(&records), &job_ids).await
+        state::replace(&mut client, Some(&records), &job_ids, &self.instance).await
     }
 }

@@ -1,18 +1,28 @@
 //! What lets several processes share one database: a job's processing is held by one process at a time (a
 //! session-level advisory lock on a connection of its own, released when the holder's session ends — a
-//! `kill -9` included — so another process takes over), and a process learns that another one staged work
-//! for a job (`LISTEN/NOTIFY` on [`CHANNEL`]; the worker also polls, in case a notice is lost while the
-//! listening connection reconnects).
+//! `kill -9` included — so another process takes over), and a process learns that some process staged work
+//! for a job ([`CHANNEL`]) or changed its run state, schema or progress ([`CHANGED`]) through `LISTEN/NOTIFY`
+//! (the worker also polls for work, in case a notice is lost while the listening connection reconnects).
 
 use std::time::Duration;
 
 use tokio::sync::broadcast;
 use tokio_postgres::{AsyncMessage, Client, NoTls};
 
-use super::super::StoreError;
+use super::super::{StoreError, StoreNotice};
 
 /// The channel staging transactions notify, with the job id as payload.
 pub(super) const CHANNEL: &str = "entra_inbound_staged";
+
+/// The channel a change of a job's run state, schema or progress (pause, start, restart, schema PUT) notifies.
+pub(super) const CHANGED: &str = "entra_inbound_job_changed";
+
+/// A notice's payload: the notifying process's instance id, a space, the job id. A process skips its own
+/// notices: what it changed is already in its memory (and reading the store back could race a change it is
+/// still making).
+pub(super) fn payload(instance: &str, job_id: &str) -> String {
+    format!("{instance} {job_id}")
+}
 
 /// How often a process that does not hold a job tries to take it over.
 const RETRY: Duration = Duration::from_millis(250);
@@ -44,9 +54,9 @@ fn job_key(job_id: &str) -> String {
 
 /// Forwards the job ids other processes (and this one) notify on [`CHANNEL`] to `notices`, reconnecting after
 /// a failure; ends when nobody listens any more.
-pub(super) async fn listen(url: String, notices: broadcast::Sender<String>) {
+pub(super) async fn listen(url: String, instance: String, notices: broadcast::Sender<StoreNotice>) {
     loop {
-        match listen_once(&url, &notices).await {
+        match listen_once(&url, &instance, &notices).await {
             Ok(()) => return,
             Err(e) => tracing::warn!(error = %e, "listening for staged work failed; reconnecting"),
         }
@@ -55,14 +65,21 @@ pub(super) async fn listen(url: String, notices: broadcast::Sender<String>) {
 }
 
 /// `Ok` when nobody listens any more; an error when the connection failed.
-async fn listen_once(url: &str, notices: &broadcast::Sender<String>) -> Result<(), StoreError> {
+async fn listen_once(url: &str, instance: &str, notices: &broadcast::Sender<StoreNotice>) -> Result<(), StoreError> {
+    let own = format!("{instance} ");
     let (client, mut connection) = tokio_postgres::connect(url, NoTls).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let pump = tokio::spawn(async move {
         while let Some(message) = std::future::poll_fn(|cx| connection.poll_message(cx)).await {
             match message {
                 Ok(AsyncMessage::Notification(n)) => {
-                    if tx.send(n.payload().to_owned()).is_err() {
+                    if n.payload().starts_with(&own) {
+                        continue;
+                    }
+                    let job_id = n.payload().split_once(' ').map_or(n.payload(), |(_, job)| job).to_owned();
+                    let notice =
+                        if n.channel() == CHANGED { StoreNotice::Changed(job_id) } else { StoreNotice::Staged(job_id) };
+                    if tx.send(notice).is_err() {
                         return;
                     }
                 }
@@ -71,9 +88,9 @@ async fn listen_once(url: &str, notices: &broadcast::Sender<String>) -> Result<(
             }
         }
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
-    while let Some(job_id) = rx.recv().await {
-        if notices.send(job_id).is_err() {
+    client.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {CHANGED}")).await?;
+    while let Some(notice) = rx.recv().await {
+        if notices.send(notice).is_err() {
             pump.abort();
             return Ok(());
         }

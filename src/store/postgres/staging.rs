@@ -48,7 +48,7 @@ pub(super) async fn stage(
 }
 
 /// Runs the staging task until every sender is gone.
-pub(super) async fn run(pool: deadpool_postgres::Pool, mut requests: mpsc::UnboundedReceiver<Stage>) {
+pub(super) async fn run(pool: deadpool_postgres::Pool, instance: String, mut requests: mpsc::UnboundedReceiver<Stage>) {
     while let Some(first) = requests.recv().await {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -57,7 +57,7 @@ pub(super) async fn run(pool: deadpool_postgres::Pool, mut requests: mpsc::Unbou
                 Err(_) => break,
             }
         }
-        match commit_group(&pool, &group).await {
+        match commit_group(&pool, &instance, &group).await {
             Ok(seqs) => {
                 for (s, seq) in group.into_iter().zip(seqs) {
                     let _ = s.reply.send(Ok(seq));
@@ -73,7 +73,7 @@ pub(super) async fn run(pool: deadpool_postgres::Pool, mut requests: mpsc::Unbou
     }
 }
 
-async fn commit_group(pool: &deadpool_postgres::Pool, group: &[Stage]) -> Result<Vec<i64>, StoreError> {
+async fn commit_group(pool: &deadpool_postgres::Pool, instance: &str, group: &[Stage]) -> Result<Vec<i64>, StoreError> {
     let mut client = pool.get().await?;
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&STAGING_LOCK]).await?;
@@ -94,7 +94,8 @@ async fn commit_group(pool: &deadpool_postgres::Pool, group: &[Stage]) -> Result
     }
     for job_id in jobs {
         // Delivered when the transaction commits: the process holding the job reads the rows then.
-        tx.execute("SELECT pg_notify($1, $2)", &[&super::replicas::CHANNEL, &job_id]).await?;
+        let payload = super::replicas::payload(instance, job_id);
+        tx.execute("SELECT pg_notify($1, $2)", &[&super::replicas::CHANNEL, &payload]).await?;
     }
     tx.commit().await?;
     Ok(seqs)

@@ -49,6 +49,7 @@ pub(super) async fn replace(
     client: &mut Client,
     records: Option<&StateRecords>,
     job_ids: &[String],
+    instance: &str,
 ) -> Result<Dropped, StoreError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&staging::STAGING_LOCK]).await?;
@@ -98,6 +99,11 @@ pub(super) async fn replace(
             scim::write_row(&tx, record, false).await?;
             scim::write_members(&tx, record).await?;
         }
+    }
+    for job_id in job_ids {
+        // Delivered at the commit: every process takes on the jobs' state as the reset or import left it.
+        let payload = super::replicas::payload(instance, job_id);
+        tx.execute("SELECT pg_notify($1, $2)", &[&super::replicas::CHANGED, &payload]).await?;
     }
     tx.commit().await?;
     Ok(Dropped { through: highest, operations: unprocessed })
