@@ -36,6 +36,7 @@ pub(super) fn openapi() -> utoipa::openapi::OpenApi {
     control.merge(super::report::openapi());
     control.merge(super::snapshot::openapi());
     control.merge(super::clock::openapi());
+    control.merge(super::dashboard::session_openapi());
     let guarded = [
         (401, "`admin.token` is set and the request has no or another bearer token"),
         (403, "A request a browser sent for another site (`Origin` or `Sec-Fetch-Site`)"),
@@ -65,6 +66,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .merge(super::report::routes())
         .merge(super::snapshot::routes())
         .merge(super::clock::routes())
+        .merge(super::dashboard::session_routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), require_admin_token))
         .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_cross_site));
     Router::new().route("/health", get(health)).route("/ready", get(ready)).merge(control)

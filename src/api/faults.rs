@@ -59,9 +59,10 @@ struct RuleList {
     value: Vec<Rule>,
 }
 
-/// Applies the first rule that hits this request (see the module header).
+/// Applies the first rule that hits this request (see the module header). The dashboard's own requests are
+/// never hit: a rule with `times` is meant for the client under test, not for the page watching it.
 pub(super) async fn inject(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !state.faults.armed() {
+    if !state.faults.armed() || super::dashboard::is_marked(req.headers()) {
         return next.run(req).await;
     }
     let classified = classify(req.uri().path());

@@ -1,7 +1,9 @@
 //! The request journal's HTTP side (README "Request journal"): the middleware that records every answered
 //! request (except `/health`, `/ready`, `/metrics`, `/openapi.json` and `/_emulator/*`) into `control::journal`,
 //! feeds the client conformance report what only the answer shows, and writes the console's line for a
-//! rejected request; and `GET`/`DELETE /_emulator/journal`.
+//! rejected request; and `GET`/`DELETE /_emulator/journal`. The dashboard's own requests (marked, see
+//! `api::dashboard::is_marked`) are neither recorded nor reported: watching the emulator must not bury, or count
+//! as, the requests of the code under test.
 //!
 //! Nothing a client sent as a secret is recorded or logged: the client id comes from the token's `appid`/`azp`
 //! claim (read without trusting it, so a refused token still names its client) or from the token request's
@@ -65,7 +67,9 @@ pub(crate) struct UploadNote {
 /// Records the request (see the module header).
 pub(super) async fn record(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let kind = req.extensions().get::<RouteKind>().copied().unwrap_or_else(|| classify(req.uri().path()).kind);
-    if matches!(kind, RouteKind::Health | RouteKind::Control | RouteKind::OpenApi) {
+    if matches!(kind, RouteKind::Health | RouteKind::Control | RouteKind::OpenApi)
+        || super::dashboard::is_marked(req.headers())
+    {
         return next.run(req).await;
     }
     let ids = req.extensions().get::<RequestIds>().cloned();
@@ -150,6 +154,14 @@ fn retry_after_secs(headers: &HeaderMap) -> Option<u64> {
     headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
 }
 
+/// The claims of a token payload that can name its client; serde skips every other claim without building it.
+#[derive(serde::Deserialize)]
+struct ClientClaims {
+    appid: Option<serde_json::Value>,
+    azp: Option<serde_json::Value>,
+    client_id: Option<serde_json::Value>,
+}
+
 /// The `appid` (v1), `azp` (v2) or `client_id` (IDCS-style) claim of a bearer JWT, read without checking the
 /// token: only a name for the journal and the report.
 fn bearer_client_id(headers: &HeaderMap) -> Option<String> {
@@ -158,11 +170,14 @@ fn bearer_client_id(headers: &HeaderMap) -> Option<String> {
     if !scheme.eq_ignore_ascii_case("bearer") {
         return None;
     }
-    let payload = token.trim().split('.').nth(1)?;
-    let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()?;
-    let id = ["appid", "azp", "client_id"].iter().find_map(|c| claims.get(*c)?.as_str())?;
+    let payload = URL_SAFE_NO_PAD.decode(token.trim().split('.').nth(1)?).ok()?;
+    let claims: ClientClaims = serde_json::from_slice(&payload).ok()?;
+    let id = [claims.appid, claims.azp, claims.client_id].into_iter().flatten().find_map(|claim| match claim {
+        serde_json::Value::String(id) => Some(id),
+        _ => None,
+    })?;
     // A client id is a GUID or a short name; anything else is not shown.
-    (!id.is_empty() && id.len() <= 100).then(|| id.to_owned())
+    (!id.is_empty() && id.len() <= 100).then_some(id)
 }
 
 #[utoipa::path(
@@ -170,7 +185,7 @@ fn bearer_client_id(headers: &HeaderMap) -> Option<String> {
     path = "/_emulator/journal",
     operation_id = "journal",
     tag = "control",
-    description = "The last requests the emulator answered, newest first (at most `journal.capacity`). Not recorded: `/health`, `/ready`, `/metrics`, `/openapi.json`, `/_emulator/*`.",
+    description = "The last requests the emulator answered, newest first (at most `journal.capacity`). Not recorded: `/health`, `/ready`, `/metrics`, `/openapi.json`, `/_emulator/*`, and the dashboard's own requests (header `X-Entra-Inbound-Dashboard`).",
     params(
         ("limit" = Option<String>, Query, description = "Most entries returned (default 100)"),
         ("route" = Option<String>, Query, description = "Only this surface: `bulkUpload`, `provisioningLogs`, `users`, `jobs`, `schema`, `token`, `discovery`, `scim`, `other`"),

@@ -3,6 +3,7 @@
 mod admin;
 mod clock;
 mod context;
+mod dashboard;
 pub(crate) mod extract;
 mod faults;
 mod graph;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(graph::routes())
         .merge(identity::routes())
         .merge(scim::routes())
+        .merge(dashboard::routes())
         .route("/openapi.json", axum::routing::get(openapi::openapi_json))
         .fallback(unknown_route);
     with_middleware(routes, state)

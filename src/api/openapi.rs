@@ -43,6 +43,7 @@ use crate::error::ApiError;
         (name = "control", description = "The emulator's control API for test suites, and its probes"),
         (name = "SCIM 2.0 (RFC 7644)", description = "The SCIM service provider under /scim/v2"),
         (name = "SCIM 2.0 (Oracle IDCS)", description = "The same SCIM service provider in Oracle IDCS's dialect, under /admin/v1, and its token endpoint"),
+        (name = "dashboard", description = "The web dashboard: a page and its files, embedded in the binary"),
         (name = "document", description = "This document"),
     )
 )]
@@ -56,6 +57,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc.merge(super::admin::openapi());
     doc.merge(super::metrics::openapi());
     doc.merge(super::scim::openapi());
+    doc.merge(super::dashboard::openapi());
     declare_path_parameters(&mut doc);
     let components = doc.components.get_or_insert_with(Components::new);
     add_security_schemes(components);
@@ -118,6 +120,7 @@ const PATH_PARAMETERS: &[(&str, &str, &[&str])] = &[
     ("tenant", "The tenant id or one of its domains; `common` and `organizations` serve discovery and keys only.", &[]),
     ("collection", "The SCIM resource collection.", &["Users", "Groups"]),
     ("name", "The resource type's name.", &["User", "Group"]),
+    ("file", "A file of the dashboard (`app.js`, `app.css`, …).", &[]),
 ];
 
 /// Declares every `{name}` of every path as a required string path parameter, described by [`PATH_PARAMETERS`].

@@ -71,24 +71,32 @@ fn syntax(detail: impl Into<String>) -> ScimError {
 impl BulkRequest {
     /// Reads a BulkRequest body. Request-level problems are errors; an operation's own problem is kept and
     /// becomes its result.
-    pub fn parse(body: &Value, max_operations: usize) -> Result<Self, ScimError> {
-        let body = body.as_object().ok_or_else(|| syntax("The body must be a BulkRequest object."))?;
-        let get = |name: &str| body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
-        let is_bulk = get("schemas")
+    /// The operations' `data` are moved out of `body`, not copied.
+    pub fn parse(body: Value, max_operations: usize) -> Result<Self, ScimError> {
+        let Value::Object(mut body) = body else {
+            return Err(syntax("The body must be a BulkRequest object."));
+        };
+        let mut take = |name: &str| {
+            let key = body.keys().find(|k| k.eq_ignore_ascii_case(name))?.clone();
+            body.remove(&key)
+        };
+        let is_bulk = take("schemas")
+            .as_ref()
             .and_then(Value::as_array)
             .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(BULK_REQUEST_SCHEMA)));
         if !is_bulk {
             return Err(syntax(format!("The attribute 'schemas' must contain '{BULK_REQUEST_SCHEMA}'.")));
         }
-        let ops =
-            get("Operations").and_then(Value::as_array).ok_or_else(|| syntax("'Operations' must be an array."))?;
+        let Some(Value::Array(ops)) = take("Operations") else {
+            return Err(syntax("'Operations' must be an array."));
+        };
         if ops.len() > max_operations {
             return Err(ScimError::too_large(format!(
                 "The bulk request has {} operations; maxOperations is {max_operations}.",
                 ops.len()
             )));
         }
-        let fail_on_errors = match get("failOnErrors") {
+        let fail_on_errors = match take("failOnErrors") {
             None | Some(Value::Null) => None,
             Some(v) => match v.as_u64().filter(|n| *n >= 1) {
                 Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
@@ -101,12 +109,12 @@ impl BulkRequest {
             },
         };
         let mut seen = HashMap::new();
-        let operations = ops.iter().enumerate().map(|(i, o)| operation(i, o, &mut seen)).collect();
+        let operations = ops.into_iter().enumerate().map(|(i, o)| operation(i, o, &mut seen)).collect();
         Ok(Self { operations, fail_on_errors })
     }
 }
 
-fn operation(i: usize, o: &Value, seen: &mut HashMap<String, usize>) -> Operation {
+fn operation(i: usize, mut o: Value, seen: &mut HashMap<String, usize>) -> Operation {
     let text = |name: &str| o.get(name).and_then(Value::as_str).map(str::to_owned);
     let method_text = text("method").unwrap_or_default();
     let method = match method_text.to_ascii_uppercase().as_str() {
@@ -116,15 +124,9 @@ fn operation(i: usize, o: &Value, seen: &mut HashMap<String, usize>) -> Operatio
         "DELETE" => Some(Method::Delete),
         _ => None,
     };
-    let mut op = Operation {
-        method_text,
-        method,
-        bulk_id: text("bulkId"),
-        path: text("path").unwrap_or_default(),
-        data: o.get("data").filter(|d| !d.is_null()).cloned(),
-        version: text("version"),
-        problem: None,
-    };
+    let (bulk_id, path, version) = (text("bulkId"), text("path").unwrap_or_default(), text("version"));
+    let data = o.get_mut("data").map(Value::take).filter(|d| !d.is_null());
+    let mut op = Operation { method_text, method, bulk_id, path, data, version, problem: None };
     op.problem = if !o.is_object() {
         Some(syntax(format!("Operations[{i}] must be an object.")))
     } else if method.is_none() {
@@ -220,8 +222,9 @@ enum State {
 }
 
 /// One BulkRequest's execution.
-struct Run<'a, 'w> {
-    ops: &'a [Operation],
+struct Run<'w> {
+    /// The operations; each one's `data` is taken when it runs.
+    ops: Vec<Operation>,
     writes: Writes<'w>,
     state: Vec<State>,
     /// bulkId → index of the POST defining it.
@@ -238,7 +241,7 @@ struct Run<'a, 'w> {
 
 impl BulkRequest {
     /// Runs the operations; `base` is the dialect's base URL (for `location`).
-    pub fn execute(&self, writes: Writes<'_>, base: &str) -> Result<Value, StoreError> {
+    pub fn execute(self, writes: Writes<'_>, base: &str) -> Result<Value, StoreError> {
         let definers = self
             .operations
             .iter()
@@ -248,7 +251,7 @@ impl BulkRequest {
             .collect();
         let n = self.operations.len();
         let mut run = Run {
-            ops: &self.operations,
+            ops: self.operations,
             writes,
             state: vec![State::Pending; n],
             definers,
@@ -269,7 +272,7 @@ impl BulkRequest {
     }
 }
 
-impl Run<'_, '_> {
+impl Run<'_> {
     fn stopped(&self) -> bool {
         self.fail_on_errors.is_some_and(|n| self.errors >= n)
     }
@@ -346,6 +349,7 @@ impl Run<'_, '_> {
 
     /// Executes one operation whose references are all resolved.
     fn execute(&mut self, i: usize) -> Result<Result<Outcome, ScimError>, StoreError> {
+        let mut data = self.ops[i].data.take().unwrap_or(Value::Null);
         let op = &self.ops[i];
         let path: Vec<&str> = op
             .path
@@ -353,7 +357,6 @@ impl Run<'_, '_> {
             .map(|seg| seg.strip_prefix(PREFIX).and_then(|b| self.ids.get(b)).map_or(seg, String::as_str))
             .collect();
         let path = path.join("/");
-        let mut data = op.data.clone().unwrap_or(Value::Null);
         substitute(&mut data, &self.ids);
         let Some((kind, id)) = route(&path) else {
             return Ok(Err(ScimError::bad_request(
@@ -433,7 +436,7 @@ mod tests {
     fn references_are_found_in_paths_and_nested_values() {
         let op = operation(
             0,
-            &json!({"method": "PATCH", "path": "/Groups/bulkId:g", "data": {"Operations": [{"value": {"members": [{"value": "bulkId:u1"}, {"value": "bulkId:g"}]}}]}}),
+            json!({"method": "PATCH", "path": "/Groups/bulkId:g", "data": {"Operations": [{"value": {"members": [{"value": "bulkId:u1"}, {"value": "bulkId:g"}]}}]}}),
             &mut HashMap::new(),
         );
         assert_eq!(references(&op), vec!["g".to_owned(), "u1".to_owned()]);
@@ -445,21 +448,21 @@ mod tests {
     #[test]
     fn request_level_problems_and_operation_problems() {
         let ops = |n: usize| json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": vec![json!({"method": "DELETE", "path": "/Users/x"}); n]});
-        assert_eq!(BulkRequest::parse(&ops(3), 2).unwrap_err().status, 413);
-        assert!(BulkRequest::parse(&ops(2), 2).is_ok());
+        assert_eq!(BulkRequest::parse(ops(3), 2).unwrap_err().status, 413);
+        assert!(BulkRequest::parse(ops(2), 2).is_ok());
         assert_eq!(
-            BulkRequest::parse(&json!({"Operations": []}), 2).unwrap_err().scim_type,
+            BulkRequest::parse(json!({"Operations": []}), 2).unwrap_err().scim_type,
             Some(ScimType::InvalidSyntax)
         );
         let bad_fail = json!({"schemas": [BULK_REQUEST_SCHEMA], "failOnErrors": 0, "Operations": []});
-        assert_eq!(BulkRequest::parse(&bad_fail, 2).unwrap_err().scim_type, Some(ScimType::InvalidValue));
+        assert_eq!(BulkRequest::parse(bad_fail, 2).unwrap_err().scim_type, Some(ScimType::InvalidValue));
         let mut seen = HashMap::new();
         let post = json!({"method": "POST", "path": "/Users", "bulkId": "a", "data": {}});
-        assert!(operation(0, &post, &mut seen).problem.is_none());
-        assert!(operation(1, &post, &mut seen).problem.unwrap().detail.contains("earlier"));
-        assert!(operation(2, &json!({"method": "POST", "path": "/Users", "data": {}}), &mut seen).problem.is_some());
-        assert!(operation(3, &json!({"method": "GET", "path": "/Users"}), &mut seen).problem.is_some());
-        assert!(operation(4, &json!({"method": "PUT", "path": "/Users/x"}), &mut seen).problem.is_some());
+        assert!(operation(0, post.clone(), &mut seen).problem.is_none());
+        assert!(operation(1, post, &mut seen).problem.unwrap().detail.contains("earlier"));
+        assert!(operation(2, json!({"method": "POST", "path": "/Users", "data": {}}), &mut seen).problem.is_some());
+        assert!(operation(3, json!({"method": "GET", "path": "/Users"}), &mut seen).problem.is_some());
+        assert!(operation(4, json!({"method": "PUT", "path": "/Users/x"}), &mut seen).problem.is_some());
     }
 
     #[test]

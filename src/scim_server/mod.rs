@@ -30,7 +30,7 @@ use self::query::Query;
 use self::resource::render;
 use self::service::{Failure, Writes, settle};
 use crate::clock::SharedClock;
-use crate::store::{Membership, ScimKey, ScimKind, ScimRecord, Store, StoreError};
+use crate::store::{Membership, ScimKey, ScimKind, ScimRecord, Store, StoreError, TurnSize};
 
 /// What the service advertises and enforces (`[scim]` in the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +63,13 @@ impl ScimService {
         f: impl FnOnce(&mut Writes<'_>) -> Result<T, Failure> + Send + 'static,
     ) -> Result<Result<T, ScimError>, StoreError> {
         let now = self.clock.now();
-        self.store.scim_write(move |w| settle(f(&mut Writes { w, now }))).await
+        self.store.scim_write(TurnSize::One, move |w| settle(f(&mut Writes { w, now }))).await
     }
 
     /// Runs a BulkRequest in one turn; `base` is the dialect's base URL.
     pub async fn bulk(&self, request: BulkRequest, base: String) -> Result<Value, StoreError> {
         let now = self.clock.now();
-        self.store.scim_write(move |w| request.execute(Writes { w, now }, &base)).await
+        self.store.scim_write(TurnSize::Many, move |w| request.execute(Writes { w, now }, &base)).await
     }
 
     /// The groups of the users among `records`.

@@ -37,7 +37,7 @@ pub use records::{
     BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, Dropped, JobRecord, LogPage, NewOperation,
     PendingReference, Purged, SavedJob, StagedOperation, StagedRequest, StateRecords, UserPage,
 };
-pub use scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter};
+pub use scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter, TurnSize};
 #[cfg(fuzzing)]
 pub use sqlite::translate_for_fuzzing;
 
@@ -382,12 +382,18 @@ impl Store {
     // ---- the SCIM 2.0 service provider (`crate::scim_server`): its own resources, apart from the directory
 
     /// One write turn over the SCIM resources: `turn` runs on the store's writer, everything it does commits
-    /// together when it returns `Ok` (a Bulk request is one turn), and nothing does when it fails.
+    /// together when it returns `Ok` (a Bulk request is one turn), and nothing does when it fails. `size` says
+    /// whether the turn writes one resource or a Bulk request's many.
     pub async fn scim_write<T: Send + 'static>(
         &self,
+        size: TurnSize,
         turn: impl FnOnce(&mut dyn ScimWriter) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        dispatch!(self, b => b.scim_write(turn).await)
+        match &*self.backend {
+            Backend::Sqlite(b) => b.scim_write(size, turn).await,
+            // One pooled connection per turn on PostgreSQL, whatever its size.
+            Backend::Postgres(b) => b.scim_write(turn).await,
+        }
     }
 
     pub async fn scim_get(&self, kind: ScimKind, id: &str) -> Result<Option<ScimRecord>, StoreError> {

@@ -68,6 +68,16 @@ pub struct Membership {
     pub display_name: Option<String>,
 }
 
+/// How much a write turn does, so the backend can run a one-resource turn — microseconds — without handing
+/// it to another thread, and a Bulk request's off the async scheduler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnSize {
+    /// One resource (a single POST, PUT, PATCH or DELETE).
+    One,
+    /// Any number (a Bulk request).
+    Many,
+}
+
 /// The operations of one write turn ([`crate::store::Store::scim_write`]): everything done through it commits
 /// together when the turn returns `Ok`, and nothing does when it returns an error.
 pub trait ScimWriter {

@@ -11,6 +11,7 @@ mod clock;
 mod connections;
 mod console;
 mod crash;
+mod dashboard;
 mod engine;
 mod export_import;
 mod faults;

@@ -108,6 +108,7 @@ fn concrete(path: &str) -> String {
             "{job_id}" => JOB,
             "{collection}" => "Users",
             "{name}" => "User",
+            "{file}" => "app.js",
             s if s.starts_with('{') => "x",
             s => s,
         })

@@ -100,6 +100,22 @@ impl Sqlite {
         })
     }
 
+    /// Runs a short write — one resource's turn — on the calling thread when the writer is free and the files
+    /// are private temporary ones (no commit waits for a disk), else as [`Sqlite::write`] does (`blocking`).
+    async fn write_point<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection, &Dictionary) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        if !self.location.is_durable() {
+            match self.writer.try_lock() {
+                Ok(mut conn) => return f(&mut conn, &self.dictionary),
+                Err(std::sync::TryLockError::Poisoned(_)) => return Err(lock_failed()),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        self.write(f).await
+    }
+
     /// Runs `f` with the writer connection (`blocking::run`).
     async fn write<T: Send + 'static>(
         &self,
@@ -119,6 +135,16 @@ impl Sqlite {
     ) -> Result<T, StoreError> {
         let dict = Arc::clone(&self.dictionary);
         self.readers.run(move |c| f(c, &dict)).await
+    }
+
+    /// Runs a point read (a row or a few, by key) on the calling thread when a reader is idle, else as
+    /// [`Sqlite::read`] does.
+    async fn read_point<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection, &Dictionary) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let dict = Arc::clone(&self.dictionary);
+        self.readers.run_point(move |c| f(c, &dict)).await
     }
 
     fn send(&self, command: ingest::Command) -> Result<(), StoreError> {
@@ -266,7 +292,7 @@ impl Sqlite {
 
     pub(crate) async fn log_entry(&self, id: &str) -> Result<Option<ProvisioningObjectSummary>, StoreError> {
         let id = id.to_owned();
-        self.read(move |c, dict| pages::log(c, dict, &id)).await
+        self.read_point(move |c, dict| pages::log(c, dict, &id)).await
     }
 
     pub(crate) async fn query_users(&self, query: PageQuery, count: bool) -> Result<UserPage, StoreError> {
@@ -275,7 +301,7 @@ impl Sqlite {
 
     pub(crate) async fn find_user(&self, key: &str) -> Result<Option<DirectoryUser>, StoreError> {
         let key = key.to_owned();
-        self.read(move |c, _| users::find(c, &key)).await
+        self.read_point(move |c, _| users::find(c, &key)).await
     }
 
     pub(crate) async fn users_by_ids(&self, ids: Vec<String>) -> Result<HashMap<String, DirectoryUser>, StoreError> {

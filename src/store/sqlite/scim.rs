@@ -7,10 +7,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, Statement, Transaction, params, params_from_iter};
 
 use super::super::StoreError;
-use super::super::scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter};
+use super::super::scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter, TurnSize};
 use crate::graph_time::{from_ticks, ticks};
 
 const COLUMNS: &str = "id, kind, unique_key, external_id, display_name, version, created, last_modified, attributes";
@@ -104,7 +104,15 @@ pub(super) fn memberships(
             "SELECT m.member_id, m.group_id, r.display_name FROM scim_member m JOIN scim_resource r ON r.id = m.group_id
              WHERE m.member_id IN ({placeholders}) ORDER BY r.rowid"
         );
-        let mut stmt = conn.prepare(&sql)?;
+        // One member (every read of a single user) is the hot form: cached. Longer lists vary, so they are not.
+        let (mut cached, mut fresh);
+        let stmt: &mut Statement<'_> = if chunk.len() == 1 {
+            cached = conn.prepare_cached(&sql)?;
+            &mut cached
+        } else {
+            fresh = conn.prepare(&sql)?;
+            &mut fresh
+        };
         let mut rows = stmt.query(params_from_iter(chunk))?;
         while let Some(row) = rows.next()? {
             out.entry(row.get(0)?).or_default().push(Membership { group_id: row.get(1)?, display_name: row.get(2)? });
@@ -210,23 +218,28 @@ impl ScimWriter for Turn<'_> {
 }
 
 impl super::Sqlite {
-    /// Runs `turn` in one transaction on the writer connection; commits when it returns `Ok`.
+    /// Runs `turn` in one transaction on the writer connection; commits when it returns `Ok`. A one-resource
+    /// turn may run on the calling thread (`Sqlite::write_point`).
     pub(crate) async fn scim_write<T: Send + 'static>(
         &self,
+        size: TurnSize,
         turn: impl FnOnce(&mut dyn ScimWriter) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        self.write(move |c, _| {
+        let run = move |c: &mut Connection, _: &super::dictionary::Dictionary| {
             let mut t = Turn { tx: c.transaction()? };
             let out = turn(&mut t)?;
             t.tx.commit()?;
             Ok(out)
-        })
-        .await
+        };
+        match size {
+            TurnSize::One => self.write_point(run).await,
+            TurnSize::Many => self.write(run).await,
+        }
     }
 
     pub(crate) async fn scim_get(&self, kind: ScimKind, id: &str) -> Result<Option<ScimRecord>, StoreError> {
         let id = id.to_owned();
-        self.read(move |c, _| get(c, kind, &id)).await
+        self.read_point(move |c, _| get(c, kind, &id)).await
     }
 
     pub(crate) async fn scim_all(&self, kind: ScimKind) -> Result<Vec<ScimRecord>, StoreError> {
@@ -239,6 +252,9 @@ impl super::Sqlite {
         column: ScimKey,
         values: Vec<String>,
     ) -> Result<Vec<ScimRecord>, StoreError> {
+        if values.len() == 1 {
+            return self.read_point(move |c, _| by_keys(c, kind, column, &values)).await;
+        }
         self.read(move |c, _| by_keys(c, kind, column, &values)).await
     }
 
@@ -246,6 +262,9 @@ impl super::Sqlite {
         &self,
         member_ids: Vec<String>,
     ) -> Result<HashMap<String, Vec<Membership>>, StoreError> {
+        if member_ids.len() == 1 {
+            return self.read_point(move |c, _| memberships(c, &member_ids)).await;
+        }
         self.read(move |c, _| memberships(c, &member_ids)).await
     }
 }

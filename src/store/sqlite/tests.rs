@@ -322,3 +322,39 @@ fn the_staging_move_is_not_repeated_after_a_crash_before_the_main_commit() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     assert_eq!(rt.block_on(s.read_staged("J", 0, 100)).unwrap().len(), 1, "moved once");
 }
+
+/// Where a store call ran: on the calling thread (a point call), or handed to the blocking pool (as a
+/// current-thread runtime cannot run blocking work in place, a hand-off shows as another thread).
+mod point_calls {
+    use std::thread::{ThreadId, current};
+
+    use super::*;
+    use crate::store::TurnSize;
+
+    async fn turn_thread(store: &Store, size: TurnSize) -> ThreadId {
+        store.scim_write(size, |_| Ok(current().id())).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_resource_turns_of_a_private_store_run_on_the_calling_thread_and_bulk_turns_do_not() {
+        let store = store();
+        assert_eq!(turn_thread(&store, TurnSize::One).await, current().id());
+        assert_ne!(turn_thread(&store, TurnSize::Many).await, current().id());
+    }
+
+    #[tokio::test]
+    async fn a_durable_store_hands_every_turn_off_as_a_commit_may_wait_for_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(dir.path()), Synchronous::Full).unwrap();
+        assert_ne!(turn_thread(&store, TurnSize::One).await, current().id());
+    }
+
+    #[tokio::test]
+    async fn a_point_read_runs_on_the_calling_thread_once_a_reader_is_idle() {
+        let db = super::super::Sqlite::open(None, Synchronous::Full).unwrap();
+        let first = db.read_point(|_, _| Ok(current().id())).await.unwrap();
+        assert_ne!(first, current().id(), "no reader was open yet: it is opened off this thread");
+        assert_eq!(db.read_point(|_, _| Ok(current().id())).await.unwrap(), current().id());
+        assert_ne!(db.read(|_, _| Ok(current().id())).await.unwrap(), current().id(), "a scan is handed off");
+    }
+}
