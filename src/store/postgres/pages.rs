@@ -150,7 +150,7 @@ mod tests {
             ("jobId eq 'J' and cycleId ne 'C'", &LOG_COLUMNS, "((e.job_id = $1) AND (e.cycle_id IS DISTINCT FROM $2))"),
             ("not (durationInMilliseconds gt 5)", &LOG_COLUMNS, "((e.duration_ms > $1) IS NOT TRUE)"),
             ("startswith(displayName, 'ad')", &USER_COLUMNS, "(strpos(lower(display_name), lower($1)) = 1)"),
-            ("endswith(changeId, 'z')", &LOG_COLUMNS, "(right(e.change_id, length($1)) = $2)"),
+            ("endswith(mail, 'z')", &USER_COLUMNS, "(lower(right(mail, length($1))) = lower($2))"),
             ("userPrincipalName in ('a', 'b')", &USER_COLUMNS, "(lower(upn) IN (lower($1), lower($2)))"),
             ("accountEnabled", &USER_COLUMNS, "(account_enabled = 1)"),
         ];
