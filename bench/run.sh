@@ -3,9 +3,13 @@
 # the in-process parse ceiling, 202 latency and log visibility at 40 requests/s, engine throughput, start-up
 # time and idle memory, memory with 1,000,000 users and their log entries, and the SCIM service provider's
 # create rate against scim2-server's (PyPI; installed into target/py-venv from tests/python/requirements.txt,
-# as the test suite does). Prints a table and writes bench/results.json (flat keys, units in the names).
+# as the test suite does), then the PostgreSQL backend's ingest, 202 latency and log visibility, and engine
+# throughput (on a throwaway PostgreSQL server started here: initdb into the work directory, 127.0.0.1, default
+# durability; as the `postgres` user when run as root). Prints a table and writes bench/results.json (flat keys,
+# units in the names).
 #
-# Usage: bench/run.sh            (about 7 minutes after the release build on 2 cores)
+# Usage: bench/run.sh            (about 8 minutes after the release build on 2 cores)
+#        BENCH_PG_USERS=20000 bench/run.sh   (users loaded for the PostgreSQL engine figure; 20,000 by default)
 #        BENCH_USERS=100000 bench/run.sh   (a smaller memory run)
 #        BENCH_BIN=path/to/entra-inbound BENCH_ENGINE=path/to/engine-bench bench/run.sh
 #                                          (another build's binaries, for side-by-side comparisons; the load
@@ -15,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 USERS_1M=${BENCH_USERS:-1000000}
+PG_USERS=${BENCH_PG_USERS:-20000}
 WORK=$(mktemp -d)
 PIDS=()
 cleanup() {
@@ -22,6 +27,10 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+[ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] \
+  || { echo "bench/run.sh: PostgreSQL's server binaries are needed (Debian: apt-get install postgresql)" >&2; exit 1; }
 
 if ! command -v wrk >/dev/null; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -169,11 +178,51 @@ SCIM_THEIRS=$("$FIGURES" scim "http://127.0.0.1:$PORT" unused 10000 50 2000)
 stop
 echo "   scim2-server:  $SCIM_THEIRS"
 
+echo "== PostgreSQL backend: a throwaway server (default durability: fsync, synchronous_commit on)"
+AS_PG=()
+if [ "$(id -u)" = 0 ]; then
+  AS_PG=(runuser -u postgres --)
+  chown postgres: "$WORK"
+fi
+PGPORT=$(free_port)
+"${AS_PG[@]}" "$PGBIN/initdb" -U postgres --auth=trust -E UTF8 --locale=C -D "$WORK/pg" >/dev/null
+"${AS_PG[@]}" "$PGBIN/pg_ctl" -w -D "$WORK/pg" -l "$WORK/pg.log" \
+  -o "-c listen_addresses=127.0.0.1 -p $PGPORT -k $WORK -c max_connections=100" start >/dev/null
+pg_stop() { "${AS_PG[@]}" "$PGBIN/pg_ctl" -D "$WORK/pg" -m fast stop >/dev/null 2>&1 || true; }
+trap 'pg_stop; cleanup' EXIT
+# serve_pg NAME: serve NAME on a new database of its own.
+serve_pg() {
+  local db="bench_$1"
+  "$PGBIN/psql" -q -h 127.0.0.1 -p "$PGPORT" -U postgres -d postgres -c "CREATE DATABASE $db" >/dev/null
+  export ENTRA_INBOUND__STORAGE__BACKEND=postgres
+  export ENTRA_INBOUND__STORAGE__URL="postgres://postgres@127.0.0.1:$PGPORT/$db"
+  serve "$1"
+  unset ENTRA_INBOUND__STORAGE__BACKEND ENTRA_INBOUND__STORAGE__URL
+}
+
+echo "== ingest, PostgreSQL, job paused"
+serve_pg paused
+INGEST_PG=$(ingest)
+stop
+echo "   $INGEST_PG operations/s"
+
+echo "== 40 requests/s of 50 new users, PostgreSQL: 202 latency and log visibility"
+serve_pg latency
+LATENCY_PG=$("$FIGURES" latency "http://127.0.0.1:$PORT" "$TOKEN" 15 40)
+stop
+echo "   $LATENCY_PG"
+
+echo "== engine, PostgreSQL: $PG_USERS users loaded, quota lifted (uploads, then every log entry visible)"
+serve_pg load
+LOAD_PG=$("$FIGURES" load "http://127.0.0.1:$PORT" "$TOKEN" "$PG_USERS" 4)
+stop
+echo "   $LOAD_PG"
+
 MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r)"
-python3 - "$INGEST_DURABLE" "$INGEST_MEMORY" "$CEILING" "$LATENCY" "$ENGINE_OUT" "$START" "$LOAD" "$MEMORY" "$MACHINE" "$USERS_1M" "$SCIM_OURS" "$SCIM_THEIRS" <<'EOF'
+python3 - "$INGEST_DURABLE" "$INGEST_MEMORY" "$CEILING" "$LATENCY" "$ENGINE_OUT" "$START" "$LOAD" "$MEMORY" "$MACHINE" "$USERS_1M" "$SCIM_OURS" "$SCIM_THEIRS" "$INGEST_PG" "$LATENCY_PG" "$LOAD_PG" "$PG_USERS" <<'EOF'
 import json, os, re, sys
 out = os.environ.get("BENCH_OUT", "bench/results.json")
-durable, memory, ceiling, latency, engine, start, load, mem, machine, users, ours, theirs = sys.argv[1:]
+durable, memory, ceiling, latency, engine, start, load, mem, machine, users, ours, theirs, pg_ingest, pg_latency, pg_load, pg_users = sys.argv[1:]
 ceiling, latency, start, load, mem, ours, theirs = (json.loads(x) for x in (ceiling, latency, start, load, mem, ours, theirs))
 r = {
     "mode": "release",
@@ -204,6 +253,13 @@ r["scim2_server_bulk_users_per_s"] = int(theirs["bulk_users_per_s"])
 r["scim2_server_post_users_per_s"] = int(theirs["post_users_per_s"])
 r["scim_bulk_ratio_to_scim2_server"] = round(ours["bulk_users_per_s"] / theirs["bulk_users_per_s"], 1)
 r["scim_post_ratio_to_scim2_server"] = round(ours["post_users_per_s"] / theirs["post_users_per_s"], 1)
+pg_latency, pg_load = json.loads(pg_latency), json.loads(pg_load)
+r["ingest_postgres_ops_per_s"] = int(pg_ingest)
+r["latency_40rps_postgres_p50_ms"] = pg_latency["latency_p50_ms"]
+r["latency_40rps_postgres_p99_ms"] = pg_latency["latency_p99_ms"]
+r["visible_2000ops_postgres_p50_ms"] = pg_latency["visible_p50_ms"]
+r["visible_2000ops_postgres_p99_ms"] = pg_latency["visible_p99_ms"]
+r["engine_postgres_load_ops_per_s"] = int(int(pg_users) / pg_load["total_s"])
 with open(out, "w") as f:
     json.dump(r, f, indent=2)
     f.write("\n")

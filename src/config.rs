@@ -83,8 +83,20 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageConfig {
+    /// Where state is kept: the embedded store (default) or a PostgreSQL database shared by replicas.
+    pub backend: Backend,
+    /// The PostgreSQL connection URL (`postgres://user:password@host:port/database`); `postgres` only.
+    pub url: String,
     pub data_dir: String,
     pub synchronous: Synchronous,
+}
+
+/// The storage backend (`storage.backend`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -366,6 +378,23 @@ impl Config {
                 }
             }
         }
+        match (self.storage.backend, self.storage.url.trim().is_empty()) {
+            (Backend::Postgres, true) => {
+                return invalid(
+                    "storage.url must be set when storage.backend is \"postgres\" (postgres://user:password@host:port/database)"
+                        .into(),
+                );
+            }
+            (Backend::Postgres, false) => {
+                if let Err(e) = self.storage.url.parse::<tokio_postgres::Config>() {
+                    return invalid(format!("storage.url is not a PostgreSQL connection URL: {e}"));
+                }
+            }
+            (Backend::Sqlite, false) => {
+                return invalid("storage.url is only read when storage.backend is \"postgres\"".into());
+            }
+            (Backend::Sqlite, true) => {}
+        }
         if self.logs.retention_days == 0 {
             return invalid("logs.retention_days must be at least 1".into());
         }
@@ -453,6 +482,9 @@ impl Config {
         }
         if !copy.admin.token.is_empty() {
             copy.admin.token = "***".into();
+        }
+        if !copy.storage.url.is_empty() {
+            copy.storage.url = "***".into(); // it may hold a password
         }
         serde_json::to_value(copy).unwrap_or(serde_json::Value::Null)
     }
@@ -635,5 +667,31 @@ rate_preset = "troubleshooting"
         .unwrap();
         let err = Config::load_with_env(Some(&path), env(&[]), &Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("'J' is configured twice"), "{err}");
+    }
+
+    #[test]
+    fn the_storage_backend_and_its_url_are_checked_together() {
+        let load = |pairs: &[(&str, &str)]| Config::load_with_env(None, env(pairs), &Overrides::default());
+        assert_eq!(load(&[]).unwrap().storage.backend, Backend::Sqlite);
+        let err = load(&[("ENTRA_INBOUND__STORAGE__BACKEND", "postgres")]).unwrap_err().to_string();
+        assert!(err.contains("storage.url must be set when storage.backend is \"postgres\""), "{err}");
+        let err = load(&[
+            ("ENTRA_INBOUND__STORAGE__BACKEND", "postgres"),
+            ("ENTRA_INBOUND__STORAGE__URL", "postgres://a:b@h:notaport/d"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("storage.url is not a PostgreSQL connection URL"), "{err}");
+        let err = load(&[("ENTRA_INBOUND__STORAGE__URL", "postgres://h/d")]).unwrap_err().to_string();
+        assert!(err.contains("storage.url is only read when storage.backend is \"postgres\""), "{err}");
+        let err = load(&[("ENTRA_INBOUND__STORAGE__BACKEND", "mysql")]).unwrap_err().to_string();
+        assert!(err.contains("mysql"), "{err}");
+        let ok = load(&[
+            ("ENTRA_INBOUND__STORAGE__BACKEND", "postgres"),
+            ("ENTRA_INBOUND__STORAGE__URL", "postgres://entra:secret@db:5432/entra"),
+        ])
+        .unwrap();
+        assert_eq!(ok.storage.backend, Backend::Postgres);
+        assert_eq!(ok.redacted()["storage"]["url"], "***", "the URL may hold a password");
     }
 }

@@ -70,7 +70,7 @@ impl AppState {
     pub async fn new(config: Config, clock: SharedClock) -> Result<Self, StateError> {
         let clock = Arc::new(VirtualClock::new(clock));
         let shared: SharedClock = clock.clone();
-        let store = Store::open(config.data_dir().as_deref(), config.storage.synchronous)?;
+        let store = Store::from_config(&config.storage).await?;
         let keys = SigningKeys::load(&config.auth.signing_key_file, &config.auth.signing_cert_file)?;
         let clients = ClientRegistry::from_config(&config.clients)?;
         let validator = TokenValidator::new(keys, &config.tenant.id, config.auth.mode, config.auth.leeway_secs);

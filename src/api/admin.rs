@@ -233,9 +233,23 @@ async fn drain(
     let mut gate = job.watch_gate();
     // The worker records a batch's progress and the quarantine it caused in one step, so "quarantined before
     // reaching the target" is never a batch in between.
-    let reached = gate.wait_for(|g| g.processed >= target || g.quarantined);
+    let reached = async {
+        loop {
+            tokio::select! {
+                reached = async { gate.wait_for(|g| g.processed >= target || g.quarantined).await.map(|g| *g) } => {
+                    return reached;
+                }
+                // Several processes on one database: another one may hold the job; its progress is in the store.
+                () = poll_store(&state) => {
+                    if let Ok(progress) = state.store.progress(&job.id).await {
+                        job.mark_through(progress);
+                    }
+                }
+            }
+        }
+    };
     let gate = match tokio::time::timeout(timeout, reached).await {
-        Ok(Ok(gate)) => *gate,
+        Ok(Ok(gate)) => gate,
         Ok(Err(_)) => {
             return Err(ApiError::Unavailable { message: "The job's worker stopped.".into(), retry_after_secs: None });
         }
@@ -245,6 +259,14 @@ async fn drain(
         return Err(ApiError::Conflict(format!("Job '{job_id}' is in quarantine; restart it before draining.")));
     }
     Ok(Json(json!({"jobId": job.id, "processed": job.processed_total(), "pending": 0})).into_response())
+}
+
+/// Sleeps for the store's poll interval (several processes on one database), or forever.
+async fn poll_store(state: &AppState) {
+    match state.store.poll_interval() {
+        Some(interval) => tokio::time::sleep(interval).await,
+        None => std::future::pending().await,
+    }
 }
 
 #[cfg(test)]

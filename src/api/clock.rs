@@ -81,6 +81,7 @@ const ONE_OF: &str =
 async fn change_clock(State(state): State<AppState>, GraphBytes(body): GraphBytes) -> Result<Json<Value>, ApiError> {
     let change: Change = serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("{ONE_OF} ({e})")))?;
     let clock = &state.clock;
+    let before = clock.now();
     let reading = match (change.advance, change.set, change.mode) {
         (Some(text), None, None) => {
             let by = duration::parse(&text).map_err(|e| ApiError::bad_request(e.to_string()))?;
@@ -103,5 +104,10 @@ async fn change_clock(State(state): State<AppState>, GraphBytes(body): GraphByte
         }
         _ => return Err(ApiError::bad_request(ONE_OF.to_owned())),
     };
+    if reading.now < before && state.store.is_shared() {
+        // The quotas held in the store fill again too (`lifecycle::change_clock` refilled this process's).
+        let jobs = state.jobs.all().map(|j| j.id.clone()).collect();
+        state.store.reset_quotas(jobs).await.map_err(crate::api::storage_failure)?;
+    }
     Ok(shown(reading))
 }

@@ -39,6 +39,10 @@ pub struct Job {
     pub limiter: JobLimiter,
     /// Wakes the job's worker when operations are staged.
     pub wake: Notify,
+    /// One change of the job's run state or schema at a time: a change asked of this process (made in memory,
+    /// then saved), or taking on one another process made (several processes on one database), so neither
+    /// undoes the other.
+    pub changes: tokio::sync::Mutex<()>,
     schema: RwLock<Arc<JobSchema>>,
     /// The configured schema, which a reset brings back.
     configured_schema: Arc<JobSchema>,
@@ -111,8 +115,12 @@ impl Job {
 
     /// Takes on what the store kept for the job (at start, and after an import): its replaced schema, its
     /// saved run state and status, and how far it processed the staging queue.
+    /// Also when another process on the same database changed the job: a schema equal to the one in force is
+    /// kept as it is.
     pub fn resume(&self, record: crate::store::JobRecord) -> Result<(), SchemaError> {
-        if let Some(raw) = record.schema {
+        if let Some(raw) = record.schema
+            && self.schema().raw != raw
+        {
             self.set_schema(JobSchema::compile(raw)?);
         }
         if let Some((paused, status)) = record.run_state {
@@ -235,6 +243,7 @@ impl JobRegistry {
                     config: job.clone(),
                     limiter: JobLimiter::new(&job.quotas(), Arc::clone(clock)),
                     wake: Notify::new(),
+                    changes: tokio::sync::Mutex::new(()),
                     schema: RwLock::new(Arc::clone(&configured_schema)),
                     configured_schema,
                     gate: watch::Sender::new(Gate {

@@ -3,6 +3,10 @@
 //!
 //! GCRA lets `limit` requests arrive at once and then refills one every `window / limit`; this is the smooth
 //! approximation of "N per window" (documented in the README's known differences).
+//!
+//! Several processes on one PostgreSQL database hold a job's quotas together: the same GCRA, its state (each
+//! quota's theoretical arrival time) kept in the store and updated in one transaction per request
+//! ([`JobLimiter::check_shared`], [`gcra`]).
 
 use std::num::NonZeroU32;
 use std::sync::RwLock;
@@ -15,6 +19,7 @@ use governor::{Quota, RateLimiter};
 
 use crate::clock::SharedClock;
 use crate::config::RateQuota;
+use crate::store::StoreError;
 
 /// Adapts the emulator's clock to governor: instants are durations since the Unix epoch.
 #[derive(Debug, Clone)]
@@ -37,12 +42,22 @@ type Limiter = RateLimiter<NotKeyed, InMemoryState, QuotaClock, NoOpMiddleware<D
 pub struct JobLimiter {
     clock: QuotaClock,
     quotas: Vec<Quota>,
+    /// `(emission interval, burst)` of each quota, in nanoseconds and requests (the shared form).
+    cells: Vec<(i64, i64)>,
     limiters: RwLock<Vec<Limiter>>,
 }
 
 impl JobLimiter {
     pub fn new(quotas: &[RateQuota], clock: SharedClock) -> Self {
         let clock = QuotaClock(clock);
+        let cells = quotas
+            .iter()
+            .filter(|q| q.limit > 0)
+            .map(|q| {
+                let period = Duration::from_secs(q.window_secs) / q.limit;
+                (i64::try_from(period.as_nanos()).unwrap_or(i64::MAX), i64::from(q.limit))
+            })
+            .collect();
         let quotas: Vec<Quota> = quotas
             .iter()
             .filter_map(|q| {
@@ -52,7 +67,7 @@ impl JobLimiter {
             })
             .collect();
         let limiters = RwLock::new(Self::fresh(&quotas, &clock));
-        Self { clock, quotas, limiters }
+        Self { clock, quotas, cells, limiters }
     }
 
     fn fresh(quotas: &[Quota], clock: &QuotaClock) -> Vec<Limiter> {
@@ -80,6 +95,34 @@ impl JobLimiter {
         }
         Ok(())
     }
+}
+
+impl JobLimiter {
+    /// [`JobLimiter::check`] with the quotas' state in the store, shared by every process on its database.
+    pub async fn check_shared(&self, store: &crate::store::Store, job_id: &str) -> Result<Result<(), u64>, StoreError> {
+        let now = i64::try_from(self.clock.now().as_nanos()).unwrap_or(i64::MAX);
+        let cells = self.cells.clone();
+        store.take_quota(job_id, cells.len(), move |tats| gcra(&cells, tats, now)).await
+    }
+}
+
+/// One request against every quota (`cells`: emission interval in ns, burst) whose theoretical arrival times
+/// are `tats` (None: never used), at `now` (ns): the new arrival times when every quota allows it, else the
+/// whole seconds (≥ 1) to wait for the first that does not. All or nothing: a refused request takes nothing.
+pub fn gcra(cells: &[(i64, i64)], tats: &[Option<i64>], now: i64) -> Result<Vec<i64>, u64> {
+    let mut next = Vec::with_capacity(cells.len());
+    for (&(interval, burst), tat) in cells.iter().zip(tats) {
+        let tat = tat.unwrap_or(now).max(now);
+        let tolerance = interval.saturating_mul(burst - 1);
+        let ahead = tat - now;
+        if ahead > tolerance {
+            let wait = u64::try_from(ahead - tolerance).unwrap_or(u64::MAX);
+            let secs = wait / 1_000_000_000 + u64::from(wait % 1_000_000_000 > 0);
+            return Err(secs.max(1));
+        }
+        next.push(tat.saturating_add(interval));
+    }
+    Ok(next)
 }
 
 #[cfg(test)]
@@ -115,5 +158,23 @@ mod tests {
         assert_eq!(l.check(), Err(28_800));
         l.reset();
         assert!(l.check().is_ok(), "a reset fills every quota again");
+    }
+
+    #[test]
+    fn the_shared_form_agrees_with_the_limiter() {
+        let cells = [(25_000_000, 40), (28_800_000_000_000, 3)];
+        let mut tats = vec![None, None];
+        let now = 1_000_000_000_000;
+        for _ in 0..3 {
+            tats = gcra(&cells, &tats, now).unwrap().into_iter().map(Some).collect();
+        }
+        assert_eq!(gcra(&cells, &tats, now), Err(28_800), "the daily cap, as daily_cap_reports_a_long_wait");
+        let short = [(25_000_000, 40)];
+        let mut tats = vec![None];
+        for _ in 0..40 {
+            tats = gcra(&short, &tats, now).unwrap().into_iter().map(Some).collect();
+        }
+        assert_eq!(gcra(&short, &tats, now), Err(1));
+        assert!(gcra(&short, &tats, now + 25_000_000).is_ok(), "one refills every 25 ms");
     }
 }

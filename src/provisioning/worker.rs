@@ -7,6 +7,12 @@
 //! requests staged after it are read and prepared (record-only steps, on the other cores). A prepared batch
 //! is dropped when the job pauses, prepared again when the job's schema was replaced meanwhile, and
 //! discarded when a restart or reset moved the job's progress before it committed (the store refuses it).
+//!
+//! Several processes on one PostgreSQL database: a worker first waits until its process holds the job
+//! (`Store::hold_job`; one process at a time, another takes over when the holder dies) and takes on what the
+//! store kept for the job when another process held it first. It wakes when any process stages work for the
+//! job (`Store::notices`), and looks every `Store::poll_interval` in case a notice was lost; every process
+//! takes on a job's run state, schema and progress when some process changes them.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +27,7 @@ use super::status::{Execution, JobStatus, QuarantineReason};
 use crate::control::metrics::Outcomes;
 use crate::control::report::FindingKind;
 use crate::state::AppState;
-use crate::store::{CommitOutcome, StagedRequest, StoreError};
+use crate::store::{CommitOutcome, StagedRequest, StoreError, StoreNotice};
 
 /// Most operations processed in one unit of work (whole requests: a batch may hold up to 49 more).
 pub const BATCH_SIZE: usize = 500;
@@ -31,7 +37,81 @@ pub fn spawn_all(state: &AppState) {
     for job in state.jobs.all() {
         tokio::spawn(run(state.clone(), Arc::clone(job)));
     }
+    if let Some(notices) = state.store.notices() {
+        tokio::spawn(follow_notices(state.clone(), notices));
+    }
     retention::spawn(state);
+}
+
+/// Several processes on one database: wakes the worker of each job some process staged work for, and takes on
+/// what the store keeps for a job some process changed (pause, start, restart, schema PUT).
+async fn follow_notices(state: AppState, mut notices: tokio::sync::broadcast::Receiver<StoreNotice>) {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        match notices.recv().await {
+            Ok(StoreNotice::Staged(job_id)) => {
+                if let Ok(job) = state.jobs.by_id(&job_id) {
+                    job.wake.notify_one();
+                }
+            }
+            Ok(StoreNotice::Changed(job_id)) => {
+                if let Ok(job) = state.jobs.by_id(&job_id) {
+                    take_on(&state, job).await;
+                    job.wake.notify_one();
+                }
+            }
+            Err(RecvError::Lagged(_)) => {
+                for job in state.jobs.all() {
+                    take_on(&state, job).await;
+                    job.wake.notify_one();
+                }
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}
+
+/// Takes on what the store keeps for `job`: its schema, run state and status, and progress. A job the store
+/// keeps no run state for was reset (or imported without one) by some process: it starts from its configuration.
+async fn take_on(state: &AppState, job: &Job) {
+    let _change = job.changes.lock().await;
+    let record = state.store.resume_job(&job.id).await.map(|record| {
+        if record.run_state.is_none() {
+            job.reset();
+        }
+        job.resume(record)
+    });
+    match record {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(job = %job.id, error = %e, "the stored schema no longer compiles"),
+        Err(e) => tracing::error!(job = %job.id, error = %e, "reading the job's stored state failed"),
+    }
+}
+
+/// Waits until this process holds the job; when another process held it first, takes on what it left.
+async fn hold(state: &AppState, job: &Job) -> crate::store::JobHold {
+    let hold = loop {
+        match state.store.hold_job(&job.id).await {
+            Ok(hold) => break hold,
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "taking hold of the job failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    };
+    if hold.waited {
+        tracing::info!(job = %job.id, "took over the job from another process");
+        take_on(state, job).await;
+    }
+    hold
+}
+
+/// Sleeps for the store's poll interval, or forever when it has none.
+async fn poll(state: &AppState) {
+    match state.store.poll_interval() {
+        Some(interval) => tokio::time::sleep(interval).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The pipeline's view of a job.
@@ -69,6 +149,7 @@ impl Settings {
 }
 
 async fn run(state: AppState, job: Arc<Job>) {
+    let _hold = hold(&state, &job).await;
     let settings = Arc::new(Settings::new(&state, &job));
     let mut gate = job.watch_gate();
     // Entries of later batches sort after earlier ones even when the (manual) clock stands still.
@@ -103,6 +184,7 @@ async fn run(state: AppState, job: Arc<Job>) {
             tokio::select! {
                 () = job.wake.notified() => {}
                 changed = gate.changed() => if changed.is_err() { return },
+                () = poll(&state) => {}
             }
             continue;
         }
@@ -155,6 +237,12 @@ async fn run(state: AppState, job: Arc<Job>) {
             Ok(None) => {
                 tracing::debug!(job = %job.id, "batch superseded by a restart or reset before it committed; dropped");
                 ahead = None;
+                if state.store.poll_interval().is_some() {
+                    // Another process may have moved the progress (a restart or reset it was asked for).
+                    if let Ok(record) = state.store.resume_job(&job.id).await {
+                        job.mark_through(record.applied_through);
+                    }
+                }
             }
             Err(e) => {
                 tracing::error!(job = %job.id, error = %e, "processing a batch failed; it stays staged and is retried");

@@ -11,6 +11,8 @@ use entra_inbound::state::AppState;
 use time::macros::datetime;
 use tokio::sync::oneshot;
 
+use crate::postgres_leg;
+
 pub const TENANT: &str = "c0ffee00-0000-4000-8000-000000000001";
 pub const SP: &str = "c0ffee00-0000-4000-8000-0000000000a1";
 pub const JOB: &str = "API2AAD.c0ffee00000040008000000000000001.c0ffee00-0000-4000-8000-0000000000b1";
@@ -33,6 +35,7 @@ impl TestServer {
         let mut config = Config::defaults().expect("defaults load");
         config.server.listen = "127.0.0.1:0".parse().unwrap();
         change(&mut config);
+        postgres_leg::configure(&mut config).await;
         let clock = Arc::new(ManualClock::new(datetime!(2025-01-15 10:00 UTC)));
         let server = Server::bind(config, clock.clone()).await.expect("bind");
         let state = server.state().clone();

@@ -71,7 +71,18 @@ async fn bulk_upload(
         return Err(ApiError::Forbidden);
     }
     let job = state.jobs.find(&sp_id, &job_id).map_err(|e| ApiError::NotFound(e.0))?;
-    job.limiter.check().map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
+    let allowed = if state.store.is_shared() {
+        job.limiter.check_shared(&state.store, &job.id).await.map_err(|e| {
+            tracing::error!(job = %job.id, error = %e, "the shared quota could not be read");
+            ApiError::Unavailable {
+                message: "The job's quota could not be read; retry.".into(),
+                retry_after_secs: Some(1),
+            }
+        })?
+    } else {
+        job.limiter.check()
+    };
+    allowed.map_err(|retry_after_secs| ApiError::Throttled { retry_after_secs })?;
 
     let body = crate::api::extract::read_limited(&headers, body, state.config.server.body_limit_bytes).await?;
     if !is_scim_json(&headers) {

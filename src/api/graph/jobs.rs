@@ -171,6 +171,7 @@ async fn start(
     principal: Principal,
 ) -> Result<StatusCode, ApiError> {
     let (_, job) = job_for(&state, &path, &principal, Access::Write)?;
+    let _change = job.changes.lock().await;
     job.set_paused(false);
     save(&state, &job).await?;
     job.wake.notify_one();
@@ -196,6 +197,7 @@ async fn pause(
     principal: Principal,
 ) -> Result<StatusCode, ApiError> {
     let (_, job) = job_for(&state, &path, &principal, Access::Write)?;
+    let _change = job.changes.lock().await;
     job.set_paused(true);
     save(&state, &job).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -242,6 +244,7 @@ async fn restart(
     GraphBytes(body): GraphBytes,
 ) -> Result<StatusCode, ApiError> {
     let (_, job) = job_for(&state, &path, &principal, Access::Write)?;
+    let _change = job.changes.lock().await;
     let scope = reset_scope(&body)?;
     let purged = state.store.purge_staged(&job.id).await.map_err(storage_failure)?;
     state.staging.release(purged.operations);

@@ -101,6 +101,7 @@ async fn put_schema(
     GraphBytes(body): GraphBytes,
 ) -> Result<StatusCode, ApiError> {
     let (_, job) = job_for(&state, &path, &principal, Access::Write)?;
+    let _change = job.changes.lock().await;
     let mut raw = json_body(&body)?;
     if let Some(obj) = raw.as_object_mut() {
         obj.retain(|k, _| !k.starts_with("@odata."));

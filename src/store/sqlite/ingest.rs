@@ -55,7 +55,7 @@ struct OperationOwned {
 
 /// The stored form of a request's operations: compressed (zstd, fastest level), since the records of one
 /// request repeat each other — about a tenth of the JSON, so a long queue stays small.
-pub(super) fn encode(ops: &[NewOperation<'_>]) -> Result<Vec<u8>, StoreError> {
+pub(in crate::store) fn encode(ops: &[NewOperation<'_>]) -> Result<Vec<u8>, StoreError> {
     let refs: Vec<OperationRef<'_>> =
         ops.iter().map(|o| OperationRef { bulk_id: o.bulk_id, external_id: o.external_id, data: o.data }).collect();
     let plain =
@@ -63,7 +63,7 @@ pub(super) fn encode(ops: &[NewOperation<'_>]) -> Result<Vec<u8>, StoreError> {
     Ok(zstd::bulk::compress(&plain, 1)?)
 }
 
-fn decode(seq: i64, body: &[u8]) -> Result<Vec<StagedOperation>, StoreError> {
+pub(in crate::store) fn decode(seq: i64, body: &[u8]) -> Result<Vec<StagedOperation>, StoreError> {
     let unreadable =
         |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("staged request {seq} cannot be read: {e}"));
     let plain = zstd::stream::decode_all(body).map_err(|e| unreadable(&e))?;

@@ -14,7 +14,7 @@
 mod blocking;
 mod blocks;
 mod dictionary;
-mod ingest;
+pub(in crate::store) mod ingest;
 mod jobs;
 mod legacy;
 mod logs;
@@ -23,14 +23,13 @@ mod open;
 mod pages;
 mod pool;
 mod scim;
-mod sql;
 #[cfg(test)]
 mod sql_tests;
 mod state;
 #[cfg(test)]
 mod tests;
 mod unit;
-mod users;
+pub(in crate::store) mod users;
 
 #[cfg(fuzzing)]
 pub use pages::translate_for_fuzzing;

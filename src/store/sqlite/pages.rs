@@ -8,10 +8,10 @@
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row, params_from_iter};
 
+use super::super::sql::{Columns, Dialect, Value, filter_sql, page_sql};
 use super::super::{LogPage, StoreError, UserPage};
 use super::blocks::BlockCache;
 use super::dictionary::Dictionary;
-use super::sql::{Columns, filter_sql, page_sql};
 use super::{logs, users};
 use crate::graph_time::from_ticks;
 use crate::odata::{FieldKind, KeyValue, PROVISIONING_LOG_FIELDS, PageQuery, USER_FIELDS};
@@ -20,6 +20,7 @@ use crate::odata::{FieldKind, KeyValue, PROVISIONING_LOG_FIELDS, PageQuery, USER
 const LOG_FROM: &str = "log_entry e CROSS JOIN log_context c ON c.id = e.ctx";
 
 pub(super) static LOG_COLUMNS: Columns = Columns {
+    dialect: Dialect::Sqlite,
     fields: &PROVISIONING_LOG_FIELDS,
     columns: &[
         ("id", "e.id"),
@@ -46,6 +47,7 @@ pub(super) static LOG_COLUMNS: Columns = Columns {
 };
 
 pub(super) static USER_COLUMNS: Columns = Columns {
+    dialect: Dialect::Sqlite,
     fields: &USER_FIELDS,
     columns: &[
         ("id", "id"),
@@ -67,6 +69,16 @@ pub(super) static USER_COLUMNS: Columns = Columns {
     ],
     not_null: &["id", "createdDateTime", "accountEnabled"],
 };
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(match self {
+            Value::Null => rusqlite::types::ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Integer(i) => rusqlite::types::ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            Value::Text(t) => rusqlite::types::ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        })
+    }
+}
 
 /// Number of columns [`logs::COLUMNS`] selects.
 const LOG_COLUMN_COUNT: usize = 15;
@@ -185,7 +197,7 @@ pub fn translate_for_fuzzing(filter: Option<&crate::odata::Filter>, order: &[cra
             let _ = filter_sql(&filter.expr, columns);
         }
         if order.iter().all(|o| columns.fields.lookup(o.property).is_some()) {
-            let _ = super::sql::order_by_sql(order, columns);
+            let _ = super::super::sql::order_by_sql(order, columns);
         }
     }
 }

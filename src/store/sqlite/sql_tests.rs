@@ -2,14 +2,14 @@
 //! case rules, NULL semantics, keyset paging (no duplicates or gaps, ties broken by the tiebreaker, stable
 //! under inserts between pages) and random filters that must always produce SQL SQLite accepts.
 
-use rusqlite::types::Value;
+use rusqlite::types::Value as SqliteValue;
 use rusqlite::{Connection, params, params_from_iter};
 use time::macros::datetime;
 
+use super::super::sql::{Columns, SqlFragment, Value, filter_sql, keyset_sql, order_by_sql, page_sql};
 use super::dictionary::Dictionary;
 use super::migrations;
 use super::pages::{LOG_COLUMNS, USER_COLUMNS};
-use super::sql::{Columns, SqlFragment, filter_sql, keyset_sql, order_by_sql, page_sql};
 use crate::graph_time::ticks;
 use crate::odata::tests::SPEC_FORMS;
 use crate::odata::{
@@ -265,12 +265,14 @@ fn page(db: &Connection, columns: &Columns, from: &str, query: &PageQuery) -> (V
             let keys = kinds
                 .iter()
                 .enumerate()
-                .map(|(i, kind)| match (r.get::<_, Value>(i + 1).unwrap(), kind) {
-                    (Value::Null, _) => KeyValue::Null,
-                    (Value::Integer(t), FieldKind::DateTime) => KeyValue::DateTime(crate::graph_time::from_ticks(t)),
-                    (Value::Integer(b), FieldKind::Boolean) => KeyValue::Boolean(b != 0),
-                    (Value::Integer(n), _) => KeyValue::Integer(n),
-                    (Value::Text(s), _) => KeyValue::Text(s),
+                .map(|(i, kind)| match (r.get::<_, SqliteValue>(i + 1).unwrap(), kind) {
+                    (SqliteValue::Null, _) => KeyValue::Null,
+                    (SqliteValue::Integer(t), FieldKind::DateTime) => {
+                        KeyValue::DateTime(crate::graph_time::from_ticks(t))
+                    }
+                    (SqliteValue::Integer(b), FieldKind::Boolean) => KeyValue::Boolean(b != 0),
+                    (SqliteValue::Integer(n), _) => KeyValue::Integer(n),
+                    (SqliteValue::Text(s), _) => KeyValue::Text(s),
                     (other, _) => panic!("{other:?}"),
                 })
                 .collect();
@@ -387,6 +389,7 @@ fn keyset_paging_with_nullable_and_case_insensitive_keys() {
         &[],
     );
     static COLUMNS: Columns = Columns {
+        dialect: super::super::sql::Dialect::Sqlite,
         fields: &FIELDS,
         columns: &[("id", "id"), ("name", "name"), ("n", "n"), ("on", "flag")],
         not_null: &["id"],

@@ -182,7 +182,7 @@ async fn retention_deletes_old_entries_and_all_but_the_newest() {
     s.import(vec![], (0..3).map(entry).collect()).await.unwrap();
     s.import(vec![], (3..10).map(entry).collect()).await.unwrap();
     let blocks = || -> i64 {
-        let c = Connection::open(s.location().join(MAIN_DB)).unwrap();
+        let c = Connection::open(s.location().unwrap().join(MAIN_DB)).unwrap();
         c.query_row("SELECT count(*) FROM log_block", [], |r| r.get(0)).unwrap()
     };
     assert_eq!(blocks(), 2);

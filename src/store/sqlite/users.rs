@@ -14,7 +14,7 @@ use crate::directory::{DirectoryUser, TEXT_PROPERTIES, TargetValue};
 use crate::graph_time::{from_ticks, ticks};
 
 /// The column of each [`TEXT_PROPERTIES`] entry, in the same order.
-pub(super) const TEXT_COLUMNS: &[&str] = &[
+pub(in crate::store) const TEXT_COLUMNS: &[&str] = &[
     "upn",
     "employee_id",
     "display_name",
@@ -44,7 +44,7 @@ pub(super) const TEXT_COLUMNS: &[&str] = &[
 ];
 
 /// The columns [`read`] reads, in order: id, created, manager, enabled, the text columns, the JSON columns.
-pub(super) fn columns() -> &'static str {
+pub(in crate::store) fn columns() -> &'static str {
     static COLUMNS: LazyLock<String> = LazyLock::new(|| {
         format!(
             "id, created, manager_id, account_enabled, {}, business_phones, other_mails, extensions",
@@ -55,7 +55,7 @@ pub(super) fn columns() -> &'static str {
 }
 
 /// The same list with `prefix.` before each column (for joins).
-pub(super) fn columns_of(prefix: &str) -> String {
+pub(in crate::store) fn columns_of(prefix: &str) -> String {
     columns().split(", ").map(|c| format!("{prefix}.{c}")).collect::<Vec<_>>().join(", ")
 }
 

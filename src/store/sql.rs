@@ -1,4 +1,5 @@
-//! Translation of a checked OData query ([`PageQuery`]) to parameterised SQLite: the filter becomes a
+//! Translation of a checked OData query ([`PageQuery`]) to parameterised SQL, for either backend's dialect
+//! ([`Dialect`]: SQLite, PostgreSQL): the filter becomes a
 //! `WHERE` fragment, the order an `ORDER BY` list, and the last row of a page the keyset predicate that
 //! selects the rows after it (`$skiptoken`, stable under concurrent inserts).
 //!
@@ -14,27 +15,83 @@
 //! - Date-times are bound as integer ticks, the form the store writes, so integer order is time order.
 //! - Ordering puts NULLs first ascending and last descending (SQLite's default, made explicit); the keyset
 //!   predicate follows the same rule so nullable sort keys page correctly.
+//! - The dialects differ only in spelling: SQLite compares case-insensitively with `COLLATE NOCASE`,
+//!   PostgreSQL with `lower()` on both sides (its columns use the byte-wise "C" collation, under which `lower`
+//!   folds ASCII only, as `NOCASE` does); `IS NOT ?` is `IS DISTINCT FROM ?`, `IS NOT 1` is `IS NOT TRUE`,
+//!   `instr` is `strpos`. Parameters stay `?` in both; the PostgreSQL backend numbers them (`$1`…) last.
 
-use rusqlite::types::Value;
-
-use super::super::StoreError;
+use super::StoreError;
 use crate::graph_time::ticks;
 use crate::odata::{CmpOp, Expr, FieldKind, FieldTable, Func, KeyValue, Literal, OrderBy, PageQuery};
 
+/// A bound value: the only types the translation binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Value {
+    Null,
+    Integer(i64),
+    Text(String),
+}
+
+/// The SQL dialect a translation is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// `col OP ?` compared as `kind` compares (`op` is the operator with its spaces, e.g. `" = "`).
+    fn compare(self, col: &str, kind: FieldKind, op: &str) -> String {
+        match (self, kind) {
+            (Dialect::Sqlite, FieldKind::TextNoCase) => format!("{col}{op}? COLLATE NOCASE"),
+            (Dialect::Postgres, FieldKind::TextNoCase) => format!("lower({col}){op}lower(?)"),
+            _ => format!("{col}{op}?"),
+        }
+    }
+
+    /// The column as it sorts and as `IN` compares it.
+    fn sorted(self, col: &str, kind: FieldKind) -> String {
+        match (self, kind) {
+            (Dialect::Sqlite, FieldKind::TextNoCase) => format!("{col} COLLATE NOCASE"),
+            (Dialect::Postgres, FieldKind::TextNoCase) => format!("lower({col})"),
+            _ => col.to_owned(),
+        }
+    }
+
+    /// One `IN` list item.
+    fn in_item(self, kind: FieldKind) -> &'static str {
+        if self == Dialect::Postgres && kind == FieldKind::TextNoCase { "lower(?)" } else { "?" }
+    }
+
+    fn not_equal(self) -> &'static str {
+        if self == Dialect::Sqlite { " IS NOT " } else { " IS DISTINCT FROM " }
+    }
+
+    fn truth(self, b: bool) -> &'static str {
+        match (self, b) {
+            (Dialect::Sqlite, true) => "1",
+            (Dialect::Sqlite, false) => "0",
+            (Dialect::Postgres, true) => "TRUE",
+            (Dialect::Postgres, false) => "FALSE",
+        }
+    }
+}
+
 /// A SQL boolean expression and its positional `?` parameters, in order.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) struct SqlFragment {
-    pub(super) sql: String,
-    pub(super) params: Vec<Value>,
+pub(crate) struct SqlFragment {
+    pub(crate) sql: String,
+    pub(crate) params: Vec<Value>,
 }
 
 /// The column expression of each OData property of one entity, and which of them are `NOT NULL`.
 #[derive(Debug)]
-pub(super) struct Columns {
-    pub(super) fields: &'static FieldTable,
+pub(crate) struct Columns {
+    pub(crate) dialect: Dialect,
+    pub(crate) fields: &'static FieldTable,
     /// `(canonical property name, trusted SQL expression)`.
-    pub(super) columns: &'static [(&'static str, &'static str)],
-    pub(super) not_null: &'static [&'static str],
+    pub(crate) columns: &'static [(&'static str, &'static str)],
+    pub(crate) not_null: &'static [&'static str],
 }
 
 impl Columns {
@@ -53,12 +110,8 @@ impl Columns {
     }
 }
 
-fn collate(kind: FieldKind) -> &'static str {
-    if kind == FieldKind::TextNoCase { " COLLATE NOCASE" } else { "" }
-}
-
 /// The filter's `WHERE` condition.
-pub(super) fn filter_sql(expr: &Expr, columns: &Columns) -> Result<SqlFragment, StoreError> {
+pub(crate) fn filter_sql(expr: &Expr, columns: &Columns) -> Result<SqlFragment, StoreError> {
     let mut w = Writer { columns, out: SqlFragment { sql: String::new(), params: Vec::new() } };
     w.expr(expr)?;
     Ok(w.out)
@@ -82,7 +135,7 @@ impl Writer<'_> {
                 // Every translated node is parenthesised or atomic, so this is `((…) IS NOT 1)`.
                 self.push(&["("]);
                 self.expr(inner)?;
-                self.push(&[" IS NOT 1)"]);
+                self.push(&[if self.columns.dialect == Dialect::Sqlite { " IS NOT 1)" } else { " IS NOT TRUE)" }]);
             }
             Expr::Compare { op, prop, value, .. } => {
                 let (col, kind) = self.columns.column(&prop.name)?;
@@ -91,15 +144,17 @@ impl Writer<'_> {
                     self.push(&["(", col, sql, ")"]);
                     return Ok(());
                 }
-                let sql = match op {
-                    CmpOp::Eq => " = ?",
-                    CmpOp::Ne => " IS NOT ?",
-                    CmpOp::Gt => " > ?",
-                    CmpOp::Ge => " >= ?",
-                    CmpOp::Lt => " < ?",
-                    CmpOp::Le => " <= ?",
+                let dialect = self.columns.dialect;
+                let op = match op {
+                    CmpOp::Eq => " = ",
+                    CmpOp::Ne => dialect.not_equal(),
+                    CmpOp::Gt => " > ",
+                    CmpOp::Ge => " >= ",
+                    CmpOp::Lt => " < ",
+                    CmpOp::Le => " <= ",
                 };
-                self.push(&["(", col, sql, collate(kind), ")"]);
+                let compared = dialect.compare(col, kind, op);
+                self.push(&["(", &compared, ")"]);
                 self.out.params.push(param(&value.value));
             }
             Expr::Call { func, prop, value, .. } => {
@@ -111,11 +166,16 @@ impl Writer<'_> {
                     return Ok(());
                 }
                 let (l, r) = if kind == FieldKind::TextNoCase { ("lower(", ")") } else { ("", "") };
+                let instr = if self.columns.dialect == Dialect::Sqlite { "(instr(" } else { "(strpos(" };
                 match func {
-                    Func::Contains => self.push(&["(instr(", l, col, r, ", ", l, "?", r, ") > 0)"]),
-                    Func::StartsWith => self.push(&["(instr(", l, col, r, ", ", l, "?", r, ") = 1)"]),
-                    Func::EndsWith => {
+                    Func::Contains => self.push(&[instr, l, col, r, ", ", l, "?", r, ") > 0)"]),
+                    Func::StartsWith => self.push(&[instr, l, col, r, ", ", l, "?", r, ") = 1)"]),
+                    Func::EndsWith if self.columns.dialect == Dialect::Sqlite => {
                         self.push(&["(", l, "substr(", col, ", -length(?))", r, " = ", l, "?", r, ")"]);
+                        self.out.params.push(p.clone());
+                    }
+                    Func::EndsWith => {
+                        self.push(&["(", l, "right(", col, ", length(?))", r, " = ", l, "?", r, ")"]);
                         self.out.params.push(p.clone());
                     }
                 }
@@ -123,9 +183,10 @@ impl Writer<'_> {
             }
             Expr::In { prop, values, .. } => {
                 let (col, kind) = self.columns.column(&prop.name)?;
-                self.push(&["(", col, collate(kind), " IN ("]);
+                let sorted = self.columns.dialect.sorted(col, kind);
+                self.push(&["(", &sorted, " IN ("]);
                 for (i, v) in values.iter().enumerate() {
-                    self.push(&[if i == 0 { "?" } else { ", ?" }]);
+                    self.push(&[if i == 0 { "" } else { ", " }, self.columns.dialect.in_item(kind)]);
                     self.out.params.push(param(&v.value));
                 }
                 self.push(&["))"]);
@@ -134,7 +195,7 @@ impl Writer<'_> {
                 let (col, _) = self.columns.column(&prop.name)?;
                 self.push(&["(", col, " = 1)"]);
             }
-            Expr::Const(b) => self.push(&[if *b { "1" } else { "0" }]),
+            Expr::Const(b) => self.push(&[self.columns.dialect.truth(*b)]),
         }
         Ok(())
     }
@@ -150,6 +211,23 @@ impl Writer<'_> {
         self.push(&[")"]);
         Ok(())
     }
+}
+
+/// `sql` with its `?` parameters numbered `$1`, `$2`… (PostgreSQL). The translation writes `?` only as a
+/// parameter: its SQL text is keywords, `?` and trusted column expressions, none of which holds a `?`.
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The bound value of a checked, non-null literal. GUID literals bind as text.
@@ -174,12 +252,12 @@ fn key_param(k: &KeyValue) -> Option<Value> {
 }
 
 /// The `ORDER BY` list (without the keywords), e.g. `e.activity DESC NULLS LAST, e.id DESC NULLS LAST`.
-pub(super) fn order_by_sql(order: &[OrderBy], columns: &Columns) -> Result<String, StoreError> {
+pub(crate) fn order_by_sql(order: &[OrderBy], columns: &Columns) -> Result<String, StoreError> {
     let mut parts = Vec::with_capacity(order.len());
     for o in order {
         let (col, kind) = columns.column(o.property)?;
         let dir = if o.descending { "DESC NULLS LAST" } else { "ASC NULLS FIRST" };
-        parts.push(format!("{col}{} {dir}", collate(kind)));
+        parts.push(format!("{} {dir}", columns.dialect.sorted(col, kind)));
     }
     Ok(parts.join(", "))
 }
@@ -187,7 +265,7 @@ pub(super) fn order_by_sql(order: &[OrderBy], columns: &Columns) -> Result<Strin
 /// The predicate "row sorts after `last`" under `order` (each key asc or desc, NULLs as in
 /// [`order_by_sql`]): `k1 after v1 OR (k1 = v1 AND k2 after v2) OR …`, plus a redundant bound on the
 /// leading key when its column is `NOT NULL`, which lets the planner seek instead of scanning.
-pub(super) fn keyset_sql(order: &[OrderBy], columns: &Columns, last: &[KeyValue]) -> Result<SqlFragment, StoreError> {
+pub(crate) fn keyset_sql(order: &[OrderBy], columns: &Columns, last: &[KeyValue]) -> Result<SqlFragment, StoreError> {
     let mut keys = Vec::with_capacity(order.len());
     for (o, v) in order.iter().zip(last) {
         let (col, kind) = columns.column(o.property)?;
@@ -195,21 +273,21 @@ pub(super) fn keyset_sql(order: &[OrderBy], columns: &Columns, last: &[KeyValue]
     }
     let mut out = SqlFragment { sql: String::new(), params: Vec::new() };
     let mut terms = Vec::new();
+    let d = columns.dialect;
     for (i, (col, kind, descending, v)) in keys.iter().enumerate() {
-        let c = collate(*kind);
         let after = match (descending, v) {
             (false, None) => format!("{col} IS NOT NULL"),
-            (false, Some(_)) => format!("{col} > ?{c}"),
+            (false, Some(_)) => d.compare(col, *kind, " > "),
             // Nothing sorts after NULL in descending order (NULLs last) except on later keys.
             (true, None) => continue,
-            (true, Some(_)) => format!("({col} < ?{c} OR {col} IS NULL)"),
+            (true, Some(_)) => format!("({} OR {col} IS NULL)", d.compare(col, *kind, " < ")),
         };
         let mut parts = Vec::with_capacity(i + 1);
         for (g, gk, _, w) in &keys[..i] {
             match w {
                 None => parts.push(format!("{g} IS NULL")),
                 Some(p) => {
-                    parts.push(format!("{g} = ?{}", collate(*gk)));
+                    parts.push(d.compare(g, *gk, " = "));
                     out.params.push(p.clone());
                 }
             }
@@ -219,13 +297,13 @@ pub(super) fn keyset_sql(order: &[OrderBy], columns: &Columns, last: &[KeyValue]
         let term = parts.join(" AND ");
         terms.push(if i == 0 { term } else { format!("({term})") });
     }
-    out.sql = if terms.is_empty() { "0".into() } else { format!("({})", terms.join(" OR ")) };
+    out.sql = if terms.is_empty() { d.truth(false).into() } else { format!("({})", terms.join(" OR ")) };
     // The seek bound: `k1 <= v1` descending, `k1 >= v1` ascending, same collation as the ORDER BY.
     if let (Some(first), Some((col, kind, descending, Some(v)))) = (order.first(), keys.first())
         && columns.not_null.contains(&first.property)
     {
         let op = if *descending { "<=" } else { ">=" };
-        out.sql = format!("({col} {op} ?{} AND {})", collate(*kind), out.sql);
+        out.sql = format!("({} AND {})", d.compare(col, *kind, &format!(" {op} ")), out.sql);
         out.params.insert(0, v.clone());
     }
     Ok(out)
@@ -233,7 +311,7 @@ pub(super) fn keyset_sql(order: &[OrderBy], columns: &Columns, last: &[KeyValue]
 
 /// `SELECT {select}, {sort keys} FROM {from} WHERE … ORDER BY … LIMIT n+1` for a page: the extra row says
 /// whether a next page exists. The sort keys follow the `select` columns.
-pub(super) fn page_sql(
+pub(crate) fn page_sql(
     query: &PageQuery,
     columns: &Columns,
     select: &str,
