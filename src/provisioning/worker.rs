@@ -191,6 +191,12 @@ async fn run(state: AppState, job: Arc<Job>) {
         if job.config.processing_delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(job.config.processing_delay_ms)).await;
         }
+        // The schema was read before the requests, and the delay gave a schema PUT more time: a batch prepared
+        // with a schema that is no longer the job's (it may hold an operation staged after the PUT was answered)
+        // is prepared again, so every operation processed after a PUT sees the new schema.
+        if !Arc::ptr_eq(batch.schema(), &job.schema()) {
+            continue;
+        }
         let now = match floor {
             Some(f) => state.clock.now().max(f + time::Duration::nanoseconds(100)),
             None => state.clock.now(),
