@@ -48,7 +48,7 @@ use crate::provisioning::log::ProvisioningObjectSummary;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The backend's own failure (a SQLite error today), kept as its source.
+    /// The backend's own failure (a SQLite or PostgreSQL error), kept as its source.
     #[error("storage error: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("storage error: {0}")]
