@@ -112,6 +112,11 @@ impl VirtualClock {
         self.set_offset(None)
     }
 
+    /// Takes on `offset` as it is (`None`: system mode): another process on a shared database set it.
+    pub fn adopt(&self, offset: Option<time::Duration>) -> ClockReading {
+        self.set_offset(offset)
+    }
+
     /// A reset of the emulator: back to system time.
     pub fn reset(&self) {
         self.use_system();

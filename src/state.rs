@@ -92,7 +92,7 @@ impl AppState {
         owners.register("journal", journal.clone());
         owners.register("report", report.clone());
         let metrics = Metrics::new(jobs.all().map(|j| j.id.as_str()));
-        Ok(Self(Arc::new(Handles {
+        let state = Self(Arc::new(Handles {
             metrics,
             clients: Arc::new(clients),
             owners,
@@ -106,7 +106,9 @@ impl AppState {
             clock,
             store,
             ready: AtomicBool::new(false),
-        })))
+        }));
+        crate::control::shared::take_on_all(&state).await?;
+        Ok(state)
     }
 
     /// Persist a job's run state and status (after start, pause, restart).

@@ -239,12 +239,9 @@ async fn drain(
                 reached = async { gate.wait_for(|g| g.processed >= target || g.quarantined).await.map(|g| *g) } => {
                     return reached;
                 }
-                // Several processes on one database: another one may hold the job; its progress is in the store.
-                () = poll_store(&state) => {
-                    if let Ok(progress) = state.store.progress(&job.id).await {
-                        job.mark_through(progress);
-                    }
-                }
+                // Several processes on one database: another one may hold the job; its progress and status are in
+                // the store (each batch's notice brings them sooner).
+                () = poll_store(&state) => crate::provisioning::worker::take_on(&state, &job).await,
             }
         }
     };

@@ -104,6 +104,7 @@ async fn change_clock(State(state): State<AppState>, GraphBytes(body): GraphByte
         }
         _ => return Err(ApiError::bad_request(ONE_OF.to_owned())),
     };
+    crate::control::shared::share_clock(&state, reading.offset).await.map_err(crate::api::storage_failure)?;
     if reading.now < before && state.store.is_shared() {
         // The quotas held in the store fill again too (`lifecycle::change_clock` refilled this process's).
         let jobs = state.jobs.all().map(|j| j.id.clone()).collect();

@@ -17,10 +17,11 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::OpenApi;
 
-use super::RequestIds;
 use super::route_kind::{RouteKind, classify};
+use super::{RequestIds, storage_failure};
 use crate::auth::OAuthError;
-use crate::control::faults::{Hit, Rule};
+use crate::control::faults::{Faults, Hit, Rule};
+use crate::control::shared;
 use crate::error::{ApiError, NeedsChallenge};
 use crate::scim_server::error::ScimError;
 use crate::state::AppState;
@@ -79,6 +80,9 @@ pub(super) async fn inject(State(state): State<AppState>, req: Request, next: Ne
     let Some(hit) = state.faults.hit(surface.as_str(), classified.job_id) else {
         return next.run(req).await;
     };
+    if !shared::claim(&state, &hit).await {
+        return next.run(req).await;
+    }
     if hit.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(hit.latency_ms)).await;
     }
@@ -194,8 +198,9 @@ fn read<T: serde::de::DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> 
     ),
     security((), ("admin" = [])),
 )]
-async fn list(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(json!({"value": state.faults.list()}))
+async fn list(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let rules = shared::fault_rules(&state).await.map_err(storage_failure)?;
+    Ok(Json(json!({"value": rules})))
 }
 
 #[utoipa::path(
@@ -220,7 +225,10 @@ async fn replace(
     if set.rules.len() > MAX_RULES {
         return Err(ApiError::bad_request(format!("At most {MAX_RULES} fault rules are kept; 'rules' has more.")));
     }
-    let rules = state.faults.replace(set.rules).map_err(|e| ApiError::bad_request(e.0))?;
+    let rules = shared::change_faults(&state, |faults| faults.replace(set.rules))
+        .await
+        .map_err(storage_failure)?
+        .map_err(|e| ApiError::bad_request(e.0))?;
     Ok(Json(json!({"value": rules})))
 }
 
@@ -240,10 +248,13 @@ async fn replace(
 )]
 async fn add(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Result<Response, ApiError> {
     let rule: Rule = read(body)?;
-    if state.faults.list().len() >= MAX_RULES {
-        return Err(ApiError::bad_request(format!("At most {MAX_RULES} fault rules are kept; delete one first.")));
-    }
-    let rule = state.faults.add(rule).map_err(|e| ApiError::bad_request(e.0))?;
+    let added = shared::change_faults(&state, |faults| {
+        if faults.list().len() >= MAX_RULES {
+            return Err(format!("At most {MAX_RULES} fault rules are kept; delete one first."));
+        }
+        faults.add(rule).map_err(|e| e.0)
+    });
+    let rule = added.await.map_err(storage_failure)?.map_err(ApiError::bad_request)?;
     Ok((StatusCode::CREATED, Json(rule)).into_response())
 }
 
@@ -258,9 +269,9 @@ async fn add(State(state): State<AppState>, body: Result<Bytes, BytesRejection>)
     ),
     security((), ("admin" = [])),
 )]
-async fn clear(State(state): State<AppState>) -> StatusCode {
-    state.faults.reset();
-    StatusCode::NO_CONTENT
+async fn clear(State(state): State<AppState>) -> Result<StatusCode, ApiError> {
+    shared::change_faults(&state, Faults::reset).await.map_err(storage_failure)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(
@@ -276,5 +287,6 @@ async fn clear(State(state): State<AppState>) -> StatusCode {
     security((), ("admin" = [])),
 )]
 async fn remove(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    if state.faults.remove(&id) { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound(id)) }
+    let removed = shared::change_faults(&state, |faults| faults.remove(&id)).await.map_err(storage_failure)?;
+    if removed { Ok(StatusCode::NO_CONTENT) } else { Err(ApiError::NotFound(id)) }
 }

@@ -122,20 +122,24 @@ pub(super) async fn record(State(state): State<AppState>, req: Request, next: Ne
     if let Some(reason) = &reason {
         tracing::info!(route = kind.as_str(), status = status.as_u16(), %reason, request_id, "request rejected");
     }
-    state.journal.record(JournalEntry {
-        time,
-        method,
-        path,
-        route: kind.as_str().to_owned(),
-        status: status.as_u16(),
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        request_id,
-        client_request_id,
-        client_id,
-        reason,
-        operations: upload.map(|u| u.bulk_ids.len()),
-        bulk_ids: upload.map(|u| u.bulk_ids.clone()),
-    });
+    crate::control::shared::record(
+        &state,
+        JournalEntry {
+            time,
+            method,
+            path,
+            route: kind.as_str().to_owned(),
+            status: status.as_u16(),
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            request_id,
+            client_request_id,
+            client_id,
+            reason,
+            operations: upload.map(|u| u.bulk_ids.len()),
+            bulk_ids: upload.map(|u| u.bulk_ids.clone()),
+        },
+    )
+    .await;
     response
 }
 
@@ -206,7 +210,8 @@ fn bearer_client_id(headers: &HeaderMap) -> Option<String> {
 )]
 async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<Response, ApiError> {
     let query = parse_query(raw.as_deref())?;
-    Ok(Json(json!({"value": state.journal.query(&query)})).into_response())
+    let entries = crate::control::shared::journal(&state, &query).await.map_err(super::storage_failure)?;
+    Ok(Json(json!({"value": entries})).into_response())
 }
 
 #[utoipa::path(
@@ -220,9 +225,9 @@ async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Result<
     ),
     security((), ("admin" = [])),
 )]
-async fn clear(State(state): State<AppState>, _body: Bytes) -> StatusCode {
-    state.journal.reset();
-    StatusCode::NO_CONTENT
+async fn clear(State(state): State<AppState>, _body: Bytes) -> Result<StatusCode, ApiError> {
+    crate::control::shared::clear_journal(&state).await.map_err(super::storage_failure)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The surfaces a `route` filter may name.

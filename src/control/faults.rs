@@ -113,6 +113,8 @@ impl Rule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hit {
     pub rule_id: String,
+    /// The rule has `times`: the hit used one (on a shared database, it is claimed there: `control::shared`).
+    pub counted: bool,
     pub status: Option<u16>,
     pub latency_ms: u64,
     pub error_code: Option<String>,
@@ -234,6 +236,7 @@ impl Faults {
         let active = &held[index];
         let hit = Hit {
             rule_id: active.rule.id.clone().unwrap_or_default(),
+            counted: active.remaining.is_some(),
             status: active.rule.status,
             latency_ms: active.rule.latency_ms.unwrap_or(0),
             error_code: active.rule.error_code.clone(),
@@ -245,9 +248,39 @@ impl Faults {
         Some(hit)
     }
 
-    /// The error code with which the job's next operation fails, when an `engine` rule hits it.
-    pub fn engine_failure(&self, job_id: &str) -> Option<String> {
-        self.hit("engine", Some(job_id)).and_then(|h| h.error_code)
+    /// Takes on `rules` as the set in force (the set on a shared database, `control::shared`): a rule the set
+    /// already holds keeps its generator (a seeded sequence goes on), with what is left of its `times` as
+    /// `rules` says.
+    pub fn sync(&self, rules: Vec<Rule>) {
+        let mut held = self.lock();
+        let mut before = std::mem::take(&mut *held);
+        for rule in rules {
+            let same = |a: &Active| Rule { times: None, ..a.rule.clone() } == Rule { times: None, ..rule.clone() };
+            match before.iter().position(same) {
+                Some(i) => {
+                    let mut kept = before.swap_remove(i);
+                    kept.remaining = rule.times;
+                    held.push(kept);
+                }
+                None => held.push(Active::new(rule)),
+            }
+        }
+        self.armed.store(!held.is_empty(), Ordering::Release);
+    }
+
+    /// Uses one of the `times` of rule `id` (a hit drawn by some process, claimed on a shared database);
+    /// false when no rule has that id any more.
+    pub fn use_once(&self, id: &str) -> bool {
+        let mut held = self.lock();
+        let Some(i) = held.iter().position(|a| a.rule.id.as_deref() == Some(id)) else { return false };
+        if let Some(n) = held[i].remaining.as_mut() {
+            *n = n.saturating_sub(1);
+        }
+        if held[i].expired() {
+            held.remove(i);
+            self.armed.store(!held.is_empty(), Ordering::Release);
+        }
+        true
     }
 }
 
@@ -298,6 +331,43 @@ mod tests {
         assert!(faults.hit("bulkUpload", Some("J")).is_some());
         assert_eq!(faults.hit("bulkUpload", Some("J")), None);
         assert!(faults.list().is_empty());
+    }
+
+    #[test]
+    fn a_synced_rule_keeps_its_sequence_and_takes_the_times_it_is_given() {
+        let draws = |faults: &Faults| (0..8).map(|_| faults.hit("users", None).is_some()).collect::<Vec<_>>();
+        let seeded = serde_json::json!({"id": "s", "route": "users", "status": 503, "probability": 0.5, "seed": 7});
+        let (reference, synced) = (Faults::default(), Faults::default());
+        reference.add(rule(seeded.clone())).unwrap();
+        synced.add(rule(seeded)).unwrap();
+        let first = draws(&synced);
+        assert_eq!(first, draws(&reference));
+        synced.sync(reference.list());
+        let next = draws(&reference);
+        assert_ne!(next, first, "(this seed's second eight draws differ from its first: the test can fail)");
+        assert_eq!(draws(&synced), next, "the sequence goes on where it was");
+
+        let counted = Faults::default();
+        counted.add(rule(serde_json::json!({"id": "t", "route": "token", "status": 500, "times": 3}))).unwrap();
+        counted.sync(vec![rule(serde_json::json!({"id": "t", "route": "token", "status": 500, "times": 1}))]);
+        assert!(counted.hit("token", None).unwrap().counted);
+        assert!(counted.list().is_empty(), "the one use left is used");
+        counted.sync(Vec::new());
+        assert!(!counted.armed());
+    }
+
+    #[test]
+    fn using_a_rule_once_counts_its_times_and_a_missing_rule_cannot_be_used() {
+        let faults = Faults::default();
+        faults.add(rule(serde_json::json!({"id": "t", "route": "token", "status": 500, "times": 2}))).unwrap();
+        faults.add(rule(serde_json::json!({"id": "u", "route": "users", "status": 500}))).unwrap();
+        assert!(faults.use_once("t"));
+        assert_eq!(faults.list()[0].times, Some(1));
+        assert!(faults.use_once("t"));
+        assert!(!faults.use_once("t"), "used up: gone");
+        assert!(faults.use_once("u"), "a rule without times stays");
+        assert_eq!(faults.list().len(), 1);
+        assert!(!faults.hit("users", None).unwrap().counted);
     }
 
     #[test]

@@ -43,8 +43,10 @@ pub fn spawn_all(state: &AppState) {
     retention::spawn(state);
 }
 
-/// Several processes on one database: wakes the worker of each job some process staged work for, and takes on
-/// what the store keeps for a job some process changed (pause, start, restart, schema PUT).
+/// Several processes on one database: wakes the worker of each job some process staged work for, takes on
+/// what the store keeps for a job some process changed (pause, start, restart, schema PUT) and the control
+/// state some process changed (clock, fault rules: `control::shared`), and resets what this process keeps in
+/// memory when some process reset the emulator.
 async fn follow_notices(state: AppState, mut notices: tokio::sync::broadcast::Receiver<StoreNotice>) {
     use tokio::sync::broadcast::error::RecvError;
     loop {
@@ -60,7 +62,16 @@ async fn follow_notices(state: AppState, mut notices: tokio::sync::broadcast::Re
                     job.wake.notify_one();
                 }
             }
+            Ok(StoreNotice::Control(key)) => {
+                if let Err(e) = crate::control::shared::take_on(&state, key).await {
+                    tracing::error!(key = key.as_str(), error = %e, "taking on shared control state failed");
+                }
+            }
+            Ok(StoreNotice::Reset) => state.owners.reset_all(),
             Err(RecvError::Lagged(_)) => {
+                if let Err(e) = crate::control::shared::take_on_all(&state).await {
+                    tracing::error!(error = %e, "taking on shared control state failed");
+                }
                 for job in state.jobs.all() {
                     take_on(&state, job).await;
                     job.wake.notify_one();
@@ -73,7 +84,7 @@ async fn follow_notices(state: AppState, mut notices: tokio::sync::broadcast::Re
 
 /// Takes on what the store keeps for `job`: its schema, run state and status, and progress. A job the store
 /// keeps no run state for was reset (or imported without one) by some process: it starts from its configuration.
-async fn take_on(state: &AppState, job: &Job) {
+pub(crate) async fn take_on(state: &AppState, job: &Job) {
     let _change = job.changes.lock().await;
     let record = state.store.resume_job(&job.id).await.map(|record| {
         if record.run_state.is_none() {
@@ -308,7 +319,8 @@ async fn process(
     queue_empty: bool,
 ) -> Result<Option<Processed>, StoreError> {
     let started = Instant::now();
-    batch.inject_failures(|| state.faults.engine_failure(&job.id));
+    let mut failures = crate::control::shared::engine_failures(state, &job.id, batch.len()).await.into_iter();
+    batch.inject_failures(|| failures.next().flatten());
     let keys = batch.keys(&settings.for_job(job));
     let unit = state.store.begin_batch(keys).await?;
     let cycle_id = uuid::Uuid::new_v4().to_string();

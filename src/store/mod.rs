@@ -42,6 +42,7 @@ pub use scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter, Tu
 pub use sqlite::translate_for_fuzzing;
 
 use crate::config::{Backend as BackendKind, StorageConfig, Synchronous};
+use crate::control::journal::{JournalEntry, JournalQuery};
 use crate::directory::DirectoryUser;
 use crate::odata::PageQuery;
 use crate::provisioning::log::ProvisioningObjectSummary;
@@ -106,6 +107,32 @@ pub enum StoreNotice {
     Staged(String),
     /// The job's run state, schema or progress changed (pause, start, restart, schema PUT).
     Changed(String),
+    /// Shared control state changed ([`Store::change_control`]).
+    Control(ControlKey),
+    /// Some process reset the emulator (delivered before the jobs' `Changed` notices of that reset).
+    Reset,
+}
+
+/// A piece of control state several processes on one database share ([`Store::change_control`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ControlKey {
+    /// The virtual clock's offset.
+    Clock,
+    /// The fault rules.
+    Faults,
+}
+
+impl ControlKey {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ControlKey::Clock => "clock",
+            ControlKey::Faults => "faults",
+        }
+    }
+
+    pub fn parse(key: &str) -> Option<Self> {
+        [ControlKey::Clock, ControlKey::Faults].into_iter().find(|k| k.as_str() == key)
+    }
 }
 
 /// One batch's exclusive turn at the directory: the view it asked for, then its writes.
@@ -191,11 +218,6 @@ impl Store {
         }
     }
 
-    /// How far a job's staged requests were applied (or purged), as stored: by whichever process holds it.
-    pub async fn progress(&self, job_id: &str) -> Result<i64, StoreError> {
-        Ok(dispatch!(self, b => b.job(job_id).await)?.applied_through)
-    }
-
     /// Whether other processes may share this state (PostgreSQL): quotas and progress are then held in the
     /// store rather than in this process.
     pub fn is_shared(&self) -> bool {
@@ -232,6 +254,64 @@ impl Store {
         match &*self.backend {
             Backend::Sqlite(_) => None,
             Backend::Postgres(b) => Some(b.notices()),
+        }
+    }
+
+    // ---- control state several processes share (PostgreSQL; the embedded store's process keeps its own)
+
+    /// The document kept under `key` on a shared database; `None` when there is none, and always on the
+    /// embedded store.
+    pub async fn control(&self, key: ControlKey) -> Result<Option<serde_json::Value>, StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(b) => b.control(key).await,
+        }
+    }
+
+    /// Replaces the document under `key` on a shared database with what `change` makes of it, holding it
+    /// against every other change until the commit; every other process gets a [`StoreNotice::Control`]. Only
+    /// for a shared store ([`Store::is_shared`]): the embedded store refuses.
+    pub async fn change_control<R: Send>(
+        &self,
+        key: ControlKey,
+        change: impl FnOnce(Option<serde_json::Value>) -> (Option<serde_json::Value>, R) + Send,
+    ) -> Result<R, StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(_) => {
+                Err(StoreError::Task("control state is kept in the process on the embedded store".into()))
+            }
+            Backend::Postgres(b) => b.change_control(key, change).await,
+        }
+    }
+
+    /// Adds a request to the journal every process on a shared database writes (keeping the newest
+    /// `capacity`). Only for a shared store: the embedded store's journal is the process's own.
+    pub async fn journal_append(&self, entry: &JournalEntry, capacity: usize) -> Result<(), StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(_) => {
+                Err(StoreError::Task("the journal is kept in the process on the embedded store".into()))
+            }
+            Backend::Postgres(b) => b.journal_append(entry, capacity).await,
+        }
+    }
+
+    /// The shared journal's entries `query` selects, newest first (see [`Store::journal_append`]).
+    pub async fn journal_query(&self, query: &JournalQuery, capacity: usize) -> Result<Vec<JournalEntry>, StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(_) => {
+                Err(StoreError::Task("the journal is kept in the process on the embedded store".into()))
+            }
+            Backend::Postgres(b) => b.journal_query(query, capacity).await,
+        }
+    }
+
+    /// Empties the shared journal (see [`Store::journal_append`]).
+    pub async fn journal_clear(&self) -> Result<(), StoreError> {
+        match &*self.backend {
+            Backend::Sqlite(_) => {
+                Err(StoreError::Task("the journal is kept in the process on the embedded store".into()))
+            }
+            Backend::Postgres(b) => b.journal_clear().await,
         }
     }
 

@@ -44,6 +44,20 @@ pub async fn configure(config: &mut Config) {
         config.storage.data_dir.hash(&mut h);
         format!("d_{:016x}", h.finish())
     };
+    config.storage.backend = Backend::Postgres;
+    config.storage.url = database(&server, &name).await;
+    config.storage.data_dir = String::new();
+}
+
+/// A fresh database on the PostgreSQL leg's server, as a URL; for tests that start the binary on PostgreSQL.
+/// Panics outside the PostgreSQL leg: such tests are `#[ignore]`d, and the leg runs them.
+pub async fn fresh_database() -> String {
+    let server = std::env::var(SERVER_VAR).expect("a PostgreSQL-only test runs in the PostgreSQL leg");
+    database(&server, &format!("t_{}", uuid::Uuid::new_v4().simple())).await
+}
+
+/// Creates database `name` on `server` unless it exists; its URL.
+async fn database(server: &str, name: &str) -> String {
     let (client, connection) = tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
         .await
         .expect("connect to the leg's server");
@@ -55,9 +69,7 @@ pub async fn configure(config: &mut Config) {
     }
     drop(client);
     let _ = task.await;
-    config.storage.backend = Backend::Postgres;
-    config.storage.url = format!("{server}/{name}");
-    config.storage.data_dir = String::new();
+    format!("{server}/{name}")
 }
 
 /// The directory holding `initdb` and `pg_ctl`: the newest `/usr/lib/postgresql/*/bin` (Debian's layout).

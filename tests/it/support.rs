@@ -389,10 +389,16 @@ impl Drop for ServerProcess {
 
 /// Start the binary on a free port (its base URL read from the banner).
 pub fn spawn_server(args: &[&str]) -> ServerProcess {
+    spawn_server_with(args, &[])
+}
+
+/// [`spawn_server`] with these environment variables set (e.g. `ENTRA_INBOUND__STORAGE__URL`).
+pub fn spawn_server_with(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
     use std::io::{BufRead, BufReader};
     let mut child = command()
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()

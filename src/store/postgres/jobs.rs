@@ -11,7 +11,11 @@ fn json(text: &str, what: &str, job_id: &str) -> Result<Value, StoreError> {
     serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what} of job {job_id}: {e}")))
 }
 
+/// The job's record. Progress is read first: a batch commits its progress and the status it led to together,
+/// so the status read after it is at least as new (a quarantine is never missed by a reader that sees the
+/// progress of the batch that caused it).
 pub(super) async fn load(c: &impl GenericClient, job_id: &str) -> Result<JobRecord, StoreError> {
+    let applied_through = progress(c, job_id).await?;
     let state = c.query_opt("SELECT paused, status FROM job_state WHERE job_id = $1", &[&job_id]).await?;
     let schema = c.query_opt("SELECT doc FROM job_schema WHERE job_id = $1", &[&job_id]).await?;
     Ok(JobRecord {
@@ -19,7 +23,7 @@ pub(super) async fn load(c: &impl GenericClient, job_id: &str) -> Result<JobReco
             .map(|r| Ok::<_, StoreError>((r.get::<_, bool>(0), json(r.get(1), "status", job_id)?)))
             .transpose()?,
         schema: schema.map(|r| json(r.get(0), "schema", job_id)).transpose()?,
-        applied_through: progress(c, job_id).await?,
+        applied_through,
     })
 }
 

@@ -8,7 +8,11 @@ use tokio_postgres::Client;
 use super::super::StoreError;
 
 /// Migration N is `SQL[N - 1]`.
-const SQL: &[&str] = &[include_str!("migrations/0001_schema.sql"), include_str!("migrations/0002_job_quota.sql")];
+const SQL: &[&str] = &[
+    include_str!("migrations/0001_schema.sql"),
+    include_str!("migrations/0002_job_quota.sql"),
+    include_str!("migrations/0003_control.sql"),
+];
 
 /// The advisory lock key migrations hold (any constant no other lock of ours uses).
 const MIGRATION_LOCK: i64 = 0x656e_7472_615f_6d31;

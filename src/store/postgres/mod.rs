@@ -18,9 +18,13 @@
 //! - **Several processes** (`replicas`): one process at a time holds a job's processing; staging notifies the
 //!   others.
 //!
+//! - **Control state** (`control`): the virtual clock, the fault rules and the request journal, shared by every
+//!   process.
+//!
 //! Module map: `migrations`, `staging`, `unit`, `users`, `logs`, `pages`, `jobs`, `state`, `scim`, `params`,
-//! `replicas`.
+//! `replicas`, `control`.
 
+mod control;
 mod jobs;
 mod logs;
 mod migrations;
@@ -40,9 +44,10 @@ use tokio::sync::{broadcast, mpsc};
 use tokio_postgres::NoTls;
 
 use super::{
-    BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, Dropped, JobRecord, LogPage, NewOperation, Purged,
-    StagedRequest, StateRecords, StoreError, StoreNotice, UserPage,
+    BatchWrites, CommitOutcome, ControlKey, DirectoryKeys, DirectoryView, Dropped, JobRecord, LogPage, NewOperation,
+    Purged, StagedRequest, StateRecords, StoreError, StoreNotice, UserPage,
 };
+use crate::control::journal::{JournalEntry, JournalQuery};
 use crate::directory::DirectoryUser;
 use crate::odata::PageQuery;
 use crate::provisioning::log::ProvisioningObjectSummary;
@@ -124,6 +129,35 @@ impl Postgres {
         Ok(())
     }
 
+    pub(crate) async fn control(&self, key: ControlKey) -> Result<Option<serde_json::Value>, StoreError> {
+        control::read(&**self.client().await?, key).await
+    }
+
+    pub(crate) async fn change_control<R>(
+        &self,
+        key: ControlKey,
+        change: impl FnOnce(Option<serde_json::Value>) -> (Option<serde_json::Value>, R),
+    ) -> Result<R, StoreError> {
+        let mut client = self.client().await?;
+        control::change(&mut client, &self.instance, key, change).await
+    }
+
+    pub(crate) async fn journal_append(&self, entry: &JournalEntry, capacity: usize) -> Result<(), StoreError> {
+        control::journal_append(&**self.client().await?, entry, capacity).await
+    }
+
+    pub(crate) async fn journal_query(
+        &self,
+        query: &JournalQuery,
+        capacity: usize,
+    ) -> Result<Vec<JournalEntry>, StoreError> {
+        control::journal_query(&**self.client().await?, query, capacity).await
+    }
+
+    pub(crate) async fn journal_clear(&self) -> Result<(), StoreError> {
+        control::journal_clear(&**self.client().await?).await
+    }
+
     /// What some process (this one included) did to a job, from now on.
     pub(crate) fn notices(&self) -> broadcast::Receiver<StoreNotice> {
         self.notices.subscribe()
@@ -174,7 +208,7 @@ impl Postgres {
 
     pub(crate) async fn commit(&self, writes: BatchWrites) -> Result<CommitOutcome, StoreError> {
         let mut client = self.client().await?;
-        unit::commit(&mut client, &writes).await
+        unit::commit(&mut client, &writes, &self.instance).await
     }
 
     pub(crate) async fn save_job_state(

@@ -1,21 +1,30 @@
 //! What lets several processes share one database: a job's processing is held by one process at a time (a
 //! session-level advisory lock on a connection of its own, released when the holder's session ends — a
 //! `kill -9` included — so another process takes over), and a process learns that some process staged work
-//! for a job ([`CHANNEL`]) or changed its run state, schema or progress ([`CHANGED`]) through `LISTEN/NOTIFY`
-//! (the worker also polls for work, in case a notice is lost while the listening connection reconnects).
+//! for a job ([`CHANNEL`]), changed its run state, schema or progress ([`CHANGED`]), or changed what the control
+//! API shares or reset everything ([`CONTROL`]) through `LISTEN/NOTIFY` (the worker also polls for work, in case
+//! a notice is lost while the listening connection reconnects).
 
 use std::time::Duration;
 
 use tokio::sync::broadcast;
 use tokio_postgres::{AsyncMessage, Client, NoTls};
 
-use super::super::{StoreError, StoreNotice};
+use super::super::{ControlKey, StoreError, StoreNotice};
 
 /// The channel staging transactions notify, with the job id as payload.
 pub(super) const CHANNEL: &str = "entra_inbound_staged";
 
 /// The channel a change of a job's run state, schema or progress (pause, start, restart, schema PUT) notifies.
 pub(super) const CHANGED: &str = "entra_inbound_job_changed";
+
+/// The channel a change of shared control state (`control`) or a reset notifies, with the [`ControlKey`] or
+/// [`RESET`] as payload.
+pub(super) const CONTROL: &str = "entra_inbound_control";
+
+/// [`CONTROL`]'s payload for a reset. A reset notifies it before the jobs' [`CHANGED`] notices, in the same
+/// transaction, so a process resets what it keeps in memory before it takes on the jobs as the reset left them.
+pub(super) const RESET: &str = "reset";
 
 /// A notice's payload: the notifying process's instance id, a space, the job id. A process skips its own
 /// notices: what it changed is already in its memory (and reading the store back could race a change it is
@@ -76,10 +85,16 @@ async fn listen_once(url: &str, instance: &str, notices: &broadcast::Sender<Stor
                     if n.payload().starts_with(&own) {
                         continue;
                     }
-                    let job_id = n.payload().split_once(' ').map_or(n.payload(), |(_, job)| job).to_owned();
-                    let notice =
-                        if n.channel() == CHANGED { StoreNotice::Changed(job_id) } else { StoreNotice::Staged(job_id) };
-                    if tx.send(notice).is_err() {
+                    let subject = n.payload().split_once(' ').map_or(n.payload(), |(_, subject)| subject).to_owned();
+                    let notice = match n.channel() {
+                        CHANGED => Some(StoreNotice::Changed(subject)),
+                        CONTROL if subject == RESET => Some(StoreNotice::Reset),
+                        CONTROL => ControlKey::parse(&subject).map(StoreNotice::Control),
+                        _ => Some(StoreNotice::Staged(subject)),
+                    };
+                    if let Some(notice) = notice
+                        && tx.send(notice).is_err()
+                    {
                         return;
                     }
                 }
@@ -88,7 +103,7 @@ async fn listen_once(url: &str, instance: &str, notices: &broadcast::Sender<Stor
             }
         }
     });
-    client.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {CHANGED}")).await?;
+    client.batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {CHANGED}; LISTEN {CONTROL}")).await?;
     while let Some(notice) = rx.recv().await {
         if notices.send(notice).is_err() {
             pump.abort();

@@ -2,8 +2,9 @@
 //! repeatable-read snapshot; a reset or an import replaces it — staging queue included — in one transaction
 //! that holds the staging lock, so no request is staged in between.
 //!
-//! Every table is named here (`CLEAR` empties each but `job_progress`: sequence numbers only move forward), so
-//! a table a migration adds must be added too; the reset test compares a reset emulator's export with a
+//! Every table is named here or in `control::CLEAR` (`CLEAR` empties each but `job_progress`: sequence numbers
+//! only move forward; `control::CLEAR`, for a reset only, the control API's shared state), so a table a
+//! migration adds must be added too; the reset test compares a reset emulator's export with a
 //! fresh one's.
 
 use std::collections::HashMap;
@@ -74,6 +75,13 @@ pub(super) async fn replace(
         staging::insert(&tx, r).await?;
     }
     tx.batch_execute(CLEAR).await?;
+    if records.is_none() {
+        // A reset also empties what the control API shares, and every process resets what it keeps in memory
+        // (notified before the jobs' changes below).
+        tx.batch_execute(super::control::CLEAR).await?;
+        let payload = super::replicas::payload(instance, super::replicas::RESET);
+        tx.execute("SELECT pg_notify($1, $2)", &[&super::replicas::CONTROL, &payload]).await?;
+    }
     jobs::skip_all_to(&tx, job_ids, highest).await?;
     if let Some(records) = records {
         for job in &records.jobs {

@@ -89,7 +89,9 @@ async fn add_holders(
     Ok(())
 }
 
-pub(super) async fn commit(client: &mut Client, w: &BatchWrites) -> Result<CommitOutcome, StoreError> {
+/// Commits a batch; when it records the job's status, every other process is told (at the commit), so each
+/// shows the job's counters and quarantine as the holder left them.
+pub(super) async fn commit(client: &mut Client, w: &BatchWrites, instance: &str) -> Result<CommitOutcome, StoreError> {
     let tx = client.transaction().await?;
     if !jobs::advance(&tx, &w.job_id, w.from, w.through).await? {
         return Ok(CommitOutcome::Superseded);
@@ -112,6 +114,8 @@ pub(super) async fn commit(client: &mut Client, w: &BatchWrites) -> Result<Commi
     }
     if let Some((paused, status)) = &w.job_state {
         jobs::save_state(&tx, &w.job_id, *paused, status).await?;
+        let payload = super::replicas::payload(instance, &w.job_id);
+        tx.execute("SELECT pg_notify($1, $2)", &[&super::replicas::CHANGED, &payload]).await?;
     }
     staging::trim(&tx, &w.job_id, w.through).await?;
     tx.commit().await?;
