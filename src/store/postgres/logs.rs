@@ -2,6 +2,7 @@
 //! its v1.0 document (`to_graph_json`), read back with `from_graph_json` — the round trip an export and import
 //! make, so an entry reads back as the logs API showed it when written.
 
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Row};
 
 use super::super::StoreError;
@@ -15,7 +16,7 @@ pub(super) const COLUMNS: &str = "e.id, e.activity, e.doc";
 /// Number of columns [`COLUMNS`] selects.
 pub(super) const COLUMN_COUNT: usize = 3;
 
-/// Inserts `entries` inside the caller's transaction.
+/// Inserts `entries` inside the caller's transaction: one prepared statement, its executions pipelined.
 pub(super) async fn insert(c: &impl GenericClient, entries: &[ProvisioningObjectSummary]) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
@@ -28,37 +29,45 @@ pub(super) async fn insert(c: &impl GenericClient, entries: &[ProvisioningObject
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
         )
         .await?;
-    for e in entries {
-        let x = &*e.context;
-        let doc = to_graph_json(e).to_string();
-        let t = |s: &String| text(s).into_owned();
-        c.execute(
-            &stmt,
-            &[
-                &t(&e.id),
-                &ticks(e.activity_date_time),
-                &t(&x.job_id),
-                &t(&e.cycle_id),
-                &t(&e.change_id),
-                &e.duration_in_milliseconds,
-                &e.action.as_str(),
-                &e.status.as_str(),
-                &t(&e.source_identity.id),
-                &t(&e.source_identity.display_name),
-                &t(&e.source_identity.identity_type),
-                &t(&e.target_identity.id),
-                &t(&e.target_identity.display_name),
-                &t(&e.target_identity.identity_type),
-                &t(&x.service_principal.id),
-                &t(&x.service_principal.display_name),
-                &t(&x.source_system.display_name),
-                &t(&x.target_system.display_name),
-                &t(&x.tenant_id),
-                &doc,
-            ],
-        )
-        .await?;
-    }
+    // Each entry's values, owned; then every execution pipelined (sent together, not one round trip each).
+    let t = |s: &String| text(s).into_owned();
+    let rows: Vec<(Vec<String>, i64, i64)> = entries
+        .iter()
+        .map(|e| {
+            let x = &*e.context;
+            let texts = vec![
+                t(&e.id),
+                t(&x.job_id),
+                t(&e.cycle_id),
+                t(&e.change_id),
+                e.action.as_str().to_owned(),
+                e.status.as_str().to_owned(),
+                t(&e.source_identity.id),
+                t(&e.source_identity.display_name),
+                t(&e.source_identity.identity_type),
+                t(&e.target_identity.id),
+                t(&e.target_identity.display_name),
+                t(&e.target_identity.identity_type),
+                t(&x.service_principal.id),
+                t(&x.service_principal.display_name),
+                t(&x.source_system.display_name),
+                t(&x.target_system.display_name),
+                t(&x.tenant_id),
+                to_graph_json(e).to_string(),
+            ];
+            (texts, ticks(e.activity_date_time), e.duration_in_milliseconds)
+        })
+        .collect();
+    let params: Vec<Vec<&(dyn ToSql + Sync)>> = rows
+        .iter()
+        .map(|(texts, activity, duration)| {
+            let text = |i: usize| &texts[i] as &(dyn ToSql + Sync);
+            let mut p: Vec<&(dyn ToSql + Sync)> = vec![text(0), activity, text(1), text(2), text(3), duration];
+            p.extend((4..texts.len()).map(text));
+            p
+        })
+        .collect();
+    futures_util::future::try_join_all(params.iter().map(|p| c.execute(&stmt, p))).await?;
     Ok(())
 }
 

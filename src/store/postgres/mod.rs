@@ -279,9 +279,7 @@ impl Postgres {
     ) -> Result<(), StoreError> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
-        for u in &users_in {
-            users::save(&*tx, u).await?;
-        }
+        users::save_all(&*tx, &users_in).await?;
         logs::insert(&*tx, &entries).await?;
         tx.commit().await?;
         Ok(())

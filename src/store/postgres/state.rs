@@ -92,9 +92,7 @@ pub(super) async fn replace(
                 jobs::save_schema(&tx, &job.job_id, schema).await?;
             }
         }
-        for user in &records.users {
-            users::save(&tx, user).await?;
-        }
+        users::save_all(&tx, &records.users).await?;
         for r in &records.references {
             tx.execute(
                 "INSERT INTO pending_reference (user_id, job_id, source_id, manager_external_id) VALUES ($1, $2, $3, $4)",

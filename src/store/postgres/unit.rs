@@ -96,9 +96,7 @@ pub(super) async fn commit(client: &mut Client, w: &BatchWrites, instance: &str)
     if !jobs::advance(&tx, &w.job_id, w.from, w.through).await? {
         return Ok(CommitOutcome::Superseded);
     }
-    for user in &w.users {
-        users::save(&tx, user).await?;
-    }
+    users::save_all(&tx, &w.users).await?;
     logs::insert(&tx, &w.entries).await?;
     if !w.references_removed.is_empty() {
         tx.execute("DELETE FROM pending_reference WHERE user_id = ANY($1)", &[&w.references_removed]).await?;

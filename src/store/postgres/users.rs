@@ -20,8 +20,49 @@ fn json_list(list: &[String]) -> Result<Option<String>, StoreError> {
     serde_json::to_string(list).map(Some).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
-/// Insert or replace `user`.
-pub(super) async fn save(c: &impl GenericClient, user: &DirectoryUser) -> Result<(), StoreError> {
+/// What a user's row holds beside its text columns, owned while the statement runs.
+struct RowValues<'a> {
+    user: &'a DirectoryUser,
+    created: i64,
+    enabled: i64,
+    phones: Option<String>,
+    mails: Option<String>,
+    extensions: Option<String>,
+}
+
+impl<'a> RowValues<'a> {
+    fn of(user: &'a DirectoryUser) -> Result<Self, StoreError> {
+        let extensions = if user.extensions.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&user.extensions).map_err(|e| StoreError::Corrupt(e.to_string()))?)
+        };
+        Ok(Self {
+            user,
+            created: ticks(user.created),
+            enabled: i64::from(user.account_enabled),
+            phones: json_list(&user.business_phones)?,
+            mails: json_list(&user.other_mails)?,
+            extensions,
+        })
+    }
+
+    fn params(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let u = self.user;
+        let mut values: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(TEXT_COLUMNS.len() + 7);
+        values.extend([&u.id as &(dyn ToSql + Sync), &self.created, &u.manager_id, &self.enabled]);
+        values.extend(u.texts.iter().map(|t| t as &(dyn ToSql + Sync)));
+        values.extend([&self.phones as &(dyn ToSql + Sync), &self.mails, &self.extensions]);
+        values
+    }
+}
+
+/// Insert or replace each of `users`: one prepared statement, its executions pipelined (sent together, not
+/// one round trip each), in order.
+pub(super) async fn save_all<'a>(
+    c: &impl GenericClient,
+    users: impl IntoIterator<Item = &'a DirectoryUser>,
+) -> Result<(), StoreError> {
     static SAVE: LazyLock<String> = LazyLock::new(|| {
         let names: Vec<&str> = columns().split(", ").collect();
         let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
@@ -33,18 +74,13 @@ pub(super) async fn save(c: &impl GenericClient, user: &DirectoryUser) -> Result
             set.join(", ")
         )
     });
-    let extensions = if user.extensions.is_empty() {
-        None
-    } else {
-        Some(serde_json::to_string(&user.extensions).map_err(|e| StoreError::Corrupt(e.to_string()))?)
-    };
-    let (created, enabled) = (ticks(user.created), i64::from(user.account_enabled));
-    let (phones, mails) = (json_list(&user.business_phones)?, json_list(&user.other_mails)?);
-    let mut values: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(TEXT_COLUMNS.len() + 7);
-    values.extend([&user.id as &(dyn ToSql + Sync), &created, &user.manager_id, &enabled]);
-    values.extend(user.texts.iter().map(|t| t as &(dyn ToSql + Sync)));
-    values.extend([&phones as &(dyn ToSql + Sync), &mails, &extensions]);
-    c.execute(SAVE.as_str(), &values).await?;
+    let rows = users.into_iter().map(RowValues::of).collect::<Result<Vec<_>, _>>()?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let stmt = c.prepare(SAVE.as_str()).await?;
+    let params: Vec<_> = rows.iter().map(RowValues::params).collect();
+    futures_util::future::try_join_all(params.iter().map(|p| c.execute(&stmt, p))).await?;
     Ok(())
 }
 
