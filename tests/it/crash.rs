@@ -42,18 +42,6 @@ async fn client(base: String, token: String, first: u64, accepted: Arc<Mutex<Vec
     }
 }
 
-async fn get_all(http: &reqwest::Client, token: &str, mut url: String) -> Vec<Value> {
-    let mut out = Vec::new();
-    loop {
-        let page: Value = http.get(&url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
-        out.extend(page["value"].as_array().unwrap().iter().cloned());
-        match page["@odata.nextLink"].as_str() {
-            Some(next) => url = next.to_owned(),
-            None => return out,
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn accepted_operations_are_applied_exactly_once_across_repeated_kill_9() {
     let seed = std::env::var("CRASH_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x5eed);
@@ -85,8 +73,8 @@ async fn accepted_operations_are_applied_exactly_once_across_repeated_kill_9() {
     let http = reqwest::Client::new();
     let drained = http.post(format!("{base}/_emulator/jobs/{JOB}/drain?timeout=120")).send().await.unwrap();
     assert_eq!(drained.status(), 200);
-    let logs = get_all(&http, &token, format!("{base}/v1.0/auditLogs/provisioning?$top=1000")).await;
-    let users = get_all(&http, &token, format!("{base}/beta/users?$select=employeeId&$top=999")).await;
+    let logs = all_pages(&http, &token, format!("{base}/v1.0/auditLogs/provisioning?$top=1000")).await;
+    let users = all_pages(&http, &token, format!("{base}/beta/users?$select=employeeId&$top=999")).await;
     drop(server);
 
     let mut entries: BTreeMap<String, usize> = BTreeMap::new();

@@ -7,7 +7,7 @@
 //! These tests need two apps on one database, so they run in the PostgreSQL leg only (`postgres_leg.rs` runs
 //! the ignored tests; the embedded store is one process's files).
 
-use crate::support::{JOB, SCIM, SP, TestServer, bulk_of, command, scim_user, spawn_server_with};
+use crate::support::{JOB, SCIM, SP, TestServer, all_pages, bulk_of, command, scim_user, spawn_server_with};
 
 /// An app on a runtime of its own, so the test can end it as abruptly as a killed process ends: its tasks and
 /// its database sessions are gone at once.
@@ -19,6 +19,15 @@ fn on_its_own_runtime(data_dir: String) -> (TestServer, tokio::runtime::Runtime)
     })
     .join()
     .unwrap()
+}
+
+/// Two apps on one database (a data directory the PostgreSQL leg names a database after), and that directory.
+async fn two_apps() -> (TestServer, TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().display().to_string();
+    let a = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
+    let b = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
+    (a, b, dir)
 }
 
 async fn upload(s: &TestServer, external_ids: &[String]) {
@@ -65,10 +74,7 @@ async fn one_replica_processes_a_job_once_in_order_and_another_takes_over_when_i
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "two apps on one database: PostgreSQL only, run by the PostgreSQL leg (tests/it/postgres_leg.rs)"]
 async fn the_quota_holds_for_the_job_as_a_whole_whichever_replica_is_asked() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().display().to_string();
-    let a = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
-    let b = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
+    let (a, b, _dir) = two_apps().await;
     // Both virtual clocks stand still: the job's 40 per second allows 40 requests in all, not 40 per replica.
     let mut accepted = 0;
     for i in 0..100 {
@@ -177,21 +183,6 @@ async fn alternating_client(
         n += 1;
     }
     sent
-}
-
-/// Every page of a Graph list.
-async fn all_pages(http: &reqwest::Client, token: &str, mut url: String) -> Vec<serde_json::Value> {
-    let mut out = Vec::new();
-    loop {
-        let r = http.get(&url).bearer_auth(token).send().await.unwrap();
-        assert_eq!(r.status(), 200, "{url}");
-        let page: serde_json::Value = r.json().await.unwrap();
-        out.extend(page["value"].as_array().unwrap().iter().cloned());
-        match page["@odata.nextLink"].as_str() {
-            Some(next) => url = next.to_owned(),
-            None => return out,
-        }
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -348,10 +339,7 @@ async fn until(what: &str, mut probe: impl AsyncFnMut() -> bool) {
 async fn the_journal_fault_rules_and_clock_are_the_same_whichever_replica_is_asked() {
     use reqwest::Method;
     use serde_json::json;
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().display().to_string();
-    let a = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
-    let b = TestServer::with_config(|c| c.storage.data_dir = data.clone()).await;
+    let (a, b, _dir) = two_apps().await;
 
     // The journal: requests either one answered, newest first, on both.
     assert_eq!(list_users(&a, "journal-1").await, 200);

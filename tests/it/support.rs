@@ -144,18 +144,8 @@ impl TestServer {
 
     /// Every provisioning-log entry in processing order, as the logs API returns them (all pages).
     pub async fn log_entries(&self) -> Vec<serde_json::Value> {
-        let mut url = format!("{}/v1.0/auditLogs/provisioning?$orderby=activityDateTime%20asc&$top=1000", self.base);
-        let mut out = Vec::new();
-        loop {
-            let r = self.http.get(&url).bearer_auth(self.token()).send().await.unwrap();
-            assert_eq!(r.status(), 200, "listing the logs");
-            let page: serde_json::Value = r.json().await.unwrap();
-            out.extend(page["value"].as_array().unwrap().iter().cloned());
-            match page["@odata.nextLink"].as_str() {
-                Some(next) => url = next.to_owned(),
-                None => return out,
-            }
-        }
+        let url = format!("{}/v1.0/auditLogs/provisioning?$orderby=activityDateTime%20asc&$top=1000", self.base);
+        all_pages(&self.http, &self.token(), url).await
     }
 
     /// GET /_emulator/export: 200 and the document's bytes.
@@ -191,6 +181,21 @@ impl TestServer {
         let r = self.http.get(format!("{}/beta/users/{id}", self.base)).bearer_auth(self.token()).send().await.unwrap();
         assert_eq!(r.status(), 200);
         r.json().await.unwrap()
+    }
+}
+
+/// Every item of a Graph list, following `@odata.nextLink` (each page must answer 200).
+pub async fn all_pages(http: &reqwest::Client, token: &str, mut url: String) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    loop {
+        let r = http.get(&url).bearer_auth(token).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        let page: serde_json::Value = r.json().await.unwrap();
+        out.extend(page["value"].as_array().unwrap().iter().cloned());
+        match page["@odata.nextLink"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => return out,
+        }
     }
 }
 
