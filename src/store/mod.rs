@@ -210,7 +210,7 @@ impl Store {
     }
 
     /// How often a worker with nothing to do looks for work another process staged (PostgreSQL: the fallback
-    /// when a notice from [`Store::staged_elsewhere`] is lost); `None` on the embedded store.
+    /// when a notice from [`Store::notices`] is lost); `None` on the embedded store.
     pub fn poll_interval(&self) -> Option<std::time::Duration> {
         match &*self.backend {
             Backend::Sqlite(_) => None,
