@@ -66,6 +66,15 @@ pub fn holder_key(property: &str, value: &str) -> String {
     if property == "userPrincipalName" { value.to_ascii_lowercase() } else { value.to_owned() }
 }
 
+/// The value `user` holds in `property`, in the form [`holder_key`] compares (both backends' lookups).
+fn held_key(user: &DirectoryUser, property: &str) -> Option<String> {
+    let value = match property {
+        "id" | "objectId" => Some(user.id.clone()),
+        _ => user.get(property).map(|v| v.display()),
+    };
+    value.map(|v| holder_key(property, &v))
+}
+
 /// The configured backend.
 #[derive(Debug)]
 enum Backend {

@@ -84,6 +84,26 @@ pub(crate) struct SqlFragment {
     pub(crate) params: Vec<Value>,
 }
 
+/// The `user_record` column of each filterable user property: the same on both backends.
+pub(crate) const USER_COLUMN_NAMES: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("userPrincipalName", "upn"),
+    ("employeeId", "employee_id"),
+    ("displayName", "display_name"),
+    ("givenName", "given_name"),
+    ("surname", "surname"),
+    ("mail", "mail"),
+    ("mailNickname", "mail_nickname"),
+    ("jobTitle", "job_title"),
+    ("department", "department"),
+    ("companyName", "company_name"),
+    ("employeeType", "employee_type"),
+    ("accountEnabled", "account_enabled"),
+    ("city", "city"),
+    ("country", "country"),
+    ("createdDateTime", "created"),
+];
+
 /// The column expression of each OData property of one entity, and which of them are `NOT NULL`.
 #[derive(Debug)]
 pub(crate) struct Columns {

@@ -3,7 +3,7 @@
 
 use tokio_postgres::{GenericClient, Row};
 
-use super::super::sql::{Columns, Dialect, filter_sql, numbered, page_sql};
+use super::super::sql::{Columns, Dialect, USER_COLUMN_NAMES, filter_sql, numbered, page_sql};
 use super::super::{LogPage, StoreError, UserPage};
 use super::params::refs;
 use super::{logs, users};
@@ -40,24 +40,7 @@ pub(super) static LOG_COLUMNS: Columns = Columns {
 pub(super) static USER_COLUMNS: Columns = Columns {
     dialect: Dialect::Postgres,
     fields: &USER_FIELDS,
-    columns: &[
-        ("id", "id"),
-        ("userPrincipalName", "upn"),
-        ("employeeId", "employee_id"),
-        ("displayName", "display_name"),
-        ("givenName", "given_name"),
-        ("surname", "surname"),
-        ("mail", "mail"),
-        ("mailNickname", "mail_nickname"),
-        ("jobTitle", "job_title"),
-        ("department", "department"),
-        ("companyName", "company_name"),
-        ("employeeType", "employee_type"),
-        ("accountEnabled", "account_enabled"),
-        ("city", "city"),
-        ("country", "country"),
-        ("createdDateTime", "created"),
-    ],
+    columns: USER_COLUMN_NAMES,
     not_null: &["id", "createdDateTime", "accountEnabled"],
 };
 

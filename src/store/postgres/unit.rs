@@ -8,20 +8,10 @@ use std::collections::HashSet;
 use tokio_postgres::{Client, GenericClient, Row};
 
 use super::super::{
-    BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, PendingReference, StoreError, holder_key,
+    BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, PendingReference, StoreError, held_key, holder_key,
 };
 use super::params::{text, texts};
 use super::{jobs, logs, staging, users};
-use crate::directory::DirectoryUser;
-
-/// The value `user` holds in `property`, in the form [`holder_key`] compares.
-fn held(user: &DirectoryUser, property: &str) -> Option<String> {
-    let value = match property {
-        "id" | "objectId" => Some(user.id.clone()),
-        _ => user.get(property).map(|v| v.display()),
-    };
-    value.map(|v| holder_key(property, &v))
-}
 
 /// The columns a `pending_reference` row is read with, in [`pending_reference`]'s order.
 pub(super) const PENDING_COLUMNS: &str = "user_id, job_id, source_id, manager_external_id";
@@ -78,7 +68,7 @@ async fn add_holders(
         view.holders.entry((property.to_owned(), holder_key(property, v))).or_default();
     }
     for user in users::holding(c, property, values).await? {
-        if let Some(value) = held(&user, property)
+        if let Some(value) = held_key(&user, property)
             && let Some(ids) = view.holders.get_mut(&(property.to_owned(), value))
             && !ids.contains(&user.id)
         {

@@ -8,7 +8,7 @@
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row, params_from_iter};
 
-use super::super::sql::{Columns, Dialect, Value, filter_sql, page_sql};
+use super::super::sql::{Columns, Dialect, USER_COLUMN_NAMES, Value, filter_sql, page_sql};
 use super::super::{LogPage, StoreError, UserPage};
 use super::blocks::BlockCache;
 use super::dictionary::Dictionary;
@@ -49,24 +49,7 @@ pub(super) static LOG_COLUMNS: Columns = Columns {
 pub(super) static USER_COLUMNS: Columns = Columns {
     dialect: Dialect::Sqlite,
     fields: &USER_FIELDS,
-    columns: &[
-        ("id", "id"),
-        ("userPrincipalName", "upn"),
-        ("employeeId", "employee_id"),
-        ("displayName", "display_name"),
-        ("givenName", "given_name"),
-        ("surname", "surname"),
-        ("mail", "mail"),
-        ("mailNickname", "mail_nickname"),
-        ("jobTitle", "job_title"),
-        ("department", "department"),
-        ("companyName", "company_name"),
-        ("employeeType", "employee_type"),
-        ("accountEnabled", "account_enabled"),
-        ("city", "city"),
-        ("country", "country"),
-        ("createdDateTime", "created"),
-    ],
+    columns: USER_COLUMN_NAMES,
     not_null: &["id", "createdDateTime", "accountEnabled"],
 };
 

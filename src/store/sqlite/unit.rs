@@ -8,21 +8,11 @@ use std::collections::HashSet;
 use rusqlite::{Connection, TransactionBehavior, params, params_from_iter};
 
 use super::super::{
-    BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, PendingReference, StoreError, holder_key,
+    BatchWrites, CommitOutcome, DirectoryKeys, DirectoryView, PendingReference, StoreError, held_key, holder_key,
 };
 use super::dictionary::Dictionary;
 use super::open::give_back_free_pages;
 use super::{jobs, logs, users};
-use crate::directory::DirectoryUser;
-
-/// The value `user` holds in `property`, in the form [`holder_key`] compares.
-fn held(user: &DirectoryUser, property: &str) -> Option<String> {
-    let value = match property {
-        "id" | "objectId" => Some(user.id.clone()),
-        _ => user.get(property).map(|v| v.display()),
-    };
-    value.map(|v| holder_key(property, &v))
-}
 
 pub(super) fn lookup(conn: &Connection, keys: &DirectoryKeys) -> Result<DirectoryView, StoreError> {
     let mut view = DirectoryView::default();
@@ -75,7 +65,7 @@ fn add_holders(
         view.holders.entry((property.to_owned(), holder_key(property, v))).or_default();
     }
     for user in users::holding(conn, property, values)? {
-        if let Some(value) = held(&user, property)
+        if let Some(value) = held_key(&user, property)
             && let Some(ids) = view.holders.get_mut(&(property.to_owned(), value))
             && !ids.contains(&user.id)
         {
