@@ -18,11 +18,17 @@ let generation = 0;
 export function init() {
   const form = $("#logs-filter");
   form.addEventListener("submit", (event) => event.preventDefault());
-  form.addEventListener("change", () => reload().catch(failed));
   let typing = null;
+  // The table is loaded again only for a filter it does not show yet: the externalId box's `change` on blur
+  // (after its input already reloaded) must not redraw the table and close the row just opened.
+  const refilter = () => {
+    clearTimeout(typing);
+    if (currentFilter() !== filter) reload().catch(failed);
+  };
+  form.addEventListener("change", refilter);
   form.elements.externalId.addEventListener("input", () => {
     clearTimeout(typing);
-    typing = setTimeout(() => reload().catch(failed), 300);
+    typing = setTimeout(refilter, 300);
   });
   $("#logs-more").addEventListener("click", () => older().catch(failed));
   every(
