@@ -384,7 +384,7 @@ impl Run<'_> {
                 if let (Some(Method::Post), Some(b), Some(r)) = (op.method, &op.bulk_id, &record) {
                     self.ids.insert(b.clone(), r.id.clone());
                 }
-                Ok(Ok((kind, record.map(|r| (r.id, r.version)))))
+                Ok(Ok((kind, record.map(|r| (r.id.clone(), r.version)))))
             }
             Err(Failure::Scim(e)) => Ok(Err(e)),
             Err(Failure::Store(e)) => Err(e),

@@ -6,6 +6,8 @@
 //! `meta.version` and `meta.lastModified`, a PATCH that changes nothing leaves both; deleting a resource removes
 //! it from every group that listed it (and bumps those groups' versions).
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -142,14 +144,15 @@ impl Writes<'_> {
     }
 
     /// POST: a new resource.
-    pub fn create(&mut self, kind: ScimKind, body: Value) -> Result<ScimRecord, Failure> {
+    pub fn create(&mut self, kind: ScimKind, body: Value) -> Result<Arc<ScimRecord>, Failure> {
         let body = object(body)?;
         check_schemas(kind, &body)?;
         let attrs = normalize(kind, body)?;
         let members = self.admissible(kind, &attrs, None)?;
         // Time-ordered ids: the rows of one Bulk request land together in the id index instead of on as many
         // pages as it has operations, each of which the commit would write out.
-        let record = Self::record(kind, uuid::Uuid::now_v7().to_string(), attrs, members, self.now, 1, self.now);
+        let record =
+            Arc::new(Self::record(kind, uuid::Uuid::now_v7().to_string(), attrs, members, self.now, 1, self.now));
         self.w.insert(&record)?;
         Ok(record)
     }
@@ -161,14 +164,14 @@ impl Writes<'_> {
         id: &str,
         body: Value,
         if_match: Option<&str>,
-    ) -> Result<ScimRecord, Failure> {
+    ) -> Result<Arc<ScimRecord>, Failure> {
         let old = self.existing(kind, id)?;
         check_version(if_match, old.version)?;
         let body = object(body)?;
         check_schemas(kind, &body)?;
         let attrs = normalize(kind, body)?;
         let members = self.admissible(kind, &attrs, Some(id))?;
-        let record = Self::record(kind, old.id, attrs, members, old.created, old.version + 1, self.now);
+        let record = Arc::new(Self::record(kind, old.id, attrs, members, old.created, old.version + 1, self.now));
         self.w.replace(&record)?;
         Ok(record)
     }
@@ -180,7 +183,7 @@ impl Writes<'_> {
         id: &str,
         body: &Value,
         if_match: Option<&str>,
-    ) -> Result<ScimRecord, Failure> {
+    ) -> Result<Arc<ScimRecord>, Failure> {
         let old = self.existing(kind, id)?;
         check_version(if_match, old.version)?;
         let request = PatchRequest::parse(body)?;
@@ -188,10 +191,10 @@ impl Writes<'_> {
         request.apply(kind, &mut attrs)?;
         let attrs = normalize(kind, attrs)?;
         if attrs == old.attributes {
-            return Ok(old);
+            return Ok(Arc::new(old));
         }
         let members = self.admissible(kind, &attrs, Some(id))?;
-        let record = Self::record(kind, old.id, attrs, members, old.created, old.version + 1, self.now);
+        let record = Arc::new(Self::record(kind, old.id, attrs, members, old.created, old.version + 1, self.now));
         self.w.replace(&record)?;
         Ok(record)
     }
@@ -211,7 +214,7 @@ impl Writes<'_> {
             group.members.retain(|m| m != id);
             group.version += 1;
             group.last_modified = self.now;
-            self.w.replace(&group)?;
+            self.w.replace(&Arc::new(group))?;
         }
         self.w.delete(kind, id)?;
         Ok(())

@@ -2,6 +2,8 @@
 //! store boundary: a resource with the facts the store indexes beside its attributes, and [`ScimWriter`], the
 //! operations one write turn offers. No backend type appears; the service logic lives in `crate::scim_server`.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -86,9 +88,10 @@ pub trait ScimWriter {
     fn kind_of(&mut self, id: &str) -> Result<Option<ScimKind>, StoreError>;
     /// The id of the resource of `kind` holding `unique_key`.
     fn holder(&mut self, kind: ScimKind, unique_key: &str) -> Result<Option<String>, StoreError>;
-    fn insert(&mut self, record: &ScimRecord) -> Result<(), StoreError>;
+    /// Adds a new resource (shared: a backend may keep it, not copy it).
+    fn insert(&mut self, record: &Arc<ScimRecord>) -> Result<(), StoreError>;
     /// Replaces the stored resource with the same id (and its memberships).
-    fn replace(&mut self, record: &ScimRecord) -> Result<(), StoreError>;
+    fn replace(&mut self, record: &Arc<ScimRecord>) -> Result<(), StoreError>;
     /// Deletes a resource and its memberships; false when there was none.
     fn delete(&mut self, kind: ScimKind, id: &str) -> Result<bool, StoreError>;
     /// The ids of the groups listing `member_id` as a member.

@@ -2,6 +2,8 @@
 //! delete, with ETags (`ETag` on every resource answer, `If-Match` → 412, `If-None-Match` → 304) and
 //! `attributes`/`excludedAttributes` on every answer that returns a resource.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::extract::{Path, RawQuery};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -205,7 +207,7 @@ pub async fn get(
 }
 
 /// A rewrite of one resource (PUT or PATCH) as the service's `Writes` method `change` does it.
-type Change = fn(&mut Writes<'_>, ScimKind, &str, Value, Option<&str>) -> Result<ScimRecord, Failure>;
+type Change = fn(&mut Writes<'_>, ScimKind, &str, Value, Option<&str>) -> Result<Arc<ScimRecord>, Failure>;
 
 #[utoipa::path(
     put,

@@ -5,6 +5,7 @@
 //! own decisions, all-or-nothing) unchanged for both backends, at the price of one blocking thread per turn.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tokio::runtime::Handle;
 use tokio_postgres::{GenericClient, Row, Transaction};
@@ -168,7 +169,7 @@ impl ScimWriter for Turn<'_> {
         Ok(row.map(|r| r.get(0)))
     }
 
-    fn insert(&mut self, record: &ScimRecord) -> Result<(), StoreError> {
+    fn insert(&mut self, record: &Arc<ScimRecord>) -> Result<(), StoreError> {
         self.handle.block_on(async {
             write_row(&self.tx, record, false).await?;
             if !record.members.is_empty() {
@@ -178,7 +179,7 @@ impl ScimWriter for Turn<'_> {
         })
     }
 
-    fn replace(&mut self, record: &ScimRecord) -> Result<(), StoreError> {
+    fn replace(&mut self, record: &Arc<ScimRecord>) -> Result<(), StoreError> {
         self.handle.block_on(async {
             write_row(&self.tx, record, true).await?;
             if record.kind == ScimKind::Group {

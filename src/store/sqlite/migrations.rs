@@ -19,7 +19,8 @@ use crate::directory::DirectoryUser;
 use crate::graph_time::{parse_rfc3339, ticks};
 use crate::provisioning::log::{EntryContext, from_graph_json};
 
-/// Migrations 1–4 (SQL only), 5's tables and 6 (the SCIM service provider's resources).
+/// Migrations 1–4 (SQL only), 5's tables, 6 (the SCIM service provider's resources) and 7 (one index fewer
+/// on them).
 pub(super) const SQL: &[&str] = &[
     include_str!("migrations/0001_staging.sql"),
     include_str!("migrations/0002_directory_and_logs.sql"),
@@ -27,6 +28,7 @@ pub(super) const SQL: &[&str] = &[
     include_str!("migrations/0004_compact_logs.sql"),
     include_str!("migrations/0005_typed_records.sql"),
     include_str!("migrations/0006_scim_resources.sql"),
+    include_str!("migrations/0007_scim_without_kind_index.sql"),
 ];
 
 /// The version this binary writes.

@@ -4,12 +4,14 @@
 //! - **Ingest**: the staging file's writer thread (`ingest`), group-committing accepted requests.
 //! - **Engine**: the main file's one write connection, used by units of work (the directory view and the
 //!   batch's writes), job-state saves, purges, resets and retention. Blocking work runs in place on the
-//!   server's runtime (`blocking`); the connection sits behind a mutex that only these writers take.
+//!   server's runtime (`blocking`); the connection sits behind a mutex that only these writers take
+//!   (`writer`; in the private mode it also carries the SCIM changes `scim_behind` writes behind their answers).
 //! - **Readers**: pools of read-only connections to both files (`pool`); WAL gives each read a committed
 //!   snapshot and never makes it wait for a writer.
 //!
 //! Module map: `open` (files and connections), `migrations` (+ `legacy`), `ingest`, `unit`, `users`,
-//! `logs` (+ `dictionary`), `jobs`, `pages` (+ `sql`), `pool`, `scim` (the SCIM service provider's resources).
+//! `logs` (+ `dictionary`), `jobs`, `pages` (+ `sql`), `pool`, `writer`, `scim` (the SCIM service provider's
+//! resources; `scim_behind` in the private mode).
 
 mod blocking;
 mod blocks;
@@ -23,6 +25,7 @@ mod open;
 mod pages;
 mod pool;
 mod scim;
+mod scim_behind;
 #[cfg(test)]
 mod sql_tests;
 mod state;
@@ -30,6 +33,7 @@ mod state;
 mod tests;
 mod unit;
 pub(in crate::store) mod users;
+mod writer;
 
 #[cfg(fuzzing)]
 pub use pages::translate_for_fuzzing;
@@ -58,7 +62,9 @@ use pool::Pool;
 /// The SQLite backend.
 #[derive(Debug)]
 pub(crate) struct Sqlite {
-    writer: Arc<Mutex<Connection>>,
+    writer: Arc<writer::Writer>,
+    /// The private mode's SCIM write turns (`scim_behind`); `None` with a data dir.
+    behind: Option<Arc<scim_behind::Behind>>,
     ingest: Mutex<Sender<ingest::Command>>,
     readers: Arc<Pool>,
     staging_readers: Arc<Pool>,
@@ -73,8 +79,16 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-fn lock_failed() -> StoreError {
-    StoreError::Task("the writer connection lock was poisoned".into())
+fn ingest_lock_failed() -> StoreError {
+    StoreError::Task("the ingest thread's sender lock was poisoned".into())
+}
+
+impl Drop for Sqlite {
+    fn drop(&mut self) {
+        if let Some(behind) = &self.behind {
+            behind.stop();
+        }
+    }
 }
 
 impl Sqlite {
@@ -88,16 +102,17 @@ impl Sqlite {
         migrations::migrate(&mut main, &mut staging, &dictionary)?;
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::Builder::new().name("entra-inbound-ingest".into()).spawn(move || ingest::run(staging, rx))?;
+        let behind = if durable { None } else { Some(Arc::new(scim_behind::Behind::open(&main)?)) };
+        let writer = Arc::new(writer::Writer::new(main, behind.clone()));
+        if let Some(behind) = &behind {
+            let (writer, behind) = (Arc::clone(&writer), Arc::clone(behind));
+            std::thread::Builder::new()
+                .name("entra-inbound-scim".into())
+                .spawn(move || scim_behind::run(&writer, &behind))?;
+        }
         let readers = Arc::new(Pool::new(&location, MAIN_DB, synchronous));
         let staging_readers = Arc::new(Pool::new(&location, STAGING_DB, synchronous));
-        Ok(Self {
-            writer: Arc::new(Mutex::new(main)),
-            ingest: Mutex::new(tx),
-            readers,
-            staging_readers,
-            dictionary,
-            location,
-        })
+        Ok(Self { writer, behind, ingest: Mutex::new(tx), readers, staging_readers, dictionary, location })
     }
 
     /// Runs a short write — one resource's turn — on the calling thread when the writer is free and the files
@@ -106,12 +121,10 @@ impl Sqlite {
         &self,
         f: impl FnOnce(&mut Connection, &Dictionary) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        if !self.location.is_durable() {
-            match self.writer.try_lock() {
-                Ok(mut conn) => return f(&mut conn, &self.dictionary),
-                Err(std::sync::TryLockError::Poisoned(_)) => return Err(lock_failed()),
-                Err(std::sync::TryLockError::WouldBlock) => {}
-            }
+        if !self.location.is_durable()
+            && let Some(mut held) = self.writer.try_lock()?
+        {
+            return f(held.settled()?, &self.dictionary);
         }
         self.write(f).await
     }
@@ -122,17 +135,30 @@ impl Sqlite {
         f: impl FnOnce(&mut Connection, &Dictionary) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let (writer, dict) = (Arc::clone(&self.writer), Arc::clone(&self.dictionary));
-        blocking::run(move || {
-            let mut conn = writer.lock().map_err(|_| lock_failed())?;
-            f(&mut conn, &dict)
-        })
-        .await
+        blocking::run(move || f(writer.lock()?.settled()?, &dict)).await
+    }
+
+    /// Runs `f` — a reset or an import of the SCIM resources among the rest — as [`Sqlite::write`] does, with
+    /// no SCIM write turn running meanwhile (`writer::Held::exclusive`).
+    async fn write_exclusive<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection, &Dictionary) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (writer, dict) = (Arc::clone(&self.writer), Arc::clone(&self.dictionary));
+        blocking::run(move || writer.lock()?.exclusive(|c| f(c, &dict))).await
+    }
+
+    /// Writes out the SCIM changes answered but not written yet (`scim_behind`), so a read on another
+    /// connection sees every change already answered.
+    async fn settle(&self) -> Result<(), StoreError> {
+        if self.writer.unsettled() { self.write_point(|_, _| Ok(())).await } else { Ok(()) }
     }
 
     async fn read<T: Send + 'static>(
         &self,
         f: impl FnOnce(&Connection, &Dictionary) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.settle().await?;
         let dict = Arc::clone(&self.dictionary);
         self.readers.run(move |c| f(c, &dict)).await
     }
@@ -143,12 +169,13 @@ impl Sqlite {
         &self,
         f: impl FnOnce(&Connection, &Dictionary) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
+        self.settle().await?;
         let dict = Arc::clone(&self.dictionary);
         self.readers.run_point(move |c| f(c, &dict)).await
     }
 
     fn send(&self, command: ingest::Command) -> Result<(), StoreError> {
-        let tx = self.ingest.lock().map_err(|_| lock_failed())?;
+        let tx = self.ingest.lock().map_err(|_| ingest_lock_failed())?;
         ingest::send(&tx, command)
     }
 
@@ -265,7 +292,7 @@ impl Sqlite {
         self.send(ingest::Command::Clear { applied, restage: Vec::new(), reply })?;
         let cleared = answer.await.map_err(|_| StoreError::Task("the ingest thread stopped".into()))??;
         let highest = cleared.highest;
-        self.write(move |c, dict| {
+        self.write_exclusive(move |c, dict| {
             let tx = c.transaction()?;
             tx.execute_batch(state::CLEAR)?;
             jobs::skip_all_to(&tx, &job_ids, highest)?;
@@ -378,7 +405,7 @@ impl Sqlite {
         self.send(ingest::Command::Clear { applied, restage, reply })?;
         let cleared = answer.await.map_err(|_| StoreError::Task("the ingest thread stopped".into()))??;
         let highest = cleared.highest;
-        self.write(move |c, dict| {
+        self.write_exclusive(move |c, dict| {
             let replaced = state::replace(c, dict, &records, &job_ids, highest);
             if replaced.is_err() {
                 dict.forget_ids()?; // the rolled-back transaction may have named ids the cache now holds

@@ -76,6 +76,14 @@ impl Pool {
         self.returned.notify_one();
     }
 
+    /// Runs `f` with a reader connection on the calling thread, waiting for one if all are busy.
+    pub(super) fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = self.take()?;
+        let out = f(&conn);
+        self.give_back(conn);
+        out
+    }
+
     /// Runs a point read on the calling thread when a connection is idle: it takes microseconds, less than a
     /// hand-off to another thread would (`blocking`). Otherwise as [`Pool::run`].
     pub(super) async fn run_point<T: Send + 'static>(

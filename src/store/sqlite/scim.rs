@@ -1,13 +1,15 @@
 //! The SCIM service provider's resources as rows (`scim_resource`, `scim_member`; migration 6): writes through
-//! one transaction per turn ([`Turn`], the backend's [`ScimWriter`]), and the readers' lookups.
+//! one transaction per turn ([`Turn`], the backend's [`ScimWriter`]; in the private mode turns run in memory
+//! and `scim_behind` writes their changes through [`Turn`] behind them), and the readers' lookups.
 //!
 //! The attributes are one JSON text per row: the service reads and rewrites whole resources, and filters
 //! evaluate on the document (`crate::scim_server::filter`), so there is nothing a column per attribute would
 //! serve. The columns beside it are the ones lookups and uniqueness need.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use rusqlite::{Connection, OptionalExtension, Row, Statement, Transaction, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, Row, Statement, params, params_from_iter};
 
 use super::super::StoreError;
 use super::super::scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter, TurnSize};
@@ -121,9 +123,9 @@ pub(super) fn memberships(
     Ok(out)
 }
 
-/// One write turn: a transaction on the writer connection.
+/// One write turn on the writer connection, inside its transaction (or savepoint).
 pub(super) struct Turn<'c> {
-    pub(super) tx: Transaction<'c>,
+    pub(super) conn: &'c Connection,
 }
 
 /// Inserts the row, or (`update`) rewrites the row with its id in place, keeping its position in listings.
@@ -163,12 +165,12 @@ pub(super) fn write_members(conn: &Connection, r: &ScimRecord) -> Result<(), Sto
 
 impl ScimWriter for Turn<'_> {
     fn get(&mut self, kind: ScimKind, id: &str) -> Result<Option<ScimRecord>, StoreError> {
-        get(&self.tx, kind, id)
+        get(self.conn, kind, id)
     }
 
     fn kind_of(&mut self, id: &str) -> Result<Option<ScimKind>, StoreError> {
         let code: Option<i64> = self
-            .tx
+            .conn
             .prepare_cached("SELECT kind FROM scim_resource WHERE id = ?1")?
             .query_row(params![id], |r| r.get(0))
             .optional()?;
@@ -177,63 +179,70 @@ impl ScimWriter for Turn<'_> {
 
     fn holder(&mut self, kind: ScimKind, unique_key: &str) -> Result<Option<String>, StoreError> {
         Ok(self
-            .tx
+            .conn
             .prepare_cached("SELECT id FROM scim_resource WHERE kind = ?1 AND unique_key = ?2")?
             .query_row(params![kind.code(), unique_key], |r| r.get(0))
             .optional()?)
     }
 
-    fn insert(&mut self, record: &ScimRecord) -> Result<(), StoreError> {
-        write_row(&self.tx, record, false)?;
+    fn insert(&mut self, record: &Arc<ScimRecord>) -> Result<(), StoreError> {
+        write_row(self.conn, record, false)?;
         if !record.members.is_empty() {
-            write_members(&self.tx, record)?;
+            write_members(self.conn, record)?;
         }
         Ok(())
     }
 
-    fn replace(&mut self, record: &ScimRecord) -> Result<(), StoreError> {
-        write_row(&self.tx, record, true)?;
+    fn replace(&mut self, record: &Arc<ScimRecord>) -> Result<(), StoreError> {
+        write_row(self.conn, record, true)?;
         if record.kind == ScimKind::Group {
-            write_members(&self.tx, record)?;
+            write_members(self.conn, record)?;
         }
         Ok(())
     }
 
     fn delete(&mut self, kind: ScimKind, id: &str) -> Result<bool, StoreError> {
         let n = self
-            .tx
+            .conn
             .prepare_cached("DELETE FROM scim_resource WHERE id = ?1 AND kind = ?2")?
             .execute(params![id, kind.code()])?;
-        self.tx
+        self.conn
             .prepare_cached("DELETE FROM scim_member WHERE group_id = ?1 OR member_id = ?1")?
             .execute(params![id])?;
         Ok(n > 0)
     }
 
     fn groups_with_member(&mut self, member_id: &str) -> Result<Vec<String>, StoreError> {
-        let mut stmt = self.tx.prepare_cached("SELECT group_id FROM scim_member WHERE member_id = ?1")?;
+        let mut stmt = self.conn.prepare_cached("SELECT group_id FROM scim_member WHERE member_id = ?1")?;
         let ids = stmt.query_map(params![member_id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
         Ok(ids)
     }
 }
 
 impl super::Sqlite {
-    /// Runs `turn` in one transaction on the writer connection; commits when it returns `Ok`. A one-resource
-    /// turn may run on the calling thread (`Sqlite::write_point`).
+    /// Runs `turn`; its changes are kept when it returns `Ok`. With `--data-dir` it is one transaction on the
+    /// writer connection, committed before this returns; in the private mode it runs against the in-memory
+    /// index and queue of `scim_behind`, written behind. A one-resource turn runs on the calling thread.
     pub(crate) async fn scim_write<T: Send + 'static>(
         &self,
         size: TurnSize,
         turn: impl FnOnce(&mut dyn ScimWriter) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let run = move |c: &mut Connection, _: &super::dictionary::Dictionary| {
-            let mut t = Turn { tx: c.transaction()? };
-            let out = turn(&mut t)?;
-            t.tx.commit()?;
-            Ok(out)
+        let Some(behind) = &self.behind else {
+            let run = move |c: &mut Connection, _: &super::dictionary::Dictionary| {
+                let tx = c.transaction()?;
+                let out = turn(&mut Turn { conn: &tx })?;
+                tx.commit()?;
+                Ok(out)
+            };
+            return self.write(run).await;
         };
         match size {
-            TurnSize::One => self.write_point(run).await,
-            TurnSize::Many => self.write(run).await,
+            TurnSize::One => behind.turn(&self.readers, turn),
+            TurnSize::Many => {
+                let (behind, readers) = (Arc::clone(behind), Arc::clone(&self.readers));
+                super::blocking::run(move || behind.turn(&readers, turn)).await
+            }
         }
     }
 

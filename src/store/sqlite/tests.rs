@@ -358,3 +358,143 @@ mod point_calls {
         assert_ne!(db.read(|_, _| Ok(current().id())).await.unwrap(), current().id(), "a scan is handed off");
     }
 }
+
+/// The private mode's SCIM turns, answered from memory and written behind (`scim_behind`), as the store's
+/// callers see them.
+mod scim_written_behind {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::store::{ScimKey, ScimKind, ScimRecord, TurnSize};
+
+    fn user(id: &str, user_name: &str) -> Arc<ScimRecord> {
+        let at = datetime!(2025-01-15 10:00 UTC);
+        let mut attributes = serde_json::Map::new();
+        attributes.insert("userName".into(), user_name.into());
+        Arc::new(ScimRecord {
+            id: id.into(),
+            kind: ScimKind::User,
+            unique_key: Some(user_name.to_lowercase()),
+            external_id: None,
+            display_name: None,
+            version: 1,
+            created: at,
+            last_modified: at,
+            members: Vec::new(),
+            attributes,
+        })
+    }
+
+    fn group(id: &str, members: &[&str]) -> Arc<ScimRecord> {
+        let mut g = (*user(id, "")).clone();
+        g.kind = ScimKind::Group;
+        g.unique_key = None;
+        g.members = members.iter().map(|m| (*m).to_owned()).collect();
+        Arc::new(g)
+    }
+
+    async fn holder(store: &Store, name: &str) -> Option<String> {
+        let name = name.to_owned();
+        store.scim_write(TurnSize::One, move |w| w.holder(ScimKind::User, &name)).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_read_sees_what_a_turn_answered() {
+        let store = store();
+        store.scim_write(TurnSize::One, |w| w.insert(&user("u1", "ann"))).await.unwrap();
+        let got = store.scim_get(ScimKind::User, "u1").await.unwrap().unwrap();
+        assert_eq!(got, *user("u1", "ann"));
+        let by_name = store.scim_by_keys(ScimKind::User, ScimKey::UniqueKey, vec!["ann".into()]).await.unwrap();
+        assert_eq!(by_name.len(), 1);
+        let exported = store.export_state(Vec::new()).await.unwrap();
+        assert_eq!(exported.scim, vec![(*user("u1", "ann")).clone()]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_right_after_a_turn_never_misses_it_while_the_thread_writes() {
+        // The writing thread takes each change off the queue before it commits it: a read in that window must
+        // wait for the commit, not find the queue empty and read without the change.
+        let store = store();
+        for i in 0..300 {
+            let id = format!("u{i}");
+            let record = user(&id, &id);
+            store.scim_write(TurnSize::One, move |w| w.insert(&record)).await.unwrap();
+            assert!(store.scim_get(ScimKind::User, &id).await.unwrap().is_some(), "{id} read back");
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_turn_leaves_nothing_behind() {
+        let store = store();
+        let failed = store
+            .scim_write(TurnSize::One, |w| {
+                w.insert(&user("u1", "ann"))?;
+                Err::<(), _>(StoreError::Task("boom".into()))
+            })
+            .await;
+        assert!(matches!(failed, Err(StoreError::Task(m)) if m == "boom"));
+        assert_eq!(holder(&store, "ann").await, None);
+        assert_eq!(store.scim_get(ScimKind::User, "u1").await.unwrap(), None);
+        assert!(store.scim_all(ScimKind::User).await.unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn changes_are_written_in_their_order_so_a_freed_user_name_can_be_taken_at_once() {
+        let store = store();
+        // ann → anna frees "ann", which u2 takes; then u1 changes again. Written as final states only, u2's
+        // row would meet u1's old row still holding "ann".
+        store.scim_write(TurnSize::One, |w| w.insert(&user("u1", "ann"))).await.unwrap();
+        store.scim_write(TurnSize::One, |w| w.replace(&user("u1", "anna"))).await.unwrap();
+        assert_eq!(holder(&store, "ann").await, None);
+        store.scim_write(TurnSize::One, |w| w.insert(&user("u2", "ann"))).await.unwrap();
+        store.scim_write(TurnSize::One, |w| w.replace(&user("u1", "annie"))).await.unwrap();
+        let names: Vec<String> = store
+            .scim_all(ScimKind::User)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| format!("{}={}", r.id, r.unique_key.unwrap()))
+            .collect();
+        assert_eq!(names, ["u1=annie", "u2=ann"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn memberships_follow_replaces_and_deletes() {
+        let store = store();
+        store
+            .scim_write(TurnSize::Many, |w| {
+                w.insert(&user("u1", "ann"))?;
+                w.insert(&user("u2", "bob"))?;
+                w.insert(&group("g1", &["u1", "u2"]))
+            })
+            .await
+            .unwrap();
+        let of = |id: &'static str| store.scim_write(TurnSize::One, move |w| w.groups_with_member(id));
+        assert_eq!(of("u2").await.unwrap(), ["g1"]);
+        store
+            .scim_write(TurnSize::One, |w| {
+                w.replace(&group("g1", &["u1"]))?;
+                w.delete(ScimKind::User, "u2")
+            })
+            .await
+            .unwrap();
+        assert!(of("u2").await.unwrap().is_empty());
+        assert!(store.scim_write(TurnSize::One, |w| w.delete(ScimKind::Group, "g1")).await.unwrap());
+        assert!(of("u1").await.unwrap().is_empty());
+        assert!(!store.scim_write(TurnSize::One, |w| w.delete(ScimKind::Group, "g1")).await.unwrap());
+        assert!(store.scim_memberships(vec!["u1".into()]).await.unwrap().is_empty());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reset_and_an_import_rebuild_what_turns_check() {
+        let store = store();
+        store.scim_write(TurnSize::One, |w| w.insert(&user("u1", "ann"))).await.unwrap();
+        store.reset(Vec::new()).await.unwrap();
+        assert_eq!(holder(&store, "ann").await, None, "the reset freed the name");
+        let records = crate::store::StateRecords { scim: vec![(*user("u9", "zed")).clone()], ..Default::default() };
+        store.import_state(records, Vec::new()).await.unwrap();
+        assert_eq!(holder(&store, "zed").await, Some("u9".into()), "the import's resources are known");
+        let kind = store.scim_write(TurnSize::One, |w| w.kind_of("u9")).await.unwrap();
+        assert_eq!(kind, Some(ScimKind::User));
+    }
+}
