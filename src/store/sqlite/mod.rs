@@ -63,8 +63,6 @@ use pool::Pool;
 #[derive(Debug)]
 pub(crate) struct Sqlite {
     writer: Arc<writer::Writer>,
-    /// The private mode's SCIM write turns (`scim_behind`); `None` with a data dir.
-    behind: Option<Arc<scim_behind::Behind>>,
     ingest: Mutex<Sender<ingest::Command>>,
     readers: Arc<Pool>,
     staging_readers: Arc<Pool>,
@@ -85,7 +83,7 @@ fn ingest_lock_failed() -> StoreError {
 
 impl Drop for Sqlite {
     fn drop(&mut self) {
-        if let Some(behind) = &self.behind {
+        if let Some(behind) = self.writer.behind() {
             behind.stop();
         }
     }
@@ -104,15 +102,15 @@ impl Sqlite {
         std::thread::Builder::new().name("entra-inbound-ingest".into()).spawn(move || ingest::run(staging, rx))?;
         let behind = if durable { None } else { Some(Arc::new(scim_behind::Behind::open(&main)?)) };
         let writer = Arc::new(writer::Writer::new(main, behind.clone()));
-        if let Some(behind) = &behind {
-            let (writer, behind) = (Arc::clone(&writer), Arc::clone(behind));
+        if let Some(behind) = behind {
+            let writer = Arc::clone(&writer);
             std::thread::Builder::new()
                 .name("entra-inbound-scim".into())
                 .spawn(move || scim_behind::run(&writer, &behind))?;
         }
         let readers = Arc::new(Pool::new(&location, MAIN_DB, synchronous));
         let staging_readers = Arc::new(Pool::new(&location, STAGING_DB, synchronous));
-        Ok(Self { writer, behind, ingest: Mutex::new(tx), readers, staging_readers, dictionary, location })
+        Ok(Self { writer, ingest: Mutex::new(tx), readers, staging_readers, dictionary, location })
     }
 
     /// Runs a short write — one resource's turn — on the calling thread when the writer is free and the files

@@ -104,12 +104,6 @@ impl Pool {
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let pool = Arc::clone(self);
-        super::blocking::run(move || {
-            let conn = pool.take()?;
-            let out = f(&conn);
-            pool.give_back(conn);
-            out
-        })
-        .await
+        super::blocking::run(move || pool.with(f)).await
     }
 }

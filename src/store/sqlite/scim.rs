@@ -123,7 +123,7 @@ pub(super) fn memberships(
     Ok(out)
 }
 
-/// One write turn on the writer connection, inside its transaction (or savepoint).
+/// One write turn on the writer connection, inside its transaction.
 pub(super) struct Turn<'c> {
     pub(super) conn: &'c Connection,
 }
@@ -228,7 +228,7 @@ impl super::Sqlite {
         size: TurnSize,
         turn: impl FnOnce(&mut dyn ScimWriter) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let Some(behind) = &self.behind else {
+        let Some(behind) = self.writer.behind() else {
             let run = move |c: &mut Connection, _: &super::dictionary::Dictionary| {
                 let tx = c.transaction()?;
                 let out = turn(&mut Turn { conn: &tx })?;

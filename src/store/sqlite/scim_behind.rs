@@ -193,31 +193,17 @@ impl Behind {
     /// Writes every queued change to the tables in one transaction, on `conn` (the writer connection, which
     /// the caller holds). A failed write leaves the changes queued.
     pub(super) fn flush(&self, conn: &mut Connection) -> Result<(), StoreError> {
-        let changes = {
-            let mut state = self.lock()?;
-            let changes = self.take_queue(&mut state);
-            if changes.is_empty() {
-                // Nothing queued, and nothing in flight: the caller holds the only connection that writes.
-                self.queued.store(false, Ordering::Release);
-            }
-            changes
-        };
-        if changes.is_empty() {
-            return Ok(());
-        }
+        // The lock is let go while the changes are written: turns go on meanwhile.
+        let changes = std::mem::take(&mut self.lock()?.queue);
         let written = write(conn, &changes);
         self.settle(&mut *self.lock()?, changes, written)
-    }
-
-    fn take_queue(&self, state: &mut State) -> Vec<Change> {
-        state.queue.drain(..).collect()
     }
 
     /// After a write of `changes`: drops what committed from [`State::latest`], or queues them again.
     fn settle(
         &self,
         state: &mut State,
-        changes: Vec<Change>,
+        changes: VecDeque<Change>,
         written: Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         if written.is_err() {
@@ -249,11 +235,9 @@ impl Behind {
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut state = self.lock()?;
-        let changes = self.take_queue(&mut state);
-        if !changes.is_empty() {
-            let written = write(conn, &changes);
-            self.settle(&mut state, changes, written)?;
-        }
+        let changes = std::mem::take(&mut state.queue);
+        let written = write(conn, &changes);
+        self.settle(&mut state, changes, written)?;
         let out = f(conn);
         state.index = Index::load(conn)?;
         state.latest.clear();
@@ -269,8 +253,11 @@ impl Behind {
     }
 }
 
-/// Writes `changes` in order in one transaction.
-fn write(conn: &mut Connection, changes: &[Change]) -> Result<(), StoreError> {
+/// Writes `changes` in order in one transaction (none for no changes).
+fn write(conn: &mut Connection, changes: &VecDeque<Change>) -> Result<(), StoreError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
     let tx = conn.transaction()?;
     let mut turn = Turn { conn: &tx };
     for change in changes {

@@ -44,6 +44,11 @@ impl Writer {
     pub(super) fn unsettled(&self) -> bool {
         self.behind.as_ref().is_some_and(|b| b.queued())
     }
+
+    /// The private mode's SCIM turns; `None` with a data dir.
+    pub(super) fn behind(&self) -> Option<&Arc<Behind>> {
+        self.behind.as_ref()
+    }
 }
 
 /// The locked connection.
