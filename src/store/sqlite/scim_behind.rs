@@ -288,16 +288,13 @@ pub(super) fn run(writer: &Writer, behind: &Behind) {
     loop {
         {
             let Ok(mut state) = behind.lock() else { return };
-            if failed && !state.stopped {
-                let Ok((s, _)) = behind.wake.wait_timeout(state, RETRY_AFTER) else { return };
-                state = s;
-            }
             while state.queue.is_empty() && !state.stopped {
                 let Ok(s) = behind.wake.wait(state) else { return };
                 state = s;
             }
-            // Turns go on meanwhile (the wait lets go of the lock); only a stop cuts it short.
-            let until = std::time::Instant::now() + GATHER;
+            // Then a pause — to gather, or to retry after a failed write (whose changes stay queued). Turns go
+            // on meanwhile (the wait lets go of the lock); only a stop cuts it short.
+            let until = std::time::Instant::now() + if failed { RETRY_AFTER } else { GATHER };
             while let Some(left) = until.checked_duration_since(std::time::Instant::now())
                 && !state.stopped
             {
