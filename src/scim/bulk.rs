@@ -182,7 +182,7 @@ fn check_operation(i: usize, op: &Value<'_>) -> Result<BulkOperation, Vec<Violat
 }
 
 /// 1-based line and column of byte offset `at`.
-fn line_column(body: &[u8], at: usize) -> (usize, usize) {
+pub(crate) fn line_column(body: &[u8], at: usize) -> (usize, usize) {
     let before = &body[..at.min(body.len())];
     let line = before.iter().filter(|b| **b == b'\n').count() + 1;
     let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;

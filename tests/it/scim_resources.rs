@@ -346,6 +346,16 @@ async fn transport_errors_are_scim_errors() {
         .await
         .unwrap();
     assert_scim_error(&read(r).await, 400, Some("invalidSyntax"), "not valid JSON");
+    let r = s
+        .http
+        .post(&url)
+        .bearer_auth(s.token())
+        .header("content-type", "application/scim+json")
+        .body(b"{\"userName\":\n\"b\xffd\"}".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_scim_error(&read(r).await, 400, Some("invalidSyntax"), "not valid UTF-8 (line 2, column 3)");
     let deep = format!("{}1{}", "[".repeat(200), "]".repeat(200));
     let r = s.http.post(&url).bearer_auth(s.token()).body(deep).send().await.unwrap();
     assert_scim_error(&read(r).await, 400, Some("invalidSyntax"), "recursion limit");
