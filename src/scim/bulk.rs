@@ -9,7 +9,7 @@
 //! every operation of every request, and the borrowed tree is about ten times faster to build. Each
 //! operation's `data` is kept as compact JSON text, which the engine parses again when it prepares it.
 
-use crate::scim::record::Record as Value;
+use crate::scim::record::{BodyError, Record as Value, parse_body};
 
 pub const BULK_REQUEST_URN: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 pub const CORE_USER_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -39,20 +39,12 @@ fn violation(code: &'static str, message: impl Into<String>, target: impl Into<S
 
 /// Parse and validate a BulkRequest body.
 pub fn parse_bulk_request(body: &[u8]) -> Result<Vec<BulkOperation>, Vec<Violation>> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        let (line, column) = line_column(body, e.valid_up_to());
-        vec![violation(
-            "InvalidEncoding",
-            format!("The request body is not valid UTF-8 (line {line}, column {column})."),
-            "$",
-        )]
-    })?;
-    let root: Value<'_> = serde_json::from_str(text).map_err(|e| {
-        vec![violation(
-            "InvalidJson",
-            format!("The request body is not valid JSON: {e}."),
-            format!("$ (line {}, column {})", e.line(), e.column()),
-        )]
+    let root = parse_body(body).map_err(|e| {
+        let (code, target) = match &e {
+            BodyError::NotUtf8 { .. } => ("InvalidEncoding", "$".to_owned()),
+            BodyError::NotJson(json) => ("InvalidJson", format!("$ (line {}, column {})", json.line(), json.column())),
+        };
+        vec![violation(code, e.to_string(), target)]
     })?;
     let Value::Object(root) = root else {
         return Err(vec![violation("InvalidValue", "The request body must be a JSON object.", "$")]);
@@ -179,14 +171,6 @@ fn check_operation(i: usize, op: &Value<'_>) -> Result<BulkOperation, Vec<Violat
         }),
         _ => Err(problems),
     }
-}
-
-/// 1-based line and column of byte offset `at`.
-pub(crate) fn line_column(body: &[u8], at: usize) -> (usize, usize) {
-    let before = &body[..at.min(body.len())];
-    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
-    let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
-    (line, column)
 }
 
 #[cfg(test)]

@@ -19,6 +19,42 @@ pub fn parse(text: &str) -> Result<Record<'_>, serde_json::Error> {
     serde_json::from_str(text)
 }
 
+/// Why a request body is not a JSON document.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// Not UTF-8: the 1-based line and column of the first byte that is not.
+    #[error("The request body is not valid UTF-8 (line {line}, column {column}).")]
+    NotUtf8 { line: usize, column: usize },
+    #[error("The request body is not valid JSON: {0}.")]
+    NotJson(serde_json::Error),
+}
+
+/// Parses a request body: checked as UTF-8 once, as a whole, then parsed borrowed. serde_json reading
+/// bytes would check each string on its own; both JSON surfaces (bulkUpload and the SCIM provider) read
+/// their bodies here, so a broken body is described the same way on each.
+///
+/// ```
+/// use entra_inbound::scim::record::{BodyError, parse_body};
+/// assert_eq!(parse_body(br#"{"a":[1]}"#).unwrap().get("a").as_array().map(<[_]>::len), Some(1));
+/// assert!(matches!(parse_body(b"{\n \"a\": \"\xff\"}"), Err(BodyError::NotUtf8 { line: 2, column: 8 })));
+/// assert!(matches!(parse_body(b"{"), Err(BodyError::NotJson(_))));
+/// ```
+pub fn parse_body(body: &[u8]) -> Result<Record<'_>, BodyError> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        let (line, column) = line_column(body, e.valid_up_to());
+        BodyError::NotUtf8 { line, column }
+    })?;
+    parse(text).map_err(BodyError::NotJson)
+}
+
+/// 1-based line and column of byte offset `at`.
+fn line_column(body: &[u8], at: usize) -> (usize, usize) {
+    let before = &body[..at.min(body.len())];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let column = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    (line, column)
+}
+
 /// Case-insensitive member lookup (SCIM attribute names are case-insensitive), exact spelling first.
 pub fn member<'r, 'a>(obj: &'r RecordObject<'a>, key: &str) -> Option<&'r Record<'a>> {
     obj.get(key).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))

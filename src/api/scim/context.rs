@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::api::links::BaseUrl;
 use crate::auth::idcs::validate_idcs_token;
 use crate::auth::roles;
-use crate::scim::bulk::line_column;
+use crate::scim::record::parse_body;
 use crate::scim_server::dialect::Dialect;
 use crate::scim_server::error::{ScimError, ScimType};
 use crate::scim_server::{Limits, ScimService};
@@ -152,19 +152,9 @@ pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
             ));
         }
     }
-    // Checked as UTF-8 once, then parsed borrowed (objects as vectors, unescaped strings not copied) and turned
-    // into the owned tree with every map sized up front: about a fifth less parse time for a Bulk request of 50
-    // users than parsing into the order-preserving maps directly, which check each string and grow as they fill.
-    let text = std::str::from_utf8(&bytes).map_err(|e| {
-        let (line, column) = line_column(&bytes, e.valid_up_to());
-        ScimError::bad_request(
-            ScimType::InvalidSyntax,
-            format!("The request body is not valid UTF-8 (line {line}, column {column})."),
-        )
-    })?;
-    let parsed: serde_json_borrow::Value<'_> = serde_json::from_str(text).map_err(|e| {
-        ScimError::bad_request(ScimType::InvalidSyntax, format!("The request body is not valid JSON: {e}."))
-    })?;
+    // Parsed borrowed, then turned into the owned tree with every map sized up front: about a fifth less parse
+    // time for a Bulk request of 50 users than parsing into the order-preserving maps directly.
+    let parsed = parse_body(&bytes).map_err(|e| ScimError::bad_request(ScimType::InvalidSyntax, e.to_string()))?;
     Ok(parsed.into())
 }
 
