@@ -210,8 +210,19 @@ pub fn mint_token(
 pub fn run_token(args: &TokenArgs) -> Result<(), String> {
     let config = Config::load(args.config.as_deref(), &Overrides::default()).map_err(|e| e.to_string())?;
     let token = mint_token(&config, args.client_id.as_deref(), &args.roles, &args.audience, args.expires_in)?;
-    println!("{token}");
+    print_stdout(&format!("{token}\n"));
     Ok(())
+}
+
+/// Writes a command's output. A reader that stopped reading (`entra-inbound token | head -c 20`) leaves the
+/// rest unread, as with any command-line tool; `println!` would panic on the broken pipe instead.
+pub fn print_stdout(text: &str) {
+    use std::io::Write;
+    if let Err(e) = std::io::stdout().lock().write_all(text.as_bytes())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        eprintln!("entra-inbound: writing to standard output failed: {e}");
+    }
 }
 
 /// `entra-inbound openapi`: the document `GET /openapi.json` serves, byte for byte.

@@ -18,8 +18,9 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::error::{ScimError, ScimType};
-use super::resource::{etag, location};
+use super::resource::{etag, location, written_resource};
 use super::service::{Failure, Writes};
+use crate::scim::record::{Record, member};
 use crate::store::{ScimKind, StoreError};
 
 pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
@@ -45,6 +46,15 @@ impl Method {
     }
 }
 
+/// What an operation writes. A POST's or PUT's `data` is checked and normalised as the request is read — its
+/// verdict kept for when the operation runs, so errors still come in the order a single request gives them — and
+/// `bulkId` references are substituted in the result; a PATCH's stays the PatchOp the client sent.
+#[derive(Debug, Clone)]
+enum Data {
+    Resource(Result<Map<String, Value>, ScimError>),
+    PatchOp(Value),
+}
+
 /// One operation as the client sent it; `problem` is why it cannot run (reported as its result).
 #[derive(Debug, Clone)]
 struct Operation {
@@ -52,7 +62,9 @@ struct Operation {
     method: Option<Method>,
     bulk_id: Option<String>,
     path: String,
-    data: Option<Value>,
+    data: Option<Data>,
+    /// Every `bulkId` the operation refers to, in its path or its `data`.
+    references: Vec<String>,
     version: Option<String>,
     problem: Option<ScimError>,
 }
@@ -69,25 +81,20 @@ fn syntax(detail: impl Into<String>) -> ScimError {
 }
 
 impl BulkRequest {
-    /// Reads a BulkRequest body. Request-level problems are errors; an operation's own problem is kept and
-    /// becomes its result.
-    /// The operations' `data` are moved out of `body`, not copied.
-    pub fn parse(body: Value, max_operations: usize) -> Result<Self, ScimError> {
-        let Value::Object(mut body) = body else {
+    /// Reads a BulkRequest body (the borrowed tree it parsed into). Request-level problems are errors; an
+    /// operation's own problem is kept and becomes its result.
+    pub fn parse(body: &Record<'_>, max_operations: usize) -> Result<Self, ScimError> {
+        let Some(body) = body.as_object() else {
             return Err(syntax("The body must be a BulkRequest object."));
         };
-        let mut take = |name: &str| {
-            let key = body.keys().find(|k| k.eq_ignore_ascii_case(name))?.clone();
-            body.remove(&key)
-        };
+        let take = |name: &str| member(body, name);
         let is_bulk = take("schemas")
-            .as_ref()
-            .and_then(Value::as_array)
+            .and_then(Record::as_array)
             .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(BULK_REQUEST_SCHEMA)));
         if !is_bulk {
             return Err(syntax(format!("The attribute 'schemas' must contain '{BULK_REQUEST_SCHEMA}'.")));
         }
-        let Some(Value::Array(ops)) = take("Operations") else {
+        let Some(ops) = take("Operations").and_then(Record::as_array) else {
             return Err(syntax("'Operations' must be an array."));
         };
         if ops.len() > max_operations {
@@ -97,7 +104,7 @@ impl BulkRequest {
             )));
         }
         let fail_on_errors = match take("failOnErrors") {
-            None | Some(Value::Null) => None,
+            None | Some(Record::Null) => None,
             Some(v) => match v.as_u64().filter(|n| *n >= 1) {
                 Some(n) => Some(usize::try_from(n).unwrap_or(usize::MAX)),
                 None => {
@@ -109,13 +116,16 @@ impl BulkRequest {
             },
         };
         let mut seen = HashMap::new();
-        let operations = ops.into_iter().enumerate().map(|(i, o)| operation(i, o, &mut seen)).collect();
+        let operations = ops.iter().enumerate().map(|(i, o)| operation(i, o, &mut seen)).collect();
         Ok(Self { operations, fail_on_errors })
     }
 }
 
-fn operation(i: usize, mut o: Value, seen: &mut HashMap<String, usize>) -> Operation {
-    let text = |name: &str| o.get(name).and_then(Value::as_str).map(str::to_owned);
+fn operation(i: usize, o: &Record<'_>, seen: &mut HashMap<String, usize>) -> Operation {
+    // Of members sharing a name the last counts, as in a parsed map.
+    let field =
+        |name: &str| o.as_object().and_then(|o| o.as_vec().iter().rev().find(|(k, _)| *k == name)).map(|(_, v)| v);
+    let text = |name: &str| field(name).and_then(Record::as_str).map(str::to_owned);
     let method_text = text("method").unwrap_or_default();
     let method = match method_text.to_ascii_uppercase().as_str() {
         "POST" => Some(Method::Post),
@@ -125,8 +135,9 @@ fn operation(i: usize, mut o: Value, seen: &mut HashMap<String, usize>) -> Opera
         _ => None,
     };
     let (bulk_id, path, version) = (text("bulkId"), text("path").unwrap_or_default(), text("version"));
-    let data = o.get_mut("data").map(Value::take).filter(|d| !d.is_null());
-    let mut op = Operation { method_text, method, bulk_id, path, data, version, problem: None };
+    let data = field("data").filter(|d| !d.is_null());
+    let mut op =
+        Operation { method_text, method, bulk_id, path, data: None, references: Vec::new(), version, problem: None };
     op.problem = if !o.is_object() {
         Some(syntax(format!("Operations[{i}] must be an object.")))
     } else if method.is_none() {
@@ -135,7 +146,7 @@ fn operation(i: usize, mut o: Value, seen: &mut HashMap<String, usize>) -> Opera
         Some(ScimError::bad_request(ScimType::InvalidPath, format!("Operations[{i}].path is required.")))
     } else if method == Some(Method::Post) && op.bulk_id.as_deref().is_none_or(str::is_empty) {
         Some(syntax(format!("Operations[{i}]: a POST needs a bulkId.")))
-    } else if method != Some(Method::Delete) && !op.data.as_ref().is_some_and(Value::is_object) {
+    } else if method != Some(Method::Delete) && !data.is_some_and(Record::is_object) {
         Some(syntax(format!("Operations[{i}]: a {} needs 'data' (an object).", op.method_text)))
     } else {
         None
@@ -150,30 +161,42 @@ fn operation(i: usize, mut o: Value, seen: &mut HashMap<String, usize>) -> Opera
             format!("The bulkId '{b}' is used by an earlier operation."),
         ));
     }
+    if op.problem.is_none() {
+        op.references = references(&op.path, data);
+        // A path naming no resource fails before its data is looked at; no data is kept for it.
+        op.data = match (method, route(&op.path), data) {
+            (Some(Method::Post | Method::Put), Some((kind, _)), Some(d)) => {
+                Some(Data::Resource(written_resource(kind, d)))
+            }
+            (Some(Method::Patch), Some(_), Some(d)) => Some(Data::PatchOp(d.into())),
+            _ => None,
+        };
+    }
     op
 }
 
-/// Every `bulkId:x` an operation refers to, in its path or data.
-fn references(op: &Operation) -> Vec<String> {
-    fn walk(v: &Value, out: &mut Vec<String>) {
+/// Every `bulkId:x` in a path's segments and anywhere in `data`, each once.
+fn references(path: &str, data: Option<&Record<'_>>) -> Vec<String> {
+    fn note(s: &str, out: &mut Vec<String>) {
+        if let Some(b) = s.strip_prefix(PREFIX)
+            && !out.iter().any(|x| x == b)
+        {
+            out.push(b.to_owned());
+        }
+    }
+    fn walk(v: &Record<'_>, out: &mut Vec<String>) {
         match v {
-            Value::String(s) => {
-                if let Some(b) = s.strip_prefix(PREFIX)
-                    && !out.iter().any(|x| x == b)
-                {
-                    out.push(b.to_owned());
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            Value::Object(o) => o.values().for_each(|i| walk(i, out)),
+            Record::Str(s) => note(s, out),
+            Record::Array(items) => items.iter().for_each(|i| walk(i, out)),
+            Record::Object(o) => o.iter().for_each(|(_, i)| walk(i, out)),
             _ => {}
         }
     }
     let mut out = Vec::new();
-    for segment in op.path.split('/') {
-        walk(&Value::String(segment.to_owned()), &mut out);
+    for segment in path.split('/') {
+        note(segment, &mut out);
     }
-    if let Some(d) = &op.data {
+    if let Some(d) = data {
         walk(d, &mut out);
     }
     out
@@ -298,7 +321,8 @@ impl Run<'_> {
         self.state[i] = State::Running;
         self.stack.push(i);
         let mut failure = None;
-        for b in references(op) {
+        // Cloned (no allocation for the usual none): the POSTs they name run first, and need the operations.
+        for b in op.references.clone() {
             let Some(&j) = self.definers.get(&b) else {
                 failure = Some(ScimError::bad_request(
                     ScimType::InvalidValue,
@@ -349,7 +373,7 @@ impl Run<'_> {
 
     /// Executes one operation whose references are all resolved.
     fn execute(&mut self, i: usize) -> Result<Result<Outcome, ScimError>, StoreError> {
-        let mut data = self.ops[i].data.take().unwrap_or(Value::Null);
+        let data = self.ops[i].data.take();
         let op = &self.ops[i];
         let path: Vec<&str> = op
             .path
@@ -357,20 +381,37 @@ impl Run<'_> {
             .map(|seg| seg.strip_prefix(PREFIX).and_then(|b| self.ids.get(b)).map_or(seg, String::as_str))
             .collect();
         let path = path.join("/");
-        substitute(&mut data, &self.ids);
         let Some((kind, id)) = route(&path) else {
             return Ok(Err(ScimError::bad_request(
                 ScimType::InvalidPath,
                 format!("The path '{}' names no resource.", op.path),
             )));
         };
+        let ids = if op.references.is_empty() { None } else { Some(&self.ids) };
+        let resolved = |attrs: Result<Map<String, Value>, ScimError>| {
+            attrs.map(|mut a| {
+                if let Some(ids) = ids {
+                    a.values_mut().for_each(|v| substitute(v, ids));
+                }
+                a
+            })
+        };
         let version = op.version.as_deref();
-        let outcome = match (op.method, id) {
-            (Some(Method::Post), None) => self.writes.create(kind, data).map(Some),
-            (Some(Method::Put), Some(id)) => self.writes.replace(kind, id, data, version).map(Some),
-            (Some(Method::Patch), Some(id)) => self.writes.patch(kind, id, &data, version).map(Some),
-            (Some(Method::Delete), Some(id)) => self.writes.delete(kind, id, version).map(|()| None),
-            (Some(Method::Post), Some(_)) => Err(Failure::Scim(ScimError::bad_request(
+        let outcome = match (op.method, id, data) {
+            (Some(Method::Post), None, Some(Data::Resource(attrs))) => {
+                resolved(attrs).map_err(Failure::from).and_then(|a| self.writes.create(kind, a)).map(Some)
+            }
+            (Some(Method::Put), Some(id), Some(Data::Resource(attrs))) => {
+                self.writes.replace(kind, id, resolved(attrs), version).map(Some)
+            }
+            (Some(Method::Patch), Some(id), Some(Data::PatchOp(mut patch))) => {
+                if let Some(ids) = ids {
+                    substitute(&mut patch, ids);
+                }
+                self.writes.patch(kind, id, &patch, version).map(Some)
+            }
+            (Some(Method::Delete), Some(id), _) => self.writes.delete(kind, id, version).map(|()| None),
+            (Some(Method::Post), Some(_), _) => Err(Failure::Scim(ScimError::bad_request(
                 ScimType::InvalidPath,
                 "A POST's path must be /Users or /Groups.",
             ))),
@@ -432,14 +473,23 @@ impl Run<'_> {
 mod tests {
     use super::*;
 
+    /// `operation` of a JSON value, through the borrowed tree a request body parses into.
+    fn operation_of(i: usize, v: Value, seen: &mut HashMap<String, usize>) -> Operation {
+        operation(i, &Record::from(&v), seen)
+    }
+
+    fn parse(v: Value, max_operations: usize) -> Result<BulkRequest, ScimError> {
+        BulkRequest::parse(&Record::from(&v), max_operations)
+    }
+
     #[test]
     fn references_are_found_in_paths_and_nested_values() {
-        let op = operation(
+        let op = operation_of(
             0,
             json!({"method": "PATCH", "path": "/Groups/bulkId:g", "data": {"Operations": [{"value": {"members": [{"value": "bulkId:u1"}, {"value": "bulkId:g"}]}}]}}),
             &mut HashMap::new(),
         );
-        assert_eq!(references(&op), vec!["g".to_owned(), "u1".to_owned()]);
+        assert_eq!(op.references, vec!["g".to_owned(), "u1".to_owned()]);
         let mut v = json!({"members": [{"value": "bulkId:u1"}, {"value": "bulkId:u9"}]});
         substitute(&mut v, &HashMap::from([("u1".to_owned(), "id-1".to_owned())]));
         assert_eq!(v, json!({"members": [{"value": "id-1"}, {"value": "bulkId:u9"}]}));
@@ -448,21 +498,18 @@ mod tests {
     #[test]
     fn request_level_problems_and_operation_problems() {
         let ops = |n: usize| json!({"schemas": [BULK_REQUEST_SCHEMA], "Operations": vec![json!({"method": "DELETE", "path": "/Users/x"}); n]});
-        assert_eq!(BulkRequest::parse(ops(3), 2).unwrap_err().status, 413);
-        assert!(BulkRequest::parse(ops(2), 2).is_ok());
-        assert_eq!(
-            BulkRequest::parse(json!({"Operations": []}), 2).unwrap_err().scim_type,
-            Some(ScimType::InvalidSyntax)
-        );
+        assert_eq!(parse(ops(3), 2).unwrap_err().status, 413);
+        assert!(parse(ops(2), 2).is_ok());
+        assert_eq!(parse(json!({"Operations": []}), 2).unwrap_err().scim_type, Some(ScimType::InvalidSyntax));
         let bad_fail = json!({"schemas": [BULK_REQUEST_SCHEMA], "failOnErrors": 0, "Operations": []});
-        assert_eq!(BulkRequest::parse(bad_fail, 2).unwrap_err().scim_type, Some(ScimType::InvalidValue));
+        assert_eq!(parse(bad_fail, 2).unwrap_err().scim_type, Some(ScimType::InvalidValue));
         let mut seen = HashMap::new();
         let post = json!({"method": "POST", "path": "/Users", "bulkId": "a", "data": {}});
-        assert!(operation(0, post.clone(), &mut seen).problem.is_none());
-        assert!(operation(1, post, &mut seen).problem.unwrap().detail.contains("earlier"));
-        assert!(operation(2, json!({"method": "POST", "path": "/Users", "data": {}}), &mut seen).problem.is_some());
-        assert!(operation(3, json!({"method": "GET", "path": "/Users"}), &mut seen).problem.is_some());
-        assert!(operation(4, json!({"method": "PUT", "path": "/Users/x"}), &mut seen).problem.is_some());
+        assert!(operation_of(0, post.clone(), &mut seen).problem.is_none());
+        assert!(operation_of(1, post, &mut seen).problem.unwrap().detail.contains("earlier"));
+        assert!(operation_of(2, json!({"method": "POST", "path": "/Users", "data": {}}), &mut seen).problem.is_some());
+        assert!(operation_of(3, json!({"method": "GET", "path": "/Users"}), &mut seen).problem.is_some());
+        assert!(operation_of(4, json!({"method": "PUT", "path": "/Users/x"}), &mut seen).problem.is_some());
     }
 
     #[test]

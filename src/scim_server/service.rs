@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 
 use super::error::{ScimError, ScimType};
 use super::patch::PatchRequest;
-use super::resource::{self, check_schemas, etag, normalize, type_name, unique_key};
+use super::resource::{self, etag, normalize_owned, type_name, unique_key};
 use crate::store::{ScimKind, ScimRecord, ScimWriter, StoreError};
 
 /// Why a write did not happen: the client's mistake, or the store's failure (a 500).
@@ -59,13 +59,6 @@ fn check_version(if_match: Option<&str>, version: u64) -> Result<(), ScimError> 
         .map(str::trim)
         .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"') == current);
     if matches { Ok(()) } else { Err(ScimError::version_mismatch(&etag(version))) }
-}
-
-fn object(body: Value) -> Result<Map<String, Value>, ScimError> {
-    match body {
-        Value::Object(map) => Ok(map),
-        _ => Err(ScimError::bad_request(ScimType::InvalidSyntax, "The body must be a JSON object.")),
-    }
 }
 
 impl Writes<'_> {
@@ -143,11 +136,8 @@ impl Writes<'_> {
         }
     }
 
-    /// POST: a new resource.
-    pub fn create(&mut self, kind: ScimKind, body: Value) -> Result<Arc<ScimRecord>, Failure> {
-        let body = object(body)?;
-        check_schemas(kind, &body)?;
-        let attrs = normalize(kind, body)?;
+    /// POST: a new resource, of the attributes [`resource::written_resource`] made of its body.
+    pub fn create(&mut self, kind: ScimKind, attrs: Map<String, Value>) -> Result<Arc<ScimRecord>, Failure> {
         let members = self.admissible(kind, &attrs, None)?;
         // Time-ordered ids: the rows of one Bulk request land together in the id index instead of on as many
         // pages as it has operations, each of which the commit would write out.
@@ -157,19 +147,18 @@ impl Writes<'_> {
         Ok(record)
     }
 
-    /// PUT: every attribute replaced.
+    /// PUT: every attribute replaced, by what [`resource::written_resource`] made of its body (a body it refused
+    /// is answered only once the resource and its version have been checked).
     pub fn replace(
         &mut self,
         kind: ScimKind,
         id: &str,
-        body: Value,
+        attrs: Result<Map<String, Value>, ScimError>,
         if_match: Option<&str>,
     ) -> Result<Arc<ScimRecord>, Failure> {
         let old = self.existing(kind, id)?;
         check_version(if_match, old.version)?;
-        let body = object(body)?;
-        check_schemas(kind, &body)?;
-        let attrs = normalize(kind, body)?;
+        let attrs = attrs?;
         let members = self.admissible(kind, &attrs, Some(id))?;
         let record = Arc::new(Self::record(kind, old.id, attrs, members, old.created, old.version + 1, self.now));
         self.w.replace(&record)?;
@@ -189,7 +178,7 @@ impl Writes<'_> {
         let request = PatchRequest::parse(body)?;
         let mut attrs = old.attributes.clone();
         request.apply(kind, &mut attrs)?;
-        let attrs = normalize(kind, attrs)?;
+        let attrs = normalize_owned(kind, &attrs)?;
         if attrs == old.attributes {
             return Ok(Arc::new(old));
         }

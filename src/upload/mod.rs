@@ -25,6 +25,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
+use crate::cli::print_stdout;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use client::Posted;
@@ -197,9 +198,9 @@ async fn upload(args: &UploadArgs) -> Result<Vec<Outcome>, String> {
     bar.finish_and_clear();
     let outcomes: Vec<Outcome> = outcomes.into_iter().flatten().collect();
     if args.json {
-        println!("{}", report::json(&outcomes));
+        print_stdout(&format!("{}\n", report::json(&outcomes)));
     } else {
-        print!("{}", report::table(&outcomes));
+        print_stdout(&report::table(&outcomes));
     }
     let requests = prepared.len().div_ceil(MAX_OPERATIONS);
     eprintln!("{}; {requests} requests, {throttled} throttled (429) and retried", report::summary(&outcomes));
@@ -334,13 +335,16 @@ fn print_dry_run(url: &str, requests: &[String], as_json: bool) {
     let bodies: Vec<Value> = requests.iter().filter_map(|r| serde_json::from_str(r).ok()).collect();
     if as_json {
         let all: Vec<Value> = bodies.iter().map(|b| json!({"method": "POST", "url": url, "body": b})).collect();
-        println!("{}", serde_json::to_string_pretty(&all).unwrap_or_default());
+        print_stdout(&format!("{}\n", serde_json::to_string_pretty(&all).unwrap_or_default()));
         return;
     }
     for (i, body) in bodies.iter().enumerate() {
         let ops = body["Operations"].as_array().map_or(0, Vec::len);
-        println!("# request {} of {} ({ops} operations)", i + 1, bodies.len());
-        println!("POST {url}\nContent-Type: application/scim+json\n");
-        println!("{}\n", serde_json::to_string_pretty(body).unwrap_or_default());
+        let pretty = serde_json::to_string_pretty(body).unwrap_or_default();
+        print_stdout(&format!(
+            "# request {} of {} ({ops} operations)\nPOST {url}\nContent-Type: application/scim+json\n\n{pretty}\n\n",
+            i + 1,
+            bodies.len()
+        ));
     }
 }

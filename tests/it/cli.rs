@@ -29,6 +29,17 @@ async fn the_token_command_mints_what_the_server_accepts() {
     assert_eq!(r.status(), 401);
 }
 
+#[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `entra-inbound token | head -c 0`: the reader is gone before anything is written.
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = command().arg("token").stdout(writer).stderr(std::process::Stdio::piped()).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn healthcheck_exits_zero_only_when_the_server_answers() {
     let s = TestServer::start().await;

@@ -167,6 +167,10 @@ async fn each_operation_reports_its_own_error() {
     let s = TestServer::start().await;
     let created = s.scim(Method::POST, V2, "/Users", Some(user("kept"))).await;
     let id = created.body["id"].as_str().unwrap().to_owned();
+    let other = s.scim(Method::POST, V2, "/Users", Some(user("other"))).await;
+    let other = other.body["id"].as_str().unwrap().to_owned();
+    let bad_user = json!({"schemas": [USER], "userName": "x", "active": "maybe"});
+    let bad_referrer = json!({"schemas": [USER], "userName": "bulkId:nowhere2", "active": "maybe"});
     let ops = json!([
         {"method": "POST", "path": "/Users", "data": user("nobulkid")},
         {"method": "GET", "path": "/Users"},
@@ -181,10 +185,16 @@ async fn each_operation_reports_its_own_error() {
          "data": {"schemas": [PATCH], "Operations": [{"op": "replace", "path": "title", "value": "Boss"}]}},
         {"method": "DELETE", "path": format!("/Users/{id}")},
         {"method": "DELETE", "path": format!("/Users/{id}")},
+        // A bad resource is answered only after what a single request checks first: the bulkId it names, the
+        // resource's existence, its version.
+        {"method": "POST", "path": "/Users", "bulkId": "both", "data": bad_referrer},
+        {"method": "PUT", "path": "/Users/missing", "data": bad_user},
+        {"method": "PUT", "path": format!("/Users/{other}"), "version": "W/\"5\"", "data": bad_user},
+        {"method": "PUT", "path": format!("/Users/{other}"), "data": bad_user},
     ]);
     let r = s.scim(Method::POST, V2, "/Bulk", Some(bulk(ops))).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let expected: [(&str, Option<&str>, &str); 11] = [
+    let expected: [(&str, Option<&str>, &str); 15] = [
         ("400", Some("invalidSyntax"), "needs a bulkId"),
         ("400", Some("invalidSyntax"), "method must be"),
         ("404", None, "not found"),
@@ -196,6 +206,10 @@ async fn each_operation_reports_its_own_error() {
         ("200", None, ""),
         ("204", None, ""),
         ("404", None, "not found"),
+        ("400", Some("invalidValue"), "'nowhere2' is not defined"),
+        ("404", None, "not found"),
+        ("412", None, "W/\"1\""),
+        ("400", Some("invalidValue"), "'active' must be a boolean"),
     ];
     let ops = r.body["Operations"].as_array().unwrap();
     assert_eq!(ops.len(), expected.len());

@@ -104,6 +104,14 @@ async fn etags_guard_writes_and_reads() {
         let r = send(method.clone(), "W/\"7\"", body).await;
         assert_scim_error(&r, 412, None, "its version is now W/\"1\"");
     }
+    // A PUT's body is checked only after the resource and its version, as before the body was read early.
+    let bad = json!({"schemas": [USER], "userName": "ann", "active": "maybe"});
+    let r = send(Method::PUT, "W/\"7\"", Some(bad.clone())).await;
+    assert_scim_error(&r, 412, None, "its version is now W/\"1\"");
+    let r = s.scim(Method::PUT, V2, "/Users/missing", Some(bad.clone())).await;
+    assert_scim_error(&r, 404, None, "missing");
+    let r = send(Method::PUT, "W/\"1\"", Some(bad)).await;
+    assert_scim_error(&r, 400, Some("invalidValue"), "'active' must be a boolean");
     let r = send(Method::PATCH, "W/\"1\"", Some(patch)).await;
     assert_eq!((r.status, r.header("etag")), (200, "W/\"2\""));
     let r =

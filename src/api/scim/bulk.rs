@@ -27,7 +27,7 @@ use crate::scim_server::bulk::BulkRequest;
 pub async fn bulk(scim: Scim, headers: HeaderMap, body: Body) -> Result<ScimResponse, ScimResponse> {
     let limits = scim.service.limits;
     let body = json_body(&headers, body, limits.max_payload_bytes).await?;
-    let request = BulkRequest::parse(body, limits.max_operations)?;
+    let request = BulkRequest::parse(&body.tree()?, limits.max_operations)?;
     let response = scim.service.bulk(request, scim.base.clone()).await.map_err(storage_failure)?;
     Ok(ScimResponse::json(scim.dialect.bulk_status(), &response))
 }

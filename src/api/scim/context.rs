@@ -2,7 +2,7 @@
 //! the permission the request needs), the dialect and its base URL, the engine; request bodies read within
 //! `maxPayloadSize` while streaming; and SCIM answers (`application/scim+json`, errors as RFC 7644 §3.12 bodies).
 
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::api::links::BaseUrl;
 use crate::auth::idcs::validate_idcs_token;
 use crate::auth::roles;
-use crate::scim::record::parse_body;
+use crate::scim::record::{Record, parse_body};
 use crate::scim_server::dialect::Dialect;
 use crate::scim_server::error::{ScimError, ScimType};
 use crate::scim_server::{Limits, ScimService};
@@ -122,9 +122,8 @@ impl FromRequestParts<AppState> for Scim {
 }
 
 /// A request's JSON body, read within `maxPayloadSize` (a larger `Content-Length` is refused before reading, a
-/// body growing past it while streaming is refused there), of a JSON media type, parsed (serde_json stops at
-/// 128 levels of nesting).
-pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Value, ScimError> {
+/// body growing past it while streaming is refused there), of a JSON media type; [`JsonBody::tree`] parses it.
+pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<JsonBody, ScimError> {
     let too_large = || ScimError::too_large(format!("The request body exceeds maxPayloadSize ({limit} bytes)."));
     let declared =
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -152,10 +151,24 @@ pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
             ));
         }
     }
-    // Parsed borrowed, then turned into the owned tree with every map sized up front: about a fifth less parse
-    // time for a Bulk request of 50 users than parsing into the order-preserving maps directly.
-    let parsed = parse_body(&bytes).map_err(|e| ScimError::bad_request(ScimType::InvalidSyntax, e.to_string()))?;
-    Ok(parsed.into())
+    Ok(JsonBody(bytes))
+}
+
+/// A JSON request body as read, not yet parsed.
+pub struct JsonBody(Bytes);
+
+impl JsonBody {
+    /// The body parsed into the borrowed tree (serde_json stops at 128 levels of nesting): writes normalise
+    /// straight from it, copying only what they keep.
+    pub fn tree(&self) -> Result<Record<'_>, ScimError> {
+        parse_body(&self.0).map_err(|e| ScimError::bad_request(ScimType::InvalidSyntax, e.to_string()))
+    }
+
+    /// The body parsed, then turned into the owned tree with every map sized up front (about a fifth cheaper
+    /// than parsing into the order-preserving maps directly).
+    pub fn value(&self) -> Result<Value, ScimError> {
+        self.tree().map(Value::from)
+    }
 }
 
 /// The query string's pairs.

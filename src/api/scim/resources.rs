@@ -11,9 +11,10 @@ use axum::response::IntoResponse;
 use serde_json::Value;
 
 use super::context::{Scim, ScimResponse, json_body, query_pairs, storage_failure};
+use crate::scim::record::Record;
 use crate::scim_server::error::ScimError;
 use crate::scim_server::query::RawQuery as ScimQuery;
-use crate::scim_server::resource::{etag, location};
+use crate::scim_server::resource::{etag, location, written_resource};
 use crate::scim_server::selection::Selection;
 use crate::scim_server::service::{Failure, Writes};
 use crate::store::{ScimKind, ScimRecord};
@@ -100,7 +101,7 @@ pub async fn list(scim: Scim, Path(collection): Path<String>, RawQuery(query): R
 )]
 pub async fn search(scim: Scim, Path(collection): Path<String>, headers: HeaderMap, body: Body) -> Answer {
     let kind = kind(&collection)?;
-    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
+    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?.value()?;
     let query = ScimQuery::from_search(&body)?.check(kind)?;
     let body = scim.service.list(kind, &query, &scim.base).await.map_err(storage_failure)?;
     Ok(ScimResponse::json(200, &body))
@@ -123,7 +124,7 @@ pub async fn search(scim: Scim, Path(collection): Path<String>, headers: HeaderM
     security(("graph" = []), ("idcs" = [])),
 )]
 pub async fn search_all(scim: Scim, headers: HeaderMap, body: Body) -> Answer {
-    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
+    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?.value()?;
     let queries = ScimQuery::from_search(&body)?.check_across(&[ScimKind::User, ScimKind::Group])?;
     let body = scim.service.search_all(&queries, &scim.base).await.map_err(storage_failure)?;
     Ok(ScimResponse::json(200, &body))
@@ -160,7 +161,8 @@ pub async fn create(
     let kind = kind(&collection)?;
     let selection = selection(kind, query.as_deref())?;
     let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
-    let record = scim.service.write(move |w| w.create(kind, body)).await.map_err(storage_failure)??;
+    let attrs = written_resource(kind, &body.tree()?)?;
+    let record = scim.service.write(move |w| w.create(kind, attrs)).await.map_err(storage_failure)??;
     resource(&scim, &record, 201, &selection).await
 }
 
@@ -206,8 +208,15 @@ pub async fn get(
     resource(&scim, &record, 200, &selection).await
 }
 
-/// A rewrite of one resource (PUT or PATCH) as the service's `Writes` method `change` does it.
-type Change = fn(&mut Writes<'_>, ScimKind, &str, Value, Option<&str>) -> Result<Arc<ScimRecord>, Failure>;
+/// A rewrite of one resource (PUT or PATCH) as the service's `Writes` method `change` does it, of what `read`
+/// made of the body.
+struct Rewrite<T> {
+    read: fn(ScimKind, &Record<'_>) -> T,
+    change: Change<T>,
+}
+
+/// The service's write of a rewrite: the kind, the id, what was read, and the `If-Match` header.
+type Change<T> = fn(&mut Writes<'_>, ScimKind, &str, T, Option<&str>) -> Result<Arc<ScimRecord>, Failure>;
 
 #[utoipa::path(
     put,
@@ -238,7 +247,9 @@ pub async fn replace(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    rewrite(scim, &collection, id, query, headers, body, |w, k, id, b, m| w.replace(k, id, b, m)).await
+    // The body is normalised as it is read; a body it refuses is answered once the resource and version are checked.
+    let put = Rewrite { read: written_resource, change: |w, k, id, attrs, m| w.replace(k, id, attrs, m) };
+    rewrite(scim, &collection, id, query, headers, body, put).await
 }
 
 #[utoipa::path(
@@ -270,22 +281,24 @@ pub async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    rewrite(scim, &collection, id, query, headers, body, |w, k, id, b, m| w.patch(k, id, &b, m)).await
+    let patch = Rewrite { read: |_, tree| Value::from(tree), change: |w, k, id, op, m| w.patch(k, id, &op, m) };
+    rewrite(scim, &collection, id, query, headers, body, patch).await
 }
 
-async fn rewrite(
+async fn rewrite<T: Send + 'static>(
     scim: Scim,
     collection: &str,
     id: String,
     query: Option<String>,
     headers: HeaderMap,
     body: Body,
-    change: Change,
+    how: Rewrite<T>,
 ) -> Answer {
     let kind = kind(collection)?;
     let selection = selection(kind, query.as_deref())?;
     let if_match = header(&headers, header::IF_MATCH).map(str::to_owned);
-    let body = json_body(&headers, body, scim.service.limits.max_payload_bytes).await?;
+    let body = (how.read)(kind, &json_body(&headers, body, scim.service.limits.max_payload_bytes).await?.tree()?);
+    let change = how.change;
     let record = scim
         .service
         .write(move |w| change(w, kind, &id, body, if_match.as_deref()))
