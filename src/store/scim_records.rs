@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use super::StoreError;
+use crate::graph_time::from_ticks;
 
 /// Which collection a resource belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -63,6 +64,51 @@ pub struct ScimRecord {
     pub attributes: Map<String, Value>,
 }
 
+/// The columns a backend selects to read a resource, in the order [`ScimRow`] takes them.
+pub(crate) const SCIM_COLUMNS: &str =
+    "id, kind, unique_key, external_id, display_name, version, created, last_modified, attributes";
+
+/// One stored resource's columns ([`SCIM_COLUMNS`]) as a backend read them: each backend only takes its row
+/// apart, and the record is built here, once for both.
+pub(crate) struct ScimRow<'a> {
+    pub(crate) id: String,
+    /// [`ScimKind::code`].
+    pub(crate) kind: i64,
+    pub(crate) unique_key: Option<String>,
+    pub(crate) external_id: Option<String>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) version: i64,
+    /// `crate::graph_time` ticks.
+    pub(crate) created: i64,
+    pub(crate) last_modified: i64,
+    /// The attributes' JSON text.
+    pub(crate) attributes: &'a str,
+}
+
+impl ScimRow<'_> {
+    /// The record, without members: a backend adds a group's from `scim_member`. A kind code or attribute
+    /// text this version cannot read is [`StoreError::Corrupt`], naming the resource.
+    pub(crate) fn record(self) -> Result<ScimRecord, StoreError> {
+        let id = self.id;
+        let kind = ScimKind::from_code(self.kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("SCIM resource {id}: unknown kind")))?;
+        let attributes = serde_json::from_str(self.attributes)
+            .map_err(|e| StoreError::Corrupt(format!("SCIM resource {id}: attributes: {e}")))?;
+        Ok(ScimRecord {
+            kind,
+            unique_key: self.unique_key,
+            external_id: self.external_id,
+            display_name: self.display_name,
+            version: u64::try_from(self.version).unwrap_or(0),
+            created: from_ticks(self.created),
+            last_modified: from_ticks(self.last_modified),
+            members: Vec::new(),
+            attributes,
+            id,
+        })
+    }
+}
+
 /// A group one resource is a member of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
@@ -96,4 +142,34 @@ pub trait ScimWriter {
     fn delete(&mut self, kind: ScimKind, id: &str) -> Result<bool, StoreError>;
     /// The ids of the groups listing `member_id` as a member.
     fn groups_with_member(&mut self, member_id: &str) -> Result<Vec<String>, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(kind: i64, attributes: &str) -> ScimRow<'_> {
+        ScimRow {
+            id: "r1".into(),
+            kind,
+            unique_key: Some("ann".into()),
+            external_id: None,
+            display_name: Some("Ann".into()),
+            version: 3,
+            created: 0,
+            last_modified: 0,
+            attributes,
+        }
+    }
+
+    #[test]
+    fn a_row_becomes_its_record_and_an_unreadable_one_is_corrupt() {
+        let r = row(ScimKind::User.code(), r#"{"userName":"Ann"}"#).record().unwrap();
+        assert_eq!((r.kind, r.version, r.unique_key.as_deref()), (ScimKind::User, 3, Some("ann")));
+        assert_eq!(r.attributes.get("userName").and_then(Value::as_str), Some("Ann"));
+        let kind = row(9, "{}").record().unwrap_err();
+        assert!(matches!(&kind, StoreError::Corrupt(m) if m == "SCIM resource r1: unknown kind"), "{kind:?}");
+        let text = row(ScimKind::Group.code(), "{").record().unwrap_err();
+        assert!(matches!(&text, StoreError::Corrupt(m) if m.starts_with("SCIM resource r1: attributes:")), "{text:?}");
+    }
 }

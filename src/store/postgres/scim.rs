@@ -11,33 +11,27 @@ use tokio::runtime::Handle;
 use tokio_postgres::{GenericClient, Row, Transaction};
 
 use super::super::StoreError;
-use super::super::scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter};
+use super::super::scim_records::{Membership, SCIM_COLUMNS, ScimKey, ScimKind, ScimRecord, ScimRow, ScimWriter};
 use super::params::{opt_text, text, texts};
-use crate::graph_time::{from_ticks, ticks};
+use crate::graph_time::ticks;
 
-const COLUMNS: &str = "id, kind, unique_key, external_id, display_name, version, created, last_modified, attributes";
-
+/// A row of [`SCIM_COLUMNS`] as its record.
 fn read(row: &Row) -> Result<ScimRecord, StoreError> {
-    let id: String = row.try_get(0)?;
-    let kind = ScimKind::from_code(row.try_get(1)?)
-        .ok_or_else(|| StoreError::Corrupt(format!("SCIM resource {id}: unknown kind")))?;
-    let attributes = serde_json::from_str(row.try_get::<_, &str>(8)?)
-        .map_err(|e| StoreError::Corrupt(format!("SCIM resource {id}: attributes: {e}")))?;
-    Ok(ScimRecord {
-        kind,
+    ScimRow {
+        id: row.try_get(0)?,
+        kind: row.try_get(1)?,
         unique_key: row.try_get(2)?,
         external_id: row.try_get(3)?,
         display_name: row.try_get(4)?,
-        version: u64::try_from(row.try_get::<_, i64>(5)?).unwrap_or(0),
-        created: from_ticks(row.try_get(6)?),
-        last_modified: from_ticks(row.try_get(7)?),
-        members: Vec::new(),
-        attributes,
-        id,
-    })
+        version: row.try_get(5)?,
+        created: row.try_get(6)?,
+        last_modified: row.try_get(7)?,
+        attributes: row.try_get(8)?,
+    }
+    .record()
 }
 
-/// Reads the rows `sql` selects (with [`COLUMNS`]) and, for groups, their members.
+/// Reads the rows `sql` selects (with [`SCIM_COLUMNS`]) and, for groups, their members.
 async fn query(
     c: &impl GenericClient,
     sql: &str,
@@ -56,12 +50,12 @@ async fn members(c: &impl GenericClient, group_id: &str) -> Result<Vec<String>, 
 }
 
 pub(super) async fn get(c: &impl GenericClient, kind: ScimKind, id: &str) -> Result<Option<ScimRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM scim_resource WHERE id = $1 AND kind = $2");
+    let sql = format!("SELECT {SCIM_COLUMNS} FROM scim_resource WHERE id = $1 AND kind = $2");
     Ok(query(c, &sql, &[&text(id), &kind.code()]).await?.into_iter().next())
 }
 
 pub(super) async fn all(c: &impl GenericClient, kind: ScimKind) -> Result<Vec<ScimRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM scim_resource WHERE kind = $1 ORDER BY pos");
+    let sql = format!("SELECT {SCIM_COLUMNS} FROM scim_resource WHERE kind = $1 ORDER BY pos");
     query(c, &sql, &[&kind.code()]).await
 }
 
@@ -79,7 +73,7 @@ pub(super) async fn by_keys(
         ScimKey::UniqueKey => "unique_key",
         ScimKey::ExternalId => "external_id",
     };
-    let sql = format!("SELECT {COLUMNS} FROM scim_resource WHERE kind = $1 AND {column} = ANY($2) ORDER BY pos");
+    let sql = format!("SELECT {SCIM_COLUMNS} FROM scim_resource WHERE kind = $1 AND {column} = ANY($2) ORDER BY pos");
     query(c, &sql, &[&kind.code(), &texts(values)]).await
 }
 

@@ -12,33 +12,29 @@ use std::sync::Arc;
 use rusqlite::{Connection, OptionalExtension, Row, Statement, params, params_from_iter};
 
 use super::super::StoreError;
-use super::super::scim_records::{Membership, ScimKey, ScimKind, ScimRecord, ScimWriter, TurnSize};
-use crate::graph_time::{from_ticks, ticks};
+use super::super::scim_records::{
+    Membership, SCIM_COLUMNS, ScimKey, ScimKind, ScimRecord, ScimRow, ScimWriter, TurnSize,
+};
+use crate::graph_time::ticks;
 
-const COLUMNS: &str = "id, kind, unique_key, external_id, display_name, version, created, last_modified, attributes";
-
+/// A row of [`SCIM_COLUMNS`] as its record.
 fn read(row: &Row<'_>) -> Result<ScimRecord, StoreError> {
-    let id: String = row.get(0)?;
-    let kind = ScimKind::from_code(row.get(1)?)
-        .ok_or_else(|| StoreError::Corrupt(format!("SCIM resource {id}: unknown kind")))?;
-    let text: String = row.get(8)?;
-    let attributes =
-        serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("SCIM resource {id}: attributes: {e}")))?;
-    Ok(ScimRecord {
-        kind,
+    let attributes: String = row.get(8)?;
+    ScimRow {
+        id: row.get(0)?,
+        kind: row.get(1)?,
         unique_key: row.get(2)?,
         external_id: row.get(3)?,
         display_name: row.get(4)?,
-        version: u64::try_from(row.get::<_, i64>(5)?).unwrap_or(0),
-        created: from_ticks(row.get(6)?),
-        last_modified: from_ticks(row.get(7)?),
-        members: Vec::new(),
-        attributes,
-        id,
-    })
+        version: row.get(5)?,
+        created: row.get(6)?,
+        last_modified: row.get(7)?,
+        attributes: &attributes,
+    }
+    .record()
 }
 
-/// Reads the rows `sql` selects (with [`COLUMNS`]) and, for groups, their members.
+/// Reads the rows `sql` selects (with [`SCIM_COLUMNS`]) and, for groups, their members.
 fn query(conn: &Connection, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Result<Vec<ScimRecord>, StoreError> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut rows = stmt.query(args)?;
@@ -59,13 +55,13 @@ fn members(conn: &Connection, group_id: &str) -> Result<Vec<String>, StoreError>
 }
 
 pub(super) fn get(conn: &Connection, kind: ScimKind, id: &str) -> Result<Option<ScimRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM scim_resource WHERE id = ?1 AND kind = ?2");
+    let sql = format!("SELECT {SCIM_COLUMNS} FROM scim_resource WHERE id = ?1 AND kind = ?2");
     Ok(query(conn, &sql, &[&id, &kind.code()])?.into_iter().next())
 }
 
 /// Every resource of `kind`, oldest first.
 pub(super) fn all(conn: &Connection, kind: ScimKind) -> Result<Vec<ScimRecord>, StoreError> {
-    let sql = format!("SELECT {COLUMNS} FROM scim_resource WHERE kind = ?1 ORDER BY rowid");
+    let sql = format!("SELECT {SCIM_COLUMNS} FROM scim_resource WHERE kind = ?1 ORDER BY rowid");
     query(conn, &sql, &[&kind.code()])
 }
 
@@ -85,8 +81,9 @@ pub(super) fn by_keys(
         ScimKey::UniqueKey => "unique_key",
         ScimKey::ExternalId => "external_id",
     };
-    let sql =
-        format!("SELECT {COLUMNS} FROM scim_resource WHERE kind = ? AND {column} IN ({placeholders}) ORDER BY rowid");
+    let sql = format!(
+        "SELECT {SCIM_COLUMNS} FROM scim_resource WHERE kind = ? AND {column} IN ({placeholders}) ORDER BY rowid"
+    );
     let code = kind.code();
     let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(values.len() + 1);
     args.push(&code);
