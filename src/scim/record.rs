@@ -7,6 +7,8 @@
 //! have a few dozen members, so the linear, case-insensitive member lookup SCIM needs is cheap.
 //! Nesting is bounded by serde_json's recursion limit (128).
 
+use std::collections::HashSet;
+
 pub use serde_json_borrow::{Map as RecordObject, Value as Record};
 
 /// Parses a record's JSON text; the tree borrows from `text`.
@@ -58,6 +60,69 @@ fn line_column(body: &[u8], at: usize) -> (usize, usize) {
 /// Case-insensitive member lookup (SCIM attribute names are case-insensitive), exact spelling first.
 pub fn member<'r, 'a>(obj: &'r RecordObject<'a>, key: &str) -> Option<&'r Record<'a>> {
     obj.get(key).or_else(|| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v))
+}
+
+/// The member the SCIM service provider reads for `name`. Its rule for members sharing a name: names match
+/// case-insensitively (RFC 7643 §2.1) and of repeats only the last counts, as in a parsed map. One rule for a
+/// whole request: a BulkRequest, its operations and the resources they write are all read through it and
+/// [`distinct_members`].
+///
+/// ```
+/// use entra_inbound::scim::record::{last_member, parse};
+/// let r = parse(r#"{"method":"PUT","Method":"POST"}"#).unwrap();
+/// assert_eq!(last_member(r.as_object().unwrap(), "METHOD").and_then(|v| v.as_str()), Some("POST"));
+/// ```
+pub fn last_member<'r, 'a>(obj: &'r RecordObject<'a>, name: &str) -> Option<&'r Record<'a>> {
+    obj.as_vec().iter().rev().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
+/// Up to this many members an object is scanned for a name's later repeats; past it, its names are indexed first.
+const SCANNED_MEMBERS: usize = 16;
+
+/// An object's members under [`last_member`]'s rule, in the order sent: each name once, the last of its
+/// repeats. Linear however many members a body sends: a large object is indexed instead of scanned.
+///
+/// ```
+/// use entra_inbound::scim::record::{distinct_members, parse};
+/// let r = parse(r#"{"a":1,"b":2,"A":3}"#).unwrap();
+/// let names: Vec<&str> = distinct_members(r.as_object().unwrap()).map(|(k, _)| k).collect();
+/// assert_eq!(names, ["b", "A"]);
+/// ```
+pub fn distinct_members<'r, 'a>(obj: &'r RecordObject<'a>) -> impl Iterator<Item = (&'r str, &'r Record<'a>)> {
+    let indexed: Option<Vec<bool>> = (obj.len() > SCANNED_MEMBERS).then(|| {
+        let mut seen = HashSet::with_capacity(obj.len());
+        let mut last: Vec<bool> = obj.as_vec().iter().rev().map(|(k, _)| seen.insert(k.to_ascii_lowercase())).collect();
+        last.reverse();
+        last
+    });
+    obj.iter()
+        .enumerate()
+        .filter(move |(i, (name, _))| match &indexed {
+            Some(last) => last.get(*i) == Some(&true),
+            None => !obj.iter().skip(i + 1).any(|(later, _)| later.eq_ignore_ascii_case(name)),
+        })
+        .map(|(_, m)| m)
+}
+
+/// The owned tree of a record under [`last_member`]'s rule: every object keeps each name once, the last of its
+/// repeats, spelt as that repeat was; each map is sized up front.
+///
+/// ```
+/// let r = entra_inbound::scim::record::parse(r#"{"a":[{"v":1,"V":2}],"a":[{"v":3}]}"#).unwrap();
+/// assert_eq!(entra_inbound::scim::record::owned(&r), serde_json::json!({"a": [{"v": 3}]}));
+/// ```
+pub fn owned(v: &Record<'_>) -> serde_json::Value {
+    match v {
+        Record::Object(o) => {
+            let mut map = serde_json::Map::with_capacity(o.len());
+            for (name, v) in distinct_members(o) {
+                map.insert(name.to_owned(), owned(v));
+            }
+            serde_json::Value::Object(map)
+        }
+        Record::Array(items) => serde_json::Value::Array(items.iter().map(owned).collect()),
+        scalar => serde_json::Value::from(scalar),
+    }
 }
 
 /// A scalar in the sync engine's string form: strings as-is, booleans `True`/`False`, numbers in decimal;
@@ -154,6 +219,28 @@ mod tests {
         assert_eq!(member(obj, "neg").and_then(scalar_text).as_deref(), Some("-3"));
         assert_eq!(member(obj, "o").and_then(scalar_text), None);
         assert!(member(obj, "missing").is_none());
+    }
+
+    #[test]
+    fn of_members_sharing_a_name_the_last_counts_scanned_or_indexed() {
+        for members in [4, SCANNED_MEMBERS, SCANNED_MEMBERS + 1, 3 * SCANNED_MEMBERS] {
+            // `k0`…: distinct names; then `Dup`, `dup`, `DUP` (one name); then `k0` again, upper-cased.
+            let mut text: Vec<String> = (0..members.saturating_sub(4)).map(|i| format!(r#""k{i}":{i}"#)).collect();
+            text.extend([r#""Dup":1"#, r#""dup":2"#, r#""DUP":3"#, r#""K0":"again""#].map(str::to_owned));
+            let text = format!("{{{}}}", text.join(","));
+            let r = parse(&text).unwrap();
+            let obj = r.as_object().unwrap();
+            let read: Vec<(&str, String)> =
+                distinct_members(obj).map(|(k, v)| (k, scalar_text(v).unwrap_or_default())).collect();
+            let mut expected: Vec<(&str, String)> = Vec::new();
+            let names: Vec<String> = (1..members.saturating_sub(4)).map(|i| format!("k{i}")).collect();
+            expected.extend(names.iter().zip(1..).map(|(k, i)| (k.as_str(), i.to_string())));
+            expected.extend([("DUP", "3".to_owned()), ("K0", "again".to_owned())]);
+            assert_eq!(read, expected, "{members} members");
+            assert_eq!(last_member(obj, "dup").and_then(scalar_text).as_deref(), Some("3"));
+            assert_eq!(last_member(obj, "k0").and_then(scalar_text).as_deref(), Some("again"));
+            assert!(last_member(obj, "missing").is_none());
+        }
     }
 
     #[test]

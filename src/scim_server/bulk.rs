@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 use super::error::{ScimError, ScimType};
 use super::resource::{etag, location, written_resource};
 use super::service::{Failure, Writes};
-use crate::scim::record::{Record, member};
+use crate::scim::record::{Record, distinct_members, last_member, owned};
 use crate::store::{ScimKind, StoreError};
 
 pub const BULK_REQUEST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
@@ -87,7 +87,7 @@ impl BulkRequest {
         let Some(body) = body.as_object() else {
             return Err(syntax("The body must be a BulkRequest object."));
         };
-        let take = |name: &str| member(body, name);
+        let take = |name: &str| last_member(body, name);
         let is_bulk = take("schemas")
             .and_then(Record::as_array)
             .is_some_and(|s| s.iter().any(|u| u.as_str() == Some(BULK_REQUEST_SCHEMA)));
@@ -122,9 +122,7 @@ impl BulkRequest {
 }
 
 fn operation(i: usize, o: &Record<'_>, seen: &mut HashMap<String, usize>) -> Operation {
-    // Of members sharing a name the last counts, as in a parsed map.
-    let field =
-        |name: &str| o.as_object().and_then(|o| o.as_vec().iter().rev().find(|(k, _)| *k == name)).map(|(_, v)| v);
+    let field = |name: &str| o.as_object().and_then(|o| last_member(o, name));
     let text = |name: &str| field(name).and_then(Record::as_str).map(str::to_owned);
     let method_text = text("method").unwrap_or_default();
     let method = match method_text.to_ascii_uppercase().as_str() {
@@ -168,14 +166,15 @@ fn operation(i: usize, o: &Record<'_>, seen: &mut HashMap<String, usize>) -> Ope
             (Some(Method::Post | Method::Put), Some((kind, _)), Some(d)) => {
                 Some(Data::Resource(written_resource(kind, d)))
             }
-            (Some(Method::Patch), Some(_), Some(d)) => Some(Data::PatchOp(d.into())),
+            (Some(Method::Patch), Some(_), Some(d)) => Some(Data::PatchOp(owned(d))),
             _ => None,
         };
     }
     op
 }
 
-/// Every `bulkId:x` in a path's segments and anywhere in `data`, each once.
+/// Every `bulkId:x` in a path's segments and anywhere in `data` (as it is read: a member a later repeat of its
+/// name overrides is not), each once.
 fn references(path: &str, data: Option<&Record<'_>>) -> Vec<String> {
     fn note(s: &str, out: &mut Vec<String>) {
         if let Some(b) = s.strip_prefix(PREFIX)
@@ -188,7 +187,7 @@ fn references(path: &str, data: Option<&Record<'_>>) -> Vec<String> {
         match v {
             Record::Str(s) => note(s, out),
             Record::Array(items) => items.iter().for_each(|i| walk(i, out)),
-            Record::Object(o) => o.iter().for_each(|(_, i)| walk(i, out)),
+            Record::Object(o) => distinct_members(o).for_each(|(_, i)| walk(i, out)),
             _ => {}
         }
     }
@@ -493,6 +492,22 @@ mod tests {
         let mut v = json!({"members": [{"value": "bulkId:u1"}, {"value": "bulkId:u9"}]});
         substitute(&mut v, &HashMap::from([("u1".to_owned(), "id-1".to_owned())]));
         assert_eq!(v, json!({"members": [{"value": "id-1"}, {"value": "bulkId:u9"}]}));
+    }
+
+    #[test]
+    fn of_members_sharing_a_name_the_last_counts_at_every_level() {
+        let text = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"failOnErrors":0,
+            "FAILONERRORS":2,"operations":"none","Operations":[{"method":"DELETE","Method":"PATCH",
+            "path":"/Groups/g1","data":{"Operations":[{"op":"add","value":{"members":[{"value":"bulkId:gone"}],
+            "Members":[{"value":"bulkId:u1"}]}}]}}]}"#;
+        let request = BulkRequest::parse(&crate::scim::record::parse(text).unwrap(), 10).unwrap();
+        assert_eq!(request.fail_on_errors, Some(2));
+        let [op] = request.operations.as_slice() else { panic!("one operation expected") };
+        assert_eq!((op.method, op.problem.as_ref().map(|p| p.detail.clone())), (Some(Method::Patch), None));
+        // The shadowed `members` is neither read nor kept, so its `bulkId:gone` is no reference.
+        assert_eq!(op.references, ["u1"]);
+        let Some(Data::PatchOp(patch)) = &op.data else { panic!("a PATCH's data expected") };
+        assert_eq!(patch["Operations"][0]["value"], json!({"Members": [{"value": "bulkId:u1"}]}));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::api::links::BaseUrl;
 use crate::auth::idcs::validate_idcs_token;
 use crate::auth::roles;
-use crate::scim::record::{Record, parse_body};
+use crate::scim::record::{Record, owned, parse_body};
 use crate::scim_server::dialect::Dialect;
 use crate::scim_server::error::{ScimError, ScimType};
 use crate::scim_server::{Limits, ScimService};
@@ -165,9 +165,10 @@ impl JsonBody {
     }
 
     /// The body parsed, then turned into the owned tree with every map sized up front (about a fifth cheaper
-    /// than parsing into the order-preserving maps directly).
+    /// than parsing into the order-preserving maps directly); of members sharing a name the last counts, as
+    /// [`tree`](Self::tree)'s readers take it.
     pub fn value(&self) -> Result<Value, ScimError> {
-        self.tree().map(Value::from)
+        self.tree().map(|tree| owned(&tree))
     }
 }
 
