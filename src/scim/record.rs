@@ -6,6 +6,11 @@
 //! (`serde_json_borrow`, members in a `Vec`, no copies of unescaped strings) takes about 1.5 µs. Records
 //! have a few dozen members, so the linear, case-insensitive member lookup SCIM needs is cheap.
 //! Nesting is bounded by serde_json's recursion limit (128).
+//!
+//! Two readers, two rules for members sharing a name, side by side on purpose: the engine reads a record with
+//! [`member`] (the exact spelling first, then the first case-insensitive match); the SCIM service provider reads
+//! every request body with [`last_member`], [`distinct_members`] and [`owned`] (case-insensitive, the last repeat
+//! counts, as a parsed map would have it).
 
 use std::collections::HashSet;
 
