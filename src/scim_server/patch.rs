@@ -45,25 +45,31 @@ fn syntax(detail: impl Into<String>) -> ScimError {
     ScimError::bad_request(ScimType::InvalidSyntax, detail)
 }
 
+/// The member of `obj` named `name`, compared case-insensitively (RFC 7643 §2.1). A PATCH body arrives as the
+/// owned tree `record::owned` builds, where each name appears once (the last repeat won), so the first match
+/// is the only one.
+fn field<'v>(obj: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
+    obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
 impl PatchRequest {
     /// Reads a PATCH body: `schemas` with the PatchOp URN and a non-empty `Operations` array.
     pub fn parse(body: &Value) -> Result<Self, ScimError> {
         let body = body.as_object().ok_or_else(|| syntax("The body must be a PatchOp object."))?;
-        let field = |name: &str| body.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
-        let schemas_ok = field("schemas")
+        let schemas_ok = field(body, "schemas")
             .and_then(Value::as_array)
             .is_some_and(|s| s.iter().any(|u| u.as_str().is_some_and(|u| u.eq_ignore_ascii_case(PATCH_SCHEMA))));
         if !schemas_ok {
             return Err(syntax(format!("The attribute 'schemas' must contain '{PATCH_SCHEMA}'.")));
         }
-        let ops = field("Operations")
+        let ops = field(body, "Operations")
             .and_then(Value::as_array)
             .filter(|o| !o.is_empty())
             .ok_or_else(|| syntax("'Operations' must be a non-empty array."))?;
         let mut operations = Vec::with_capacity(ops.len());
         for (i, o) in ops.iter().enumerate() {
             let o = o.as_object().ok_or_else(|| syntax(format!("Operations[{i}] must be an object.")))?;
-            let get = |name: &str| o.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
+            let get = |name: &str| field(o, name);
             let op = match get("op").and_then(Value::as_str).map(str::to_ascii_lowercase).as_deref() {
                 Some("add") => Op::Add,
                 Some("replace") => Op::Replace,

@@ -255,16 +255,8 @@ async fn limits_and_malformed_requests_are_refused_as_a_whole() {
     // Without a Content-Length, the limit holds while the body streams in.
     let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..10).map(|_| Ok(vec![b' '; 500])).collect();
     let streamed = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
-    let r = s
-        .http
-        .post(format!("{}{V2}/Bulk", s.base))
-        .bearer_auth(s.token())
-        .header("content-type", "application/scim+json")
-        .body(streamed)
-        .send()
-        .await
-        .unwrap();
-    assert_scim_error(&read(r).await, 413, None, "maxPayloadSize");
+    let r = s.scim_raw(Method::POST, V2, "/Bulk", streamed).await;
+    assert_scim_error(&r, 413, None, "maxPayloadSize");
 
     for (body, scim_type, detail) in [
         (json!({"Operations": []}), "invalidSyntax", "BulkRequest"),

@@ -168,6 +168,21 @@ async fn entra_patch_shapes_and_group_memberships() {
     assert_eq!(g.body["meta"]["version"], "W/\"3\"");
 }
 
+/// A PATCH body reads members sharing a name as every other SCIM body does: case-insensitively, the last
+/// repeat counting — at the top (`Operations`/`operations`) and within an operation (`value`/`VALUE`).
+#[tokio::test]
+async fn a_patch_body_with_repeated_member_names_takes_the_last() {
+    let s = TestServer::start().await;
+    let id = s.scim(Method::POST, V2, "/Users", Some(user("ann"))).await.body["id"].as_str().unwrap().to_owned();
+    let body = format!(
+        r#"{{"schemas":["{PATCH}"],
+            "Operations":[{{"op":"replace","path":"title","value":"first"}}],
+            "operations":[{{"op":"replace","path":"title","value":"second","VALUE":"last"}}]}}"#
+    );
+    let r = s.scim_raw(Method::PATCH, V2, &format!("/Users/{id}"), body).await;
+    assert_eq!((r.status, r.body["title"].clone()), (200, json!("last")), "{}", r.body);
+}
+
 #[tokio::test]
 async fn queries_filter_sort_page_select_and_search() {
     let s = TestServer::with_config(|c| c.scim.max_results = 3).await;

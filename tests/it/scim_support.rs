@@ -42,6 +42,13 @@ impl TestServer {
         read(req.send().await.unwrap()).await
     }
 
+    /// `method {base}{prefix}{path}` with a full token and `body` sent as it is, as application/scim+json: for
+    /// bodies a `Value` cannot hold (members sharing a name, a stream without a length).
+    pub async fn scim_raw(&self, method: Method, prefix: &str, path: &str, body: impl Into<reqwest::Body>) -> Reply {
+        let req = self.http.request(method, format!("{}{prefix}{path}", self.base)).bearer_auth(self.token());
+        read(req.header("content-type", "application/scim+json").body(body).send().await.unwrap()).await
+    }
+
     /// POST /_emulator/reset.
     pub async fn reset(&self) {
         let r = self.http.post(format!("{}/_emulator/reset", self.base)).send().await.unwrap();

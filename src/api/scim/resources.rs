@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use serde_json::Value;
 
 use super::context::{Scim, ScimResponse, json_body, query_pairs, storage_failure};
-use crate::scim::record::Record;
+use crate::scim::record::{Record, owned};
 use crate::scim_server::error::ScimError;
 use crate::scim_server::query::RawQuery as ScimQuery;
 use crate::scim_server::resource::{etag, location, written_resource};
@@ -281,7 +281,7 @@ pub async fn patch(
     headers: HeaderMap,
     body: Body,
 ) -> Answer {
-    let patch = Rewrite { read: |_, tree| Value::from(tree), change: |w, k, id, op, m| w.patch(k, id, &op, m) };
+    let patch = Rewrite { read: |_, tree| owned(tree), change: |w, k, id, op, m| w.patch(k, id, &op, m) };
     rewrite(scim, &collection, id, query, headers, body, patch).await
 }
 
