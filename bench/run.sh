@@ -2,13 +2,13 @@
 # Every figure of BENCHMARKS.md in one bounded run, loopback only: ingest (durable and default mode) with wrk,
 # the in-process parse ceiling, 202 latency and log visibility at 40 requests/s, engine throughput, start-up
 # time and idle memory, memory with 1,000,000 users and their log entries, and the SCIM service provider's
-# create rate against scim2-server's (PyPI; installed into target/py-venv from tests/python/requirements.txt,
-# as the test suite does), then the PostgreSQL backend's ingest, 202 latency and log visibility, and engine
-# throughput (on a throwaway PostgreSQL server started here: initdb into the work directory, 127.0.0.1, default
-# durability; as the `postgres` user when run as root). Prints a table and writes bench/results.json (flat keys,
-# units in the names).
+# create rate against scim2-server's (PyPI; installed into target/py-venv from tests/python/requirements.txt, as
+# the test suite does), also with each server and its client on one CPU, then the PostgreSQL backend's ingest,
+# 202 latency and log visibility, and engine throughput (on a throwaway PostgreSQL server started here: initdb
+# into the work directory, 127.0.0.1, default durability; as the `postgres` user when run as root). Prints a
+# table and writes bench/results.json (flat keys, units in the names).
 #
-# Usage: bench/run.sh            (about 8 minutes after the release build on 2 cores)
+# Usage: bench/run.sh            (about 9 minutes after the release build on 2 cores)
 #        BENCH_PG_USERS=20000 bench/run.sh   (users loaded for the PostgreSQL engine figure; 20,000 by default)
 #        BENCH_USERS=100000 bench/run.sh   (a smaller memory run)
 #        BENCH_SCIM_ROUNDS=5 bench/run.sh  (rounds of the SCIM comparison, 3 by default; about a minute each)
@@ -58,12 +58,14 @@ export TOKEN
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# The command that servers and clients run under: nothing, or `taskset` for the SCIM figures on one CPU.
+PIN=()
 # serve NAME [ARGS…]: starts the emulator with config $WORK/NAME.toml; sets PORT and PID.
 serve() {
   local name=$1
   shift
   PORT=$(free_port)
-  "$BIN" serve --listen "127.0.0.1:$PORT" --config "$WORK/$name.toml" "$@" >"$WORK/$name.log" 2>&1 &
+  "${PIN[@]}" "$BIN" serve --listen "127.0.0.1:$PORT" --config "$WORK/$name.toml" "$@" >"$WORK/$name.log" 2>&1 &
   PID=$!
   PIDS+=("$PID")
   ready "http://127.0.0.1:$PORT/health" "the emulator ($name)" "$WORK/$name.log"
@@ -158,8 +160,18 @@ echo "   $MEMORY"
 # The SCIM rates of both servers move by about a fifth from one minute to the next on a shared VM: the workload
 # runs in rounds, each measuring this emulator and then scim2-server back to back on fresh servers, and the
 # figures are the medians of the rounds (each round's rates are kept in results.json too).
+# Each round then measures both again with the server and the client on one CPU (`taskset`). One sequential
+# client leaves the CPUs idle between its requests, and on a VM whose idle vCPUs halt, every round trip then
+# waits for two of them to wake (BENCHMARKS.md, "Why a sequential POST is bound on this VM"). On one CPU the
+# round trip is the two programs' work and two context switches: it measures the servers, not the wake-ups.
 SCIM_ROUNDS=${BENCH_SCIM_ROUNDS:-3}
-echo "== SCIM service provider: 10,000 users in /Bulk requests of 50, then 2,000 single POST /Users, one sequential client, default mode; $SCIM_ROUNDS rounds alternating with scim2-server"
+command -v taskset >/dev/null || { echo "bench/run.sh: taskset is needed (Debian: apt-get install util-linux)" >&2; exit 1; }
+ONE_CPU=$(python3 -c 'import os; print(min(os.sched_getaffinity(0)))')
+CPUIDLE="$(cat /sys/devices/system/cpu/cpuidle/current_driver 2>/dev/null || echo unknown)"
+if [ -r /sys/module/haltpoll/parameters/guest_halt_poll_ns ]; then
+  CPUIDLE="$CPUIDLE, guest_halt_poll_ns $(cat /sys/module/haltpoll/parameters/guest_halt_poll_ns)"
+fi
+echo "== SCIM service provider: 10,000 users in /Bulk requests of 50, then 2,000 single POST /Users, one sequential client, default mode; $SCIM_ROUNDS rounds alternating with scim2-server, each also on CPU $ONE_CPU alone (cpuidle: $CPUIDLE)"
 VENV=target/py-venv
 REQUIREMENTS=tests/python/requirements.txt
 if [ ! -x "$VENV/bin/python" ]; then
@@ -173,25 +185,33 @@ fi
 # serve_scim2_server: starts scim2-server (its own test server, in memory); sets PORT and PID.
 serve_scim2_server() {
   PORT=$(free_port)
-  "$VENV/bin/scim2-server" --hostname 127.0.0.1 --port "$PORT" >"$WORK/scim2-server.log" 2>&1 &
+  "${PIN[@]}" "$VENV/bin/scim2-server" --hostname 127.0.0.1 --port "$PORT" >"$WORK/scim2-server.log" 2>&1 &
   PID=$!
   PIDS+=("$PID")
   ready "http://127.0.0.1:$PORT/ServiceProviderConfig" scim2-server "$WORK/scim2-server.log"
 }
-: >"$WORK/scim.toml"
-OURS_ROUNDS=()
-THEIRS_ROUNDS=()
-for round in $(seq 1 "$SCIM_ROUNDS"); do
+# scim_pair: one round's figures of both servers, under $PIN, as `[ours, theirs]`.
+scim_pair() {
+  local ours theirs
   serve scim
-  OURS_ROUNDS+=("$("$FIGURES" scim "http://127.0.0.1:$PORT/scim/v2" "$TOKEN" 10000 50 2000)")
+  ours=$("${PIN[@]}" "$FIGURES" scim "http://127.0.0.1:$PORT/scim/v2" "$TOKEN" 10000 50 2000)
   stop
   serve_scim2_server
-  THEIRS_ROUNDS+=("$("$FIGURES" scim "http://127.0.0.1:$PORT" unused 10000 50 2000)")
+  theirs=$("${PIN[@]}" "$FIGURES" scim "http://127.0.0.1:$PORT" unused 10000 50 2000)
   stop
-  echo "   round $round: entra-inbound ${OURS_ROUNDS[-1]}, scim2-server ${THEIRS_ROUNDS[-1]}"
+  echo "[$ours,$theirs]"
+}
+: >"$WORK/scim.toml"
+SCIM_ROUNDS_OUT=()
+for round in $(seq 1 "$SCIM_ROUNDS"); do
+  free=$(scim_pair)
+  PIN=(taskset -c "$ONE_CPU")
+  one=$(scim_pair)
+  PIN=()
+  SCIM_ROUNDS_OUT+=("{\"free\":$free,\"one_cpu\":$one}")
+  echo "   round $round: entra-inbound, scim2-server $free; on CPU $ONE_CPU: $one"
 done
-SCIM_OURS=$(IFS=,; echo "[${OURS_ROUNDS[*]}]")
-SCIM_THEIRS=$(IFS=,; echo "[${THEIRS_ROUNDS[*]}]")
+SCIM=$(IFS=,; echo "[${SCIM_ROUNDS_OUT[*]}]")
 
 echo "== PostgreSQL backend: a throwaway server (default durability: fsync, synchronous_commit on)"
 AS_PG=()
@@ -234,14 +254,15 @@ stop
 echo "   $LOAD_PG"
 
 MACHINE="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r)"
-python3 - "$INGEST_DURABLE" "$INGEST_MEMORY" "$CEILING" "$LATENCY" "$ENGINE_OUT" "$START" "$LOAD" "$MEMORY" "$MACHINE" "$USERS_1M" "$SCIM_OURS" "$SCIM_THEIRS" "$INGEST_PG" "$LATENCY_PG" "$LOAD_PG" "$PG_USERS" <<'EOF'
+python3 - "$INGEST_DURABLE" "$INGEST_MEMORY" "$CEILING" "$LATENCY" "$ENGINE_OUT" "$START" "$LOAD" "$MEMORY" "$MACHINE" "$USERS_1M" "$SCIM" "$CPUIDLE" "$INGEST_PG" "$LATENCY_PG" "$LOAD_PG" "$PG_USERS" <<'EOF'
 import json, os, re, statistics, sys
 out = os.environ.get("BENCH_OUT", "bench/results.json")
-durable, memory, ceiling, latency, engine, start, load, mem, machine, users, ours, theirs, pg_ingest, pg_latency, pg_load, pg_users = sys.argv[1:]
-ceiling, latency, start, load, mem, ours, theirs = (json.loads(x) for x in (ceiling, latency, start, load, mem, ours, theirs))
+durable, memory, ceiling, latency, engine, start, load, mem, machine, users, scim, cpuidle, pg_ingest, pg_latency, pg_load, pg_users = sys.argv[1:]
+ceiling, latency, start, load, mem, scim = (json.loads(x) for x in (ceiling, latency, start, load, mem, scim))
 r = {
     "mode": "release",
     "machine": machine,
+    "cpuidle": cpuidle,
     "ingest_durable_ops_per_s": int(durable),
     "ingest_memory_ops_per_s": int(memory),
     "parse_ceiling_ops_per_s": int(ceiling["parse_ceiling_ops_per_s"]),
@@ -262,12 +283,16 @@ r[f"rss_{scale}_users_process_mib"] = mem["rss_mib"]
 r[f"files_{scale}_users_mib"] = mem["files_mib"]
 r[f"peak_rss_{scale}_users_mib"] = mem["peak_rss_mib"]
 r[f"load_{scale}_users_s"] = load["total_s"]
-for name, rounds in (("scim", ours), ("scim2_server", theirs)):
-    for rate in ("bulk_users_per_s", "post_users_per_s"):
-        r[f"{name}_{rate}"] = int(statistics.median(x[rate] for x in rounds))
-        r[f"{name}_{rate}_rounds"] = [int(x[rate]) for x in rounds]
-r["scim_bulk_ratio_to_scim2_server"] = round(r["scim_bulk_users_per_s"] / r["scim2_server_bulk_users_per_s"], 1)
-r["scim_post_ratio_to_scim2_server"] = round(r["scim_post_users_per_s"] / r["scim2_server_post_users_per_s"], 1)
+for placement, suffix in (("free", ""), ("one_cpu", "_one_cpu")):
+    for index, name in ((0, "scim"), (1, "scim2_server")):
+        for rate in ("bulk_users_per_s", "post_users_per_s"):
+            rounds = [x[placement][index][rate] for x in scim]
+            key = f"{name}{suffix}_{rate}"
+            r[key] = int(statistics.median(rounds))
+            r[f"{key}_rounds"] = [int(x) for x in rounds]
+    for kind in ("bulk", "post"):
+        r[f"scim_{kind}{suffix}_ratio_to_scim2_server"] = round(
+            r[f"scim{suffix}_{kind}_users_per_s"] / r[f"scim2_server{suffix}_{kind}_users_per_s"], 1)
 pg_latency, pg_load = json.loads(pg_latency), json.loads(pg_load)
 r["ingest_postgres_ops_per_s"] = int(pg_ingest)
 r["latency_40rps_postgres_p50_ms"] = pg_latency["latency_p50_ms"]
@@ -288,11 +313,11 @@ targets = [
 print()
 print(f"{'figure':40} {'value':>12}  target")
 for k, v in r.items():
-    if k in ("mode", "machine"):
+    if k in ("mode", "machine", "cpuidle"):
         continue
     if isinstance(v, list):
         v = ",".join(map(str, v))
     t = next((f"{op} {n}" + ("  ok" if (v >= n if op == ">=" else v < n) else "  MISSED") for key, op, n in targets if key == k), "")
     print(f"{k:40} {v:>12}  {t}")
-print(f"\nmachine: {machine}\nwritten: {out}")
+print(f"\nmachine: {machine}\ncpuidle: {cpuidle}\nwritten: {out}")
 EOF
