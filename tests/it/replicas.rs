@@ -437,3 +437,36 @@ async fn a_replica_not_holding_the_job_shows_its_counters_and_its_quarantine() {
     )
     .await;
 }
+
+/// A reset while a batch commits (on another replica): the batch's commit locks its job's progress first and
+/// trims the staged requests it applied last. The reset waits for it instead of deadlocking with it — it used
+/// to take the staged requests first, and PostgreSQL broke the deadlock by failing one side (a reset answering
+/// 500). The batch is played here by a transaction of the test's own, holding the job's progress row while the
+/// reset starts, then trimming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a second session on the database: PostgreSQL only, run by the PostgreSQL leg (tests/it/postgres_leg.rs)"]
+async fn a_reset_waits_for_a_batch_committing_meanwhile_instead_of_deadlocking() {
+    let s = TestServer::start().await;
+    assert_eq!(post(&s, "/pause").await, 204);
+    upload(&s, &["R1".to_owned()]).await; // a staged request the reset deletes and the batch trims
+    let (mut batch, connection) =
+        tokio_postgres::connect(&s.state.config.storage.url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let tx = batch.transaction().await.unwrap();
+    tx.execute("INSERT INTO job_progress (job_id, through) VALUES ($1, 0) ON CONFLICT DO NOTHING", &[&JOB])
+        .await
+        .unwrap();
+    tx.execute("UPDATE job_progress SET through = through WHERE job_id = $1", &[&JOB]).await.unwrap();
+
+    let reset = tokio::spawn({
+        let (http, url) = (s.http.clone(), format!("{}/_emulator/reset", s.base));
+        async move { http.post(url).send().await.unwrap().status().as_u16() }
+    });
+    // Long enough for the reset to reach the rows it waits on (it cannot finish while the row is held).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!reset.is_finished(), "the reset waits for the job's progress row");
+    let trimmed = tx.execute("DELETE FROM staged_request WHERE job_id = $1 AND seq <= $2", &[&JOB, &i64::MAX]).await;
+    assert!(trimmed.is_ok(), "the batch's trim: {trimmed:?}");
+    tx.commit().await.unwrap();
+    assert_eq!(reset.await.unwrap(), 204);
+}

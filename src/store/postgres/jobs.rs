@@ -1,6 +1,8 @@
 //! A job's durable state on PostgreSQL: run state and status (`job_state`), a replaced schema (`job_schema`)
 //! and its progress through the staged requests (`job_progress`), as on the embedded store.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 use tokio_postgres::{Client, GenericClient};
 
@@ -54,6 +56,28 @@ pub(super) async fn save_schema(c: &impl GenericClient, job_id: &str, schema: &V
 pub(super) async fn progress(c: &impl GenericClient, job_id: &str) -> Result<i64, StoreError> {
     let row = c.query_opt("SELECT through FROM job_progress WHERE job_id = $1", &[&job_id]).await?;
     Ok(row.map_or(0, |r| r.get(0)))
+}
+
+/// Locks the progress rows of `job_ids` (a missing one is created at 0) until the transaction ends, in one
+/// order; the progress of each. A transaction that replaces the whole state takes them before any other row:
+/// a batch's commit locks its job's row first ([`advance`]) and trims staged requests last, so taking the
+/// staged requests first deadlocks with a batch committing meanwhile (seen as a reset answering 500).
+pub(super) async fn lock_progress(
+    c: &impl GenericClient,
+    job_ids: &[String],
+) -> Result<HashMap<String, i64>, StoreError> {
+    c.execute(
+        "INSERT INTO job_progress (job_id, through) SELECT unnest($1::TEXT[]), 0 ON CONFLICT DO NOTHING",
+        &[&job_ids],
+    )
+    .await?;
+    let rows = c
+        .query(
+            "SELECT job_id, through FROM job_progress WHERE job_id = ANY($1) ORDER BY job_id FOR UPDATE",
+            &[&job_ids],
+        )
+        .await?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// Moves `job_id`'s progress from `from` to `to` inside the caller's transaction; false (nothing written) when

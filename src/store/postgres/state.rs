@@ -54,10 +54,9 @@ pub(super) async fn replace(
 ) -> Result<Dropped, StoreError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&staging::STAGING_LOCK]).await?;
-    let mut applied = HashMap::new();
-    for job_id in job_ids {
-        applied.insert(job_id.clone(), jobs::progress(&tx, job_id).await?);
-    }
+    // The jobs' progress rows before any other row, as a batch's commit takes them: a batch committing now is
+    // waited for, and one that starts later finds its job's progress moved and writes nothing.
+    let applied = jobs::lock_progress(&tx, job_ids).await?;
     let mut unprocessed: HashMap<String, usize> = HashMap::new();
     for row in tx.query("SELECT job_id, seq, operations FROM staged_request", &[]).await? {
         let (job, seq, ops): (String, i64, i64) = (row.get(0), row.get(1), row.get(2));
