@@ -4,8 +4,11 @@
 //! stages work for a job it holds; the job's quota is held for the job as a whole; pause, start and restart
 //! asked of one process are seen by the others.
 //!
-//! These tests need two apps on one database, so they run in the PostgreSQL leg only (`postgres_leg.rs` runs
-//! the ignored tests; the embedded store is one process's files).
+//! A reset also waits for a writer another replica has in progress instead of deadlocking with it.
+//!
+//! These tests need two apps on one database (or an app and a session of the test's own playing the other
+//! replica's writer), so they run in the PostgreSQL leg only (`postgres_leg.rs` runs the ignored tests; the
+//! embedded store is one process's files).
 
 use crate::support::{JOB, SCIM, SP, TestServer, all_pages, bulk_of, command, scim_user, spawn_server_with};
 
@@ -438,10 +441,31 @@ async fn a_replica_not_holding_the_job_shows_its_counters_and_its_quarantine() {
     .await;
 }
 
+/// A session of the test's own on `s`'s database, to play another replica's writer.
+async fn session(s: &TestServer) -> tokio_postgres::Client {
+    let (client, connection) =
+        tokio_postgres::connect(&s.state.config.storage.url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    client
+}
+
+/// Starts `POST /_emulator/reset` on `s` and checks that it is still waiting a moment later (for a lock the
+/// caller's transaction holds); its status, once it ends.
+async fn reset_meanwhile(s: &TestServer) -> tokio::task::JoinHandle<u16> {
+    let reset = tokio::spawn({
+        let (http, url) = (s.http.clone(), format!("{}/_emulator/reset", s.base));
+        async move { http.post(url).send().await.unwrap().status().as_u16() }
+    });
+    // Long enough for the reset to reach the lock it waits on (it cannot finish while the lock is held).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!reset.is_finished(), "the reset waits for the writer in progress");
+    reset
+}
+
 /// A reset while a batch commits (on another replica): the batch's commit locks its job's progress first and
 /// trims the staged requests it applied last. The reset waits for it instead of deadlocking with it — it used
 /// to take the staged requests first, and PostgreSQL broke the deadlock by failing one side (a reset answering
-/// 500). The batch is played here by a transaction of the test's own, holding the job's progress row while the
+/// 500). The batch is played by a transaction of the test's own, holding the job's progress row while the
 /// reset starts, then trimming.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a second session on the database: PostgreSQL only, run by the PostgreSQL leg (tests/it/postgres_leg.rs)"]
@@ -449,24 +473,38 @@ async fn a_reset_waits_for_a_batch_committing_meanwhile_instead_of_deadlocking()
     let s = TestServer::start().await;
     assert_eq!(post(&s, "/pause").await, 204);
     upload(&s, &["R1".to_owned()]).await; // a staged request the reset deletes and the batch trims
-    let (mut batch, connection) =
-        tokio_postgres::connect(&s.state.config.storage.url, tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(connection);
+    let mut batch = session(&s).await;
     let tx = batch.transaction().await.unwrap();
     tx.execute("INSERT INTO job_progress (job_id, through) VALUES ($1, 0) ON CONFLICT DO NOTHING", &[&JOB])
         .await
         .unwrap();
     tx.execute("UPDATE job_progress SET through = through WHERE job_id = $1", &[&JOB]).await.unwrap();
-
-    let reset = tokio::spawn({
-        let (http, url) = (s.http.clone(), format!("{}/_emulator/reset", s.base));
-        async move { http.post(url).send().await.unwrap().status().as_u16() }
-    });
-    // Long enough for the reset to reach the rows it waits on (it cannot finish while the row is held).
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert!(!reset.is_finished(), "the reset waits for the job's progress row");
+    let reset = reset_meanwhile(&s).await;
     let trimmed = tx.execute("DELETE FROM staged_request WHERE job_id = $1 AND seq <= $2", &[&JOB, &i64::MAX]).await;
     assert!(trimmed.is_ok(), "the batch's trim: {trimmed:?}");
+    tx.commit().await.unwrap();
+    assert_eq!(reset.await.unwrap(), 204);
+}
+
+/// A reset while a SCIM write turn (on another replica) rewrites a group: the turn holds the SCIM turns'
+/// advisory lock (`SCIM_LOCK` in `src/store/postgres/scim.rs`), writes the group's row, then its members;
+/// the reset, which deletes the members first, waits for the turn instead of deadlocking with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a second session on the database: PostgreSQL only, run by the PostgreSQL leg (tests/it/postgres_leg.rs)"]
+async fn a_reset_waits_for_a_scim_turn_writing_a_group_instead_of_deadlocking() {
+    use crate::scim_support::{V2, group, user};
+    use reqwest::Method;
+    let s = TestServer::start().await;
+    let member = s.scim(Method::POST, V2, "/Users", Some(user("ann"))).await.body["id"].as_str().unwrap().to_owned();
+    let g = s.scim(Method::POST, V2, "/Groups", Some(group("Team", &[&member]))).await;
+    let group_id = g.body["id"].as_str().unwrap().to_owned();
+    let mut turn = session(&s).await;
+    let tx = turn.transaction().await.unwrap();
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&0x656e_7472_615f_6331_i64]).await.unwrap();
+    tx.execute("UPDATE scim_resource SET version = version + 1 WHERE id = $1", &[&group_id]).await.unwrap();
+    let reset = reset_meanwhile(&s).await;
+    let members = tx.execute("DELETE FROM scim_member WHERE group_id = $1", &[&group_id]).await;
+    assert_eq!(members.ok(), Some(1), "the turn rewrites the group's members");
     tx.commit().await.unwrap();
     assert_eq!(reset.await.unwrap(), 204);
 }

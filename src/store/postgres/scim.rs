@@ -248,5 +248,5 @@ impl super::Postgres {
     }
 }
 
-/// The advisory lock SCIM write turns hold.
-const SCIM_LOCK: i64 = 0x656e_7472_615f_6331;
+/// The advisory lock SCIM write turns hold (and a reset or an import, which replaces their tables).
+pub(super) const SCIM_LOCK: i64 = 0x656e_7472_615f_6331;

@@ -54,8 +54,12 @@ pub(super) async fn replace(
 ) -> Result<Dropped, StoreError> {
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&staging::STAGING_LOCK]).await?;
-    // The jobs' progress rows before any other row, as a batch's commit takes them: a batch committing now is
-    // waited for, and one that starts later finds its job's progress moved and writes nothing.
+    // Then every lock a writer of these tables takes first, before any of their rows, so the reset waits for a
+    // writer in progress instead of deadlocking with it: the SCIM turns' lock (a turn writes a group's row,
+    // then its members; `CLEAR` deletes the members first), and the jobs' progress rows, as a batch's commit
+    // takes them (a batch committing now is waited for; one that starts later finds its job's progress moved
+    // and writes nothing).
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&scim::SCIM_LOCK]).await?;
     let applied = jobs::lock_progress(&tx, job_ids).await?;
     let mut unprocessed: HashMap<String, usize> = HashMap::new();
     for row in tx.query("SELECT job_id, seq, operations FROM staged_request", &[]).await? {
